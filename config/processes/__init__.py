@@ -1,0 +1,1 @@
+"""The process definitions (pathways) shipped with Lotse, as YAML files."""

@@ -1,0 +1,60 @@
+"""Lotse's settings: `LOTSE_*` environment variables, read at the edges (command line, flows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default. Create one per entry point: `Settings()`."""
+
+    model_config = SettingsConfigDict(env_prefix="LOTSE_", extra="ignore")
+
+    home: Path = Field(Path(".lotse"), description="Folder for the default database and state.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file under LOTSE_HOME."
+    )
+    process_dir: Path | None = Field(
+        None, description="Extra folder of process definitions (*.yaml) of the alliance."
+    )
+    default_process: str = "pflege"
+    default_region: str = "SE"
+    timezone: str = "Europe/Berlin"
+    locale: Literal["de", "en"] = "de"
+
+    # notifications
+    notify_config: Path | None = Field(
+        None, description="Apprise configuration file (YAML or text) routing tags to channels."
+    )
+    chat_reference_only: bool = Field(
+        False, description="Chat messages name the case reference only, never the given name."
+    )
+    notify_max_attempts: int = 6
+    notify_backoff_seconds: int = 60
+    notify_timeout_seconds: float = 5.0
+    template_dir: Path | None = Field(None, description="Folder of templates overriding ours.")
+
+    # orchestration
+    prefect_port: int = 4200
+    schedule_deliver: str | None = Field("*/5 * * * *", description="Cron; empty switches off.")
+    schedule_check: str | None = "30 6 * * *"
+    schedule_report: str | None = "0 7 * * *"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'lotse.db').resolve()}"
+
+    @property
+    def process_dirs(self) -> list[Path]:
+        dirs = [PACKAGED_PROCESS_DIR]
+        if self.process_dir is not None:
+            dirs.append(self.process_dir)
+        return dirs

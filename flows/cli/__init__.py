@@ -1,0 +1,64 @@
+"""The `lotse` command line.
+
+Exit codes: 0 done; 1 refused by the rules or the data; 2 bad input or usage. Every error is one
+line on stderr starting with `error:`; a user's mistake never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from flows.cli import actor, case, process
+from flows.cli.output import context
+from states.errors import LotseError
+
+app = typer.Typer(
+    name="lotse",
+    help="Lotse: cases of international care workers, moved through their process.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+app.add_typer(process.app, name="process")
+app.add_typer(actor.app, name="actor")
+app.add_typer(case.app, name="case")
+
+
+@app.command()
+def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo alliance.")) -> None:
+    """Create or upgrade the database; safe to run twice."""
+    from states import schema  # Alembic only where it is used
+
+    ctx = context(check_schema=False)
+    before, after = schema.upgrade(ctx.db.engine)
+    state = "created" if before is None else ("upgraded" if before != after else "up to date")
+    typer.echo(f"database {ctx.db.display_url}: {state} (schema {after})")
+    typer.echo(f"processes: {', '.join(p.key for p in ctx.catalog.latest())}")
+    if demo:
+        from tasks import demo as demo_data
+
+        typer.echo(demo_data.create(ctx))
+
+
+def main() -> None:
+    """Entry point: run the command, turn every user error into one line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except LotseError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except typer.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(f"{message} (see --help)", getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)

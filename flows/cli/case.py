@@ -1,0 +1,127 @@
+"""`lotse case`: open, list, show and change cases."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from flows.cli.output import context, emit_json, table
+from tasks import case_file, casework
+
+app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+@app.command()
+def add(
+    given_name: str = typer.Option(..., "--given-name"),
+    family_name: str = typer.Option(..., "--family-name"),
+    nationality: str = typer.Option(..., "--nationality", help="ISO 3166 alpha-3, e.g. PHL."),
+    employer: str = typer.Option(..., "--employer", metavar="ACTOR_ID"),
+    process: str | None = typer.Option(None, "--process", help="Default: LOTSE_DEFAULT_PROCESS."),
+    region: str | None = typer.Option(None, "--region", help="Default: the employer's region."),
+    assignments: list[str] = typer.Option([], "--set", metavar="KEY=VALUE"),
+    by: str | None = typer.Option(None, "--by", metavar="ACTOR_ID", help="Default: the employer."),
+    as_json: bool = JSON,
+) -> None:
+    """Open a case for a person."""
+    ref = casework.open_case(
+        context(), given_name=given_name, family_name=family_name, nationality=nationality,
+        employer=employer, process=process, region=region,
+        facts=casework.parse_assignments(assignments), by=by,
+    )
+    if as_json:
+        emit_json({"ref": ref})
+    else:
+        typer.echo(ref)
+
+
+@app.command("list")
+def list_(
+    stage: str | None = typer.Option(None, "--stage"),
+    process: str | None = typer.Option(None, "--process"),
+    as_json: bool = JSON,
+) -> None:
+    """List cases, optionally of one stage or process."""
+    rows = case_file.list_cases(context(), stage=stage, process=process)
+    if as_json:
+        emit_json(rows)
+    else:
+        table(rows, ["ref", "process", "stage", "employer", "region", "stage_entered_at"])
+
+
+@app.command()
+def show(ref: str, as_json: bool = JSON) -> None:
+    """Show one case: stage, facts, checklist, what it lacks to move on, history."""
+    data = case_file.case_file(context(), ref)
+    if as_json:
+        emit_json(data)
+        return
+    lines = [
+        f"{data['ref']}  {data['given_name']} {data['family_name']}",
+        f"process {data['process']} v{data['process_version']}, stage {data['stage']} "
+        f"({data['stage_title']}) since {data['stage_entered_at']}, version {data['version']}",
+        f"employer {data['employer']}, region {data['region']}",
+        "",
+        "Facts:",
+        *[f"  {k} = {v}" for k, v in data["facts"].items()],
+        "Checklist:",
+        *[f"  [{'x' if i['done'] else ' '}] {i['id']} ({i['owner']}, {i['stage']}): {i['title']}"
+          for i in data["checklist"]],
+        "Next:",
+        *[f"  {e['event']} -> {e['to']}: " + ("ready" if not e["missing"] else
+          "needs " + "; ".join(e["missing"])) for e in data["allowed_events"]],
+        "History:",
+        *[f"  {h['at']}  {h['action']:<22} {h['from'] or '':>15} -> {h['to'] or '':<15} "
+          f"{h['actor']} via {h['via']}" + (f"  ({h['note']})" if h["note"] else "")
+          for h in data["history"]],
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command("set")
+def set_(
+    ref: str,
+    assignments: list[str] = typer.Argument(..., metavar="KEY=VALUE..."),
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+) -> None:
+    """Set facts of a case."""
+    result = casework.set_facts(context(), ref, casework.parse_assignments(assignments), by=by)
+    typer.echo(f"{result['ref']}: set {', '.join(a.partition('=')[0] for a in assignments)}")
+
+
+@app.command()
+def done(
+    ref: str,
+    items: list[str] = typer.Argument(..., metavar="ITEM..."),
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+    undo: bool = typer.Option(False, "--undo", help="Untick the items instead."),
+) -> None:
+    """Tick checklist items of a case (or untick them with --undo)."""
+    result = casework.tick(context(), ref, items, by=by, done=not undo)
+    typer.echo(f"{result['ref']}: {'unticked' if undo else 'ticked'} {', '.join(items)}")
+
+
+@app.command()
+def advance(
+    ref: str,
+    event: str,
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+    assignments: list[str] = typer.Option([], "--set", metavar="KEY=VALUE"),
+    note: str | None = typer.Option(None, "--note"),
+    as_json: bool = JSON,
+) -> None:
+    """Fire an event on a case (as a Prefect flow run when PREFECT_API_URL is set)."""
+    facts = casework.parse_assignments(assignments)
+    ctx = context()
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.advance_case import advance_case  # Prefect only where it is used
+
+        result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note)
+    else:
+        result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"{result['ref']}: {result['from']} -> {result['to']} ({event})")

@@ -1,0 +1,42 @@
+"""What every command shares: its context from the settings, and printing (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from config.settings import Settings
+from tasks.context import Context
+
+
+def context(*, check_schema: bool = True) -> Context:
+    return Context.from_settings(Settings(), check_schema=check_schema)
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain text table, for people; scripts use --json."""
+    if not rows:
+        typer.echo("(none)")
+        return
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)

@@ -1,0 +1,78 @@
+"""`lotse process`: the process definitions (pathways) that are loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from config.settings import Settings
+from flows.cli.output import emit_json, table
+from states.process import Catalog, Process
+
+app = typer.Typer(help="Process definitions (pathways).", no_args_is_help=True)
+
+
+def _catalog() -> Catalog:
+    return Catalog.load(Settings().process_dirs)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the loaded process definitions (newest version of each)."""
+    rows = [
+        {"name": p.name, "version": p.version, "title": p.title, "stages": len(p.stages),
+         "events": len(p.events), "source": p.source}
+        for p in _catalog().latest()
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(rows, ["name", "version", "title", "stages", "events"])
+
+
+@app.command()
+def show(
+    name: str,
+    as_json: bool = typer.Option(False, "--json", help="Print the definition as JSON."),
+    mermaid: bool = typer.Option(False, "--mermaid", help="Print a Mermaid state diagram."),
+) -> None:
+    """Show one process definition: stages, checklists, facts, events."""
+    if as_json and mermaid:
+        raise typer.BadParameter("choose one of --json and --mermaid")
+    process = _catalog().get(name)
+    if as_json:
+        emit_json(process.model_dump(mode="json", by_alias=True))
+    elif mermaid:
+        typer.echo(to_mermaid(process))
+    else:
+        _describe(process)
+
+
+def to_mermaid(process: Process) -> str:
+    lines = ["stateDiagram-v2", f"    [*] --> {process.initial}"]
+    for t in process.transitions:
+        for source in process.sources(t):
+            lines.append(f"    {source} --> {t.to}: {t.event}")
+    lines += [f"    {stage} --> [*]" for stage in process.final]
+    return "\n".join(lines)
+
+
+def _describe(process: Process) -> None:
+    out: list[Any] = [f"{process.name} v{process.version}: {process.title}", "", "Stages:"]
+    for name, stage in process.stages.items():
+        mark = " (final)" if process.is_final(name) else ""
+        limit = f", limit {stage.limit}" if stage.limit else ""
+        out.append(f"  {name}{mark}: {stage.title} [{stage.responsible or '-'}{limit}]")
+        out += [f"    - {i.id}: {i.title} (owner {i.owner})" for i in stage.checklist]
+    out += ["", "Events:"]
+    for t in process.transitions:
+        needs = [*t.requires.items, *t.requires.facts]
+        out.append(
+            f"  {t.event}: {', '.join(t.source)} -> {t.to}  by {', '.join(t.roles) or 'coordinator'}"
+            + (f"; needs {', '.join(needs)}" if needs else "")
+        )
+    out += ["", "Facts:"]
+    out += [f"  {n}: {f.type}  set by {', '.join(f.set_by) or 'coordinator'}"
+            for n, f in process.facts.items()]
+    typer.echo("\n".join(out))

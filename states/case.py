@@ -1,0 +1,85 @@
+"""The case: one person's way through a process, as a plain object the machine can drive.
+
+It holds no names of people; those stay in the store. Changing a fact or a checklist item checks
+who may do it (the definition says; the coordinator may do everything) and returns the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from states import facts as fact_kinds
+from states.actor import Actor
+from states.errors import Refused, RoleMissing
+from states.events import FactsSet, ItemsTicked
+from states.process import Condition, Process, Transition
+
+
+@dataclass
+class Case:
+    ref: str
+    process: str
+    process_version: int
+    stage: str
+    employer: str
+    region: str
+    version: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)  # parsed values
+    done: set[str] = field(default_factory=set)
+
+    def set_facts(self, process: Process, actor: Actor, values: dict[str, Any]) -> FactsSet:
+        """Set parsed fact values; only roles named in the fact's `set_by` (or the coordinator)."""
+        self._open(process)
+        stored = {}
+        for name, value in values.items():
+            fact = process.fact(name)
+            if not actor.has_any(fact.set_by):
+                raise RoleMissing(actor.id, f"set fact '{name}'", fact.set_by or ["coordinator"])
+            self.facts[name] = value
+            stored[name] = fact_kinds.to_json(fact.type, value)
+        return FactsSet(self.ref, self.stage, actor.id, stored)
+
+    def tick(self, process: Process, actor: Actor, items: list[str], done: bool = True) -> ItemsTicked:
+        """Tick (or untick) checklist items; only the item's owner role (or the coordinator)."""
+        self._open(process)
+        for item_id in items:
+            item = process.item(item_id)
+            if not actor.has_any([item.owner]):
+                verb = "tick" if done else "untick"
+                raise RoleMissing(actor.id, f"{verb} '{item_id}'", [item.owner])
+        for item_id in items:
+            (self.done.add if done else self.done.discard)(item_id)
+        return ItemsTicked(self.ref, self.stage, actor.id, tuple(items), done)
+
+    def missing(self, process: Process, transition: Transition) -> list[str]:
+        """Every unmet requirement of a transition, in words."""
+        gaps = []
+        for item_id in transition.requires.items:
+            if item_id not in self.done:
+                item = process.item(item_id)
+                gaps.append(f"checklist item '{item_id}' (owner {item.owner})")
+        for condition in process.conditions(transition):
+            if not self.meets(process, condition):
+                now = self.facts.get(condition.fact)
+                state = "not set" if now is None else f"now {fact_kinds.display(now)}"
+                gaps.append(f"fact '{condition}' ({state})")
+        return gaps
+
+    def meets(self, process: Process, condition: Condition) -> bool:
+        value = self.facts.get(condition.fact)
+        if value is None:
+            return False
+        if condition.op is None:
+            return True
+        fact = process.facts[condition.fact]
+        wanted = fact_kinds.parse_value(fact.type, condition.value, fact.values)
+        have, want = fact_kinds.sort_key(fact.type, value), fact_kinds.sort_key(fact.type, wanted)
+        return {
+            "==": have == want, "!=": have != want, ">=": have >= want,
+            "<=": have <= want, ">": have > want, "<": have < want,
+        }[condition.op]
+
+    def _open(self, process: Process) -> None:
+        if process.is_final(self.stage):
+            raise Refused(f"{self.ref} is closed (stage '{self.stage}'); nothing can change")

@@ -1,0 +1,53 @@
+"""Spans of time in process definitions ("14 days", "10 weeks", "4 months") and date arithmetic.
+
+Legal deadlines count calendar days, weeks and months (§§ 187-188 BGB); a month added to the 31st
+ends on the last day of a shorter month.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+from pydantic import BaseModel
+
+_UNITS = {"day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
+          "month": "months", "months": "months", "year": "years", "years": "years"}
+_PATTERN = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
+
+
+class Duration(BaseModel, frozen=True):
+    amount: int
+    unit: str  # days, weeks, months or years
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _PATTERN.match(str(text).lower())
+        if not match or match.group(2) not in _UNITS:
+            raise ValueError(f"'{text}' is not a span of time like '14 days', '10 weeks', '4 months'")
+        return cls(amount=int(match.group(1)), unit=_UNITS[match.group(2)])
+
+    def after(self, day: dt.date) -> dt.date:
+        if self.unit == "days":
+            return day + dt.timedelta(days=self.amount)
+        if self.unit == "weeks":
+            return day + dt.timedelta(weeks=self.amount)
+        months = self.amount * (12 if self.unit == "years" else 1)
+        return add_months(day, months)
+
+    def before(self, day: dt.date) -> dt.date:
+        if self.unit in ("days", "weeks"):
+            return day - dt.timedelta(**{self.unit: self.amount})
+        months = self.amount * (12 if self.unit == "years" else 1)
+        return add_months(day, -months)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))

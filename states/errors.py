@@ -1,0 +1,84 @@
+"""The one error tree of Lotse; every message says what is wrong and what to do next.
+
+    LotseError
+    ├── BadInput                  exit 2: the user's input is malformed
+    │   ├── DefinitionError       a process definition is invalid (file, key path, problem)
+    │   └── BadFactValue          a value does not fit its fact's type, or the fact is unknown
+    └── Refused                   exit 1: well-formed, but the rules or the data say no
+        ├── NotFound              unknown case, actor, process or checklist item
+        ├── EventNotAllowed       the event does not exist or is not allowed from this stage
+        ├── RoleMissing           the actor lacks a role the definition asks for
+        ├── RequirementsMissing   checklist items or facts are missing
+        ├── Conflict              the case changed since it was read; nothing was written
+        └── NotReady              the database or a setting is not there yet
+"""
+
+from __future__ import annotations
+
+
+class LotseError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    exit_code = 1
+
+
+class BadInput(LotseError):
+    exit_code = 2
+
+
+class DefinitionError(BadInput):
+    def __init__(self, file: str, path: str, problem: str) -> None:
+        self.file, self.path, self.problem = file, path, problem
+        where = f"{file}: {path}" if path else file
+        super().__init__(f"{where}: {problem}")
+
+
+class BadFactValue(BadInput):
+    pass
+
+
+class Refused(LotseError):
+    exit_code = 1
+
+
+class NotFound(Refused):
+    pass
+
+
+class EventNotAllowed(Refused):
+    def __init__(self, ref: str, event: str, stage: str, allowed: list[str]) -> None:
+        self.allowed = allowed
+        now = ", ".join(allowed) if allowed else "none (the stage is final)"
+        super().__init__(
+            f"{ref}: event '{event}' is not allowed in stage '{stage}'; allowed now: {now}"
+        )
+
+
+class RoleMissing(Refused):
+    def __init__(self, actor: str, action: str, roles: list[str]) -> None:
+        self.roles = roles
+        super().__init__(
+            f"actor '{actor}' may not {action}: it needs one of the roles {', '.join(roles)}"
+        )
+
+
+class RequirementsMissing(Refused):
+    def __init__(self, ref: str, event: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(
+            f"{ref}: '{event}' needs {'; '.join(missing)}. "
+            f"Tick the items with `lotse case done` and set the facts with `lotse case set`"
+        )
+
+
+class Conflict(Refused):
+    def __init__(self, ref: str, expected: int, actual: int | None = None) -> None:
+        now = f" (now version {actual})" if actual is not None else ""
+        super().__init__(
+            f"{ref} changed since version {expected}{now}; nothing was written. "
+            "Look at it again (`lotse case show`) and retry"
+        )
+
+
+class NotReady(Refused):
+    pass

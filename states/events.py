@@ -1,0 +1,58 @@
+"""Domain events: what happened to a case. Each becomes one history row; notifications and
+deadlines react to them in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CaseOpened:
+    ref: str
+    process: str
+    process_version: int
+    stage: str
+    actor: str
+    action = "open"
+
+
+@dataclass(frozen=True)
+class FactsSet:
+    ref: str
+    stage: str
+    actor: str
+    values: dict[str, Any] = field(default_factory=dict)  # stored (JSON) form
+    action = "set"
+
+
+@dataclass(frozen=True)
+class ItemsTicked:
+    ref: str
+    stage: str
+    actor: str
+    items: tuple[str, ...]
+    done: bool = True
+
+    @property
+    def action(self) -> str:
+        return "done" if self.done else "undone"
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    ref: str
+    process: str
+    process_version: int
+    event: str
+    from_stage: str
+    to_stage: str
+    actor: str
+    note: str | None = None
+
+    @property
+    def action(self) -> str:
+        return self.event
+
+
+DomainEvent = CaseOpened | FactsSet | ItemsTicked | StageChanged

@@ -1,0 +1,128 @@
+"""Typed facts of a case: their kinds, and how a value is parsed, stored and compared.
+
+A value arrives as text (command line, CSV) or as a YAML/JSON scalar; it is stored as JSON
+(ISO dates, CEFR and country codes as strings) and compared in its own order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pycountry
+
+from states.errors import BadFactValue
+
+CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+KINDS = ("date", "int", "str", "bool", "cefr", "country", "enum")
+ORDERED_KINDS = ("date", "int", "cefr")
+_TRUE = {"true", "yes", "ja", "1", "y"}
+_FALSE = {"false", "no", "nein", "0", "n"}
+
+
+def parse_value(kind: str, raw: Any, values: list[str] | None = None, *, name: str = "") -> Any:
+    """Turn text or a scalar into the fact's value; raise `BadFactValue` saying what fits."""
+    label = f"fact '{name}'" if name else "value"
+    try:
+        return _PARSERS[kind](raw, values)
+    except (ValueError, TypeError, LookupError) as exc:
+        hint = _HINTS[kind] if kind != "enum" else f"one of {', '.join(values or [])}"
+        raise BadFactValue(f"{label}: {raw!r} is not a valid {kind} ({hint})") from exc
+
+
+def to_json(kind: str, value: Any) -> Any:
+    """The stored form of a parsed value."""
+    return value.isoformat() if kind == "date" else value
+
+
+def from_json(kind: str, stored: Any) -> Any:
+    """The parsed value of a stored form."""
+    if kind == "date" and isinstance(stored, str):
+        return dt.date.fromisoformat(stored)
+    return stored
+
+
+def display(value: Any) -> str:
+    """A value as a person reads it: ISO dates, codes as they are."""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def sort_key(kind: str, value: Any) -> Any:
+    """A key that orders values of an ordered kind (CEFR: A1 < A2 < ... < C2)."""
+    return CEFR_LEVELS.index(value) if kind == "cefr" else value
+
+
+def _parse_date(raw: Any, _: list[str] | None) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    return dt.date.fromisoformat(str(raw).strip())
+
+
+def _parse_int(raw: Any, _: list[str] | None) -> int:
+    if isinstance(raw, bool):
+        raise TypeError("bool is not int")
+    if isinstance(raw, float) and not raw.is_integer():
+        raise ValueError("not a whole number")
+    return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+
+
+def _parse_str(raw: Any, _: list[str] | None) -> str:
+    if raw is None or isinstance(raw, (dict, list)):
+        raise TypeError("not text")
+    text = str(raw).strip()
+    if not text:
+        raise ValueError("empty")
+    return text
+
+
+def _parse_bool(raw: Any, _: list[str] | None) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(word)
+
+
+def _parse_cefr(raw: Any, _: list[str] | None) -> str:
+    level = str(raw).strip().upper()
+    if level not in CEFR_LEVELS:
+        raise ValueError(level)
+    return level
+
+
+def _parse_country(raw: Any, _: list[str] | None) -> str:
+    code = str(raw).strip().upper()
+    if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
+        raise LookupError(code)
+    return code
+
+
+def _parse_enum(raw: Any, values: list[str] | None) -> str:
+    word = str(raw).strip()
+    if word not in (values or []):
+        raise ValueError(word)
+    return word
+
+
+_PARSERS = {
+    "date": _parse_date,
+    "int": _parse_int,
+    "str": _parse_str,
+    "bool": _parse_bool,
+    "cefr": _parse_cefr,
+    "country": _parse_country,
+    "enum": _parse_enum,
+}
+_HINTS = {
+    "date": "a date like 2027-03-01",
+    "int": "a whole number",
+    "str": "non-empty text",
+    "bool": "true or false",
+    "cefr": "a CEFR level A1, A2, B1, B2, C1 or C2",
+    "country": "an ISO 3166 alpha-3 code like PHL",
+}

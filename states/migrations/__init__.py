@@ -1,0 +1,1 @@
+"""Alembic migrations of Lotse's schema; `lotse init` runs them up to the newest."""

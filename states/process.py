@@ -1,0 +1,315 @@
+"""Process definitions (pathways): stages, events, checklists, facts and limits, validated at load.
+
+A definition is a YAML file in `config/processes/` or in the alliance's `LOTSE_PROCESS_DIR`. It is
+data only: no Python, no `eval`. Every error names the file, the key path and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from states import facts as fact_kinds
+from states.durations import Duration
+from states.errors import DefinitionError, NotFound
+
+COORDINATOR = "coordinator"
+ANY_STAGE = "*"
+_CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChecklistItem(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str
+    owner: str
+
+
+class Stage(_Strict):
+    title: str
+    responsible: str | None = None
+    limit: Duration | None = None
+    limit_basis: str | None = None
+    checklist: list[ChecklistItem] = []
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return Duration.parse(value) if isinstance(value, str) else value
+
+
+class Fact(_Strict):
+    type: Literal["date", "int", "str", "bool", "cefr", "country", "enum"]
+    title: str = ""
+    values: list[str] | None = None
+    set_by: list[str] = []
+    personal: bool = False  # personal data: never in messages, reports or Prefect
+
+
+class Condition(_Strict):
+    """A requirement on a fact: present (`op` None) or compared (`language_level >= B2`)."""
+
+    fact: str
+    op: str | None = None
+    value: Any = None
+
+    def __str__(self) -> str:
+        return self.fact if self.op is None else f"{self.fact} {self.op} {self.value}"
+
+
+class Requirements(_Strict):
+    items: list[str] = []
+    facts: list[str] = []
+
+
+class Transition(_Strict):
+    event: str = Field(pattern=_ID)
+    source: list[str] = Field(alias="from")
+    to: str
+    title: str = ""
+    roles: list[str] = []
+    requires: Requirements = Requirements()
+    notify: list[str] = []
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Process(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    version: int = Field(ge=1)
+    title: str
+    initial: str
+    final: list[str]
+    roles: list[str]
+    facts: dict[str, Fact] = {}
+    stages: dict[str, Stage]
+    transitions: list[Transition]
+    source: str = ""  # the file it came from, set by the loader
+
+    # -- looking things up ---------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def is_final(self, stage: str) -> bool:
+        return stage in self.final
+
+    def transitions_from(self, stage: str) -> list[Transition]:
+        if self.is_final(stage):
+            return []
+        return [t for t in self.transitions if stage in self.sources(t)]
+
+    def sources(self, transition: Transition) -> list[str]:
+        if ANY_STAGE in transition.source:
+            return [s for s in self.stages if not self.is_final(s)]
+        return transition.source
+
+    def transition(self, event: str, stage: str) -> Transition | None:
+        return next((t for t in self.transitions_from(stage) if t.event == event), None)
+
+    @property
+    def events(self) -> list[str]:
+        return list(dict.fromkeys(t.event for t in self.transitions))
+
+    def items(self) -> list[tuple[str, ChecklistItem]]:
+        return [(name, item) for name, stage in self.stages.items() for item in stage.checklist]
+
+    def item(self, item_id: str) -> ChecklistItem:
+        for _, item in self.items():
+            if item.id == item_id:
+                return item
+        known = ", ".join(i.id for _, i in self.items())
+        raise NotFound(f"process {self.name} has no checklist item '{item_id}'; known: {known}")
+
+    def fact(self, name: str) -> Fact:
+        if name not in self.facts:
+            from states.errors import BadFactValue
+
+            raise BadFactValue(
+                f"process {self.name} has no fact '{name}'; known: {', '.join(self.facts)}"
+            )
+        return self.facts[name]
+
+    def conditions(self, transition: Transition) -> list[Condition]:
+        return [parse_condition(text) for text in transition.requires.facts]
+
+
+def parse_condition(text: str) -> Condition:
+    """`arrival_date` (present) or `language_level >= B2` (compared)."""
+    text = str(text)
+    if re.fullmatch(_ID, text.strip()):
+        return Condition(fact=text.strip())
+    match = _CONDITION.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is neither a fact name nor a comparison like 'fact >= value'")
+    return Condition(fact=match.group(1), op=match.group(2), value=match.group(3))
+
+
+# -- loading and checking ------------------------------------------------------------------------
+
+
+def load_file(path: Path) -> Process:
+    """Read and validate one definition; raise `DefinitionError` naming file, key path, problem."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise DefinitionError(file, where, f"malformed YAML: {exc.problem}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DefinitionError(file, "", f"cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise DefinitionError(file, "", "must be a mapping with name, version, stages, ...")
+    try:
+        process = Process.model_validate({**data, "source": file})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path_ = ".".join(str(p) for p in error["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise DefinitionError(file, path_, f"{error['msg']}{more}") from None
+    check(process, file)
+    return process
+
+
+def check(process: Process, file: str) -> None:
+    """The checks pydantic cannot do: every name used is declared, every stage is reachable."""
+
+    def fail(path: str, problem: str) -> None:
+        raise DefinitionError(file, path, problem)
+
+    stages, roles = set(process.stages), set(process.roles)
+    if COORDINATOR not in roles:
+        fail("roles", f"must include '{COORDINATOR}'")
+
+    def role(path: str, name: str) -> None:
+        if name not in roles:
+            fail(path, f"unknown role '{name}'; declared roles: {', '.join(process.roles)}")
+
+    def stage(path: str, name: str) -> None:
+        if name not in stages:
+            fail(path, f"unknown stage '{name}'; stages: {', '.join(process.stages)}")
+
+    stage("initial", process.initial)
+    for i, name in enumerate(process.final):
+        stage(f"final.{i}", name)
+    for name, fact in process.facts.items():
+        if not re.fullmatch(_ID, name):
+            fail(f"facts.{name}", "a fact name is lower case letters, digits and _")
+        if fact.type == "enum" and not fact.values:
+            fail(f"facts.{name}.values", "an enum fact needs a list of values")
+        for i, r in enumerate(fact.set_by):
+            role(f"facts.{name}.set_by.{i}", r)
+    item_ids: set[str] = set()
+    for name, st in process.stages.items():
+        if st.responsible:
+            role(f"stages.{name}.responsible", st.responsible)
+        for i, item in enumerate(st.checklist):
+            if item.id in item_ids:
+                fail(f"stages.{name}.checklist.{i}.id", f"duplicate checklist item '{item.id}'")
+            item_ids.add(item.id)
+            role(f"stages.{name}.checklist.{i}.owner", item.owner)
+    seen: set[tuple[str, str]] = set()
+    for i, t in enumerate(process.transitions):
+        at = f"transitions.{i}"
+        for j, source in enumerate(t.source):
+            if source != ANY_STAGE:
+                stage(f"{at}.from.{j}", source)
+                if source in process.final:
+                    fail(f"{at}.from.{j}", f"'{source}' is final: nothing leaves it")
+        stage(f"{at}.to", t.to)
+        for source in process.sources(t):
+            if (t.event, source) in seen:
+                fail(f"{at}.event", f"duplicate event '{t.event}' from stage '{source}'")
+            seen.add((t.event, source))
+        for j, r in enumerate(t.roles):
+            role(f"{at}.roles.{j}", r)
+        for j, r in enumerate(t.notify):
+            role(f"{at}.notify.{j}", r)
+        for j, item in enumerate(t.requires.items):
+            if item not in item_ids:
+                fail(f"{at}.requires.items.{j}", f"unknown checklist item '{item}'")
+        for j, text in enumerate(t.requires.facts):
+            _check_condition(process, f"{at}.requires.facts.{j}", text, fail)
+    reached = _reachable(process)
+    for name in process.stages:
+        if name not in reached:
+            fail(f"stages.{name}", f"stage '{name}' cannot be reached from '{process.initial}'")
+
+
+def _check_condition(process: Process, path: str, text: str, fail: Any) -> None:
+    try:
+        condition = parse_condition(text)
+    except ValueError as exc:
+        fail(path, str(exc))
+    if condition.fact not in process.facts:
+        fail(path, f"unknown fact '{condition.fact}'")
+    if condition.op is None:
+        return
+    fact = process.facts[condition.fact]
+    if condition.op not in ("==", "!=") and fact.type not in fact_kinds.ORDERED_KINDS:
+        fail(path, f"'{condition.op}' needs an ordered fact (date, int, cefr), not {fact.type}")
+    try:
+        fact_kinds.parse_value(fact.type, condition.value, fact.values, name=condition.fact)
+    except Exception as exc:  # BadFactValue: reported with the definition's path
+        fail(path, str(exc))
+
+
+def _reachable(process: Process) -> set[str]:
+    reached, queue = {process.initial}, deque([process.initial])
+    while queue:
+        for t in process.transitions_from(queue.popleft()):
+            if t.to not in reached:
+                reached.add(t.to)
+                queue.append(t.to)
+    return reached
+
+
+class Catalog:
+    """Every loaded definition, by name and version; the newest version is the default."""
+
+    def __init__(self, processes: list[Process]) -> None:
+        self._by_key: dict[tuple[str, int], Process] = {}
+        for p in processes:
+            if (p.name, p.version) in self._by_key:
+                other = self._by_key[(p.name, p.version)].source
+                raise DefinitionError(p.source, "version", f"{p.key} is also defined in {other}")
+            self._by_key[(p.name, p.version)] = p
+
+    @classmethod
+    def load(cls, folders: list[Path]) -> Catalog:
+        processes: list[Process] = []
+        for folder in folders:
+            if not folder.is_dir():
+                raise DefinitionError(str(folder), "", "process folder does not exist")
+            for path in sorted(folder.glob("*.y*ml")):
+                processes.append(load_file(path))
+        return cls(processes)
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self._by_key})
+
+    def latest(self) -> list[Process]:
+        return [self.get(name) for name in self.names()]
+
+    def get(self, name: str, version: int | None = None) -> Process:
+        if version is not None and (name, version) in self._by_key:
+            return self._by_key[(name, version)]
+        versions = sorted(v for n, v in self._by_key if n == name)
+        if not versions or version is not None:
+            which = f"{name} v{version}" if version is not None else name
+            raise NotFound(f"unknown process '{which}'; known: {', '.join(self.names())}")
+        return self._by_key[(name, versions[-1])]

@@ -1,0 +1,105 @@
+"""The tables: actors, cases with their facts and checklist, and the append-only history.
+
+Portable SQL only (SQLite and PostgreSQL). Personal data (names) lives only in `cases`; the
+history refers to cases by id and to actors by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class ActorRecord(SQLModel, table=True):
+    __tablename__ = "actors"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    region: str | None = Field(default=None, max_length=64, index=True)
+    email: str | None = Field(default=None, max_length=320)
+    created_at: dt.datetime = _when(nullable=False)
+
+
+class ActorRoleRecord(SQLModel, table=True):
+    __tablename__ = "actor_roles"
+
+    actor_id: str = Field(foreign_key="actors.id", primary_key=True, max_length=64)
+    role: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class CaseRecord(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=32)
+    process: str = Field(max_length=64, index=True)
+    process_version: int
+    stage: str = Field(max_length=64, index=True)
+    version: int = 0
+    employer_id: str = Field(foreign_key="actors.id", max_length=64, index=True)
+    region: str = Field(max_length=64, index=True)
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    created_at: dt.datetime = _when(nullable=False)
+    stage_entered_at: dt.datetime = _when(nullable=False)
+
+
+class FactRecord(SQLModel, table=True):
+    __tablename__ = "case_facts"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    name: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
+    set_at: dt.datetime = _when(nullable=False)
+    set_by: str = Field(max_length=64)
+
+
+class ItemRecord(SQLModel, table=True):
+    __tablename__ = "case_items"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    item: str = Field(primary_key=True, max_length=64)
+    done: bool = True
+    at: dt.datetime = _when(nullable=False)
+    by: str = Field(max_length=64)
+
+
+class HistoryRecord(SQLModel, table=True):
+    """Append-only: one row per change, never updated or deleted."""
+
+    __tablename__ = "history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    at: dt.datetime = _when(nullable=False)
+    action: str = Field(max_length=64)
+    from_stage: str | None = Field(default=None, max_length=64)
+    to_stage: str | None = Field(default=None, max_length=64)
+    actor_id: str = Field(max_length=64)
+    via: str = Field(max_length=16)
+    note: str | None = None
+    detail: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_id: str | None = Field(default=None, max_length=100, unique=True)
+
+
+class RefCounterRecord(SQLModel, table=True):
+    """The last number given out per region prefix and year (SE-2026-0042)."""
+
+    __tablename__ = "ref_counters"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=16)
+    year: int
+    last: int = 0

@@ -1,0 +1,224 @@
+"""The database: one SQLAlchemy URL, SQLite by default, PostgreSQL to grow.
+
+Writers take the case's row lock first (`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on
+SQLite), so two processes changing one case at once run one after the other and the second sees
+the first's change: no lost update, no broken history. SQLite runs in WAL mode with a busy
+timeout, so readers never wait for writers and writers queue instead of failing with "database is
+locked".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine
+
+from states import facts as fact_kinds
+from states import schema
+from states.actor import Actor
+from states.case import Case
+from states.errors import NotFound, NotReady
+from states.events import DomainEvent, StageChanged
+from states.process import Process
+from states.records import (
+    ActorRecord,
+    ActorRoleRecord,
+    CaseRecord,
+    FactRecord,
+    HistoryRecord,
+    ItemRecord,
+)
+
+BUSY_TIMEOUT_S = 30
+
+
+class Database:
+    """An engine and the sessions on it: `reading()` for queries, `writing()` for changes."""
+
+    def __init__(self, url: str, *, create: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.sqlite_file = (
+            Path(parsed.database) if self.is_sqlite and parsed.database not in (None, "", ":memory:")
+            else None
+        )
+        if create and self.sqlite_file is not None:
+            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine)
+        self._writer = self.engine.execution_options(lotse_write=True)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def require_schema(self) -> None:
+        """Refuse to work on a database that `lotse init` has not created or upgraded."""
+        if self.sqlite_file is not None and not self.sqlite_file.exists():
+            raise NotReady(f"no Lotse database at {self.sqlite_file}; run `lotse init` first")
+        try:
+            have = schema.current(self.engine)
+        except OperationalError as exc:
+            raise NotReady(f"cannot open the database {self.display_url}: {exc.orig}") from None
+        if have is None:
+            raise NotReady(f"no Lotse database at {self.display_url}; run `lotse init` first")
+        if have != schema.head():
+            raise NotReady(
+                f"the database {self.display_url} is at schema {have}, this Lotse needs "
+                f"{schema.head()}; run `lotse init` to upgrade"
+            )
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A writer takes the write lock at BEGIN: a deferred transaction that read first could
+        # not upgrade to writing once another writer committed (SQLITE_BUSY_SNAPSHOT).
+        immediate = connection.get_execution_options().get("lotse_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# -- actors ------------------------------------------------------------------------------------
+
+
+def get_actor(session: Session, actor_id: str) -> Actor:
+    record = session.get(ActorRecord, actor_id)
+    if record is None:
+        raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
+    return _actor(session, record)
+
+
+def list_actors(session: Session) -> list[Actor]:
+    records = session.scalars(select(ActorRecord).order_by(ActorRecord.id)).all()
+    return [_actor(session, r) for r in records]
+
+
+def _actor(session: Session, record: ActorRecord) -> Actor:
+    roles = session.scalars(select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == record.id)).all()
+    return Actor(record.id, record.name, frozenset(roles), record.region, record.email)
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
+    query = select(CaseRecord).where(CaseRecord.ref == ref.strip().upper())
+    if lock:
+        query = query.with_for_update()
+    record = session.scalars(query).first()
+    if record is None:
+        raise NotFound(f"unknown case '{ref}'; see `lotse case list`")
+    return record
+
+
+def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
+    """The plain case of a row, with its facts parsed and its ticked items."""
+    assert record.id is not None
+    facts = {}
+    for row in session.scalars(select(FactRecord).where(FactRecord.case_id == record.id)):
+        kind = process.facts[row.name].type if row.name in process.facts else "str"
+        facts[row.name] = fact_kinds.from_json(kind, row.value)
+    done = session.scalars(select(ItemRecord.item).where(ItemRecord.case_id == record.id, ItemRecord.done)).all()
+    return Case(
+        ref=record.ref, process=record.process, process_version=record.process_version,
+        stage=record.stage, employer=record.employer_id, region=record.region,
+        version=record.version, facts=facts, done=set(done),
+    )
+
+
+def history(session: Session, case_id: int) -> list[HistoryRecord]:
+    query = select(HistoryRecord).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id)
+    return list(session.scalars(query))
+
+
+def record_events(
+    session: Session,
+    record: CaseRecord,
+    events: list[DomainEvent],
+    *,
+    via: str,
+    at: dt.datetime,
+    request_id: str | None = None,
+) -> None:
+    """Write what the events changed, and one history row each, into the open transaction."""
+    assert record.id is not None
+    for index, domain_event in enumerate(events):
+        detail: Any = None
+        if hasattr(domain_event, "values"):
+            for name, value in domain_event.values.items():
+                _upsert_fact(session, record.id, name, value, domain_event.actor, at)
+            detail = domain_event.values
+        if hasattr(domain_event, "items"):
+            for item in domain_event.items:
+                _upsert_item(session, record.id, item, domain_event.done, domain_event.actor, at)
+            detail = list(domain_event.items)
+        from_stage = to_stage = getattr(domain_event, "stage", None)
+        if isinstance(domain_event, StageChanged):
+            from_stage, to_stage = domain_event.from_stage, domain_event.to_stage
+            record.stage = to_stage
+            record.version += 1
+            record.stage_entered_at = at
+            session.add(record)
+        session.add(HistoryRecord(
+            case_id=record.id, at=at, action=domain_event.action, from_stage=from_stage,
+            to_stage=to_stage, actor_id=domain_event.actor, via=via,
+            note=getattr(domain_event, "note", None), detail=detail,
+            request_id=request_id if index == len(events) - 1 else None,
+        ))
+    session.flush()
+
+
+def _upsert_fact(session: Session, case_id: int, name: str, value: Any, by: str, at: dt.datetime) -> None:
+    row = session.get(FactRecord, (case_id, name))
+    if row is None:
+        row = FactRecord(case_id=case_id, name=name, value=value, set_at=at, set_by=by)
+    else:
+        row.value, row.set_at, row.set_by = value, at, by
+    session.add(row)
+
+
+def _upsert_item(session: Session, case_id: int, item: str, done: bool, by: str, at: dt.datetime) -> None:
+    row = session.get(ItemRecord, (case_id, item))
+    if row is None:
+        row = ItemRecord(case_id=case_id, item=item, done=done, at=at, by=by)
+    else:
+        row.done, row.at, row.by = done, at, by
+    session.add(row)

