@@ -103,3 +103,27 @@ class RefCounterRecord(SQLModel, table=True):
     prefix: str = Field(max_length=16)
     year: int
     last: int = 0
+
+
+class OutboxRecord(SQLModel, table=True):
+    """A message to one recipient, written in the transaction of the change that causes it and
+    delivered afterwards. `dedup_key` makes sure one cause never queues the same message twice."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    dedup_key: str = Field(unique=True, max_length=200)
+    recipient: str = Field(max_length=128)  # an actor id, or role@region where no actor is known
+    tags: str = Field(max_length=400)  # the Apprise tags the route is looked up by
+    channel: str | None = Field(default=None, max_length=32)  # email, chat, ... once known
+    subject: str = Field(max_length=300)
+    body: str
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _when(nullable=False, index=True)
+    claimed_until: dt.datetime | None = _when(nullable=True)
+    claim_token: str | None = Field(default=None, max_length=64)
+    last_error: str | None = None
+    created_at: dt.datetime = _when(nullable=False)
+    sent_at: dt.datetime | None = _when(nullable=True)

@@ -177,9 +177,10 @@ def record_events(
     via: str,
     at: dt.datetime,
     request_id: str | None = None,
-) -> None:
+) -> list[HistoryRecord]:
     """Write what the events changed, and one history row each, into the open transaction."""
     assert record.id is not None
+    rows = []
     for index, domain_event in enumerate(events):
         detail: Any = None
         if hasattr(domain_event, "values"):
@@ -197,13 +198,15 @@ def record_events(
             record.version += 1
             record.stage_entered_at = at
             session.add(record)
-        session.add(HistoryRecord(
+        rows.append(HistoryRecord(
             case_id=record.id, at=at, action=domain_event.action, from_stage=from_stage,
             to_stage=to_stage, actor_id=domain_event.actor, via=via,
             note=getattr(domain_event, "note", None), detail=detail,
             request_id=request_id if index == len(events) - 1 else None,
         ))
+        session.add(rows[-1])
     session.flush()
+    return rows
 
 
 def _upsert_fact(session: Session, case_id: int, name: str, value: Any, by: str, at: dt.datetime) -> None:

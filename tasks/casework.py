@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from notifications import dispatch
 from states import facts as fact_kinds
 from states import machine, store
 from states.actor import Actor
@@ -155,16 +156,19 @@ def _commit_change(
     session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case,
     events: list[DomainEvent], via: str, now: dt.datetime, request_id: str | None,
 ) -> HistoryRecord:
-    store.record_events(session, record, events, via=via, at=now, request_id=request_id)
-    _after_change(session, ctx, process, record, case, events, now)
-    return store.history(session, record.id or 0)[-1]
+    rows = store.record_events(session, record, events, via=via, at=now, request_id=request_id)
+    _after_change(session, ctx, process, record, case, list(zip(events, rows, strict=True)), now)
+    return rows[-1]
 
 
 def _after_change(
     session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case,
-    events: list[DomainEvent], now: dt.datetime,
+    changes: list[tuple[DomainEvent, HistoryRecord]], now: dt.datetime,
 ) -> None:
     """What a change causes, written in the same transaction: messages (outbox), deadlines."""
+    for event, row in changes:
+        if isinstance(event, StageChanged):
+            dispatch.on_stage_changed(session, ctx.settings, process, record, event, row.id or 0, now)
 
 
 def _outcome(record: CaseRecord, last: HistoryRecord, *, repeated: bool) -> dict[str, Any]:

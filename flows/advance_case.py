@@ -1,0 +1,26 @@
+"""The `advance-case` flow: a coordinator moves one case by one event from the Prefect UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.prefect_tasks import apply_event
+
+
+@flow(name="advance-case", flow_run_name="{event} {case_ref}")
+def advance_case(
+    case_ref: str,
+    event: str,
+    actor: str,
+    facts: dict[str, str] | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Apply `event` to the case `case_ref` on behalf of `actor`, with optional facts and note.
+
+    Parameters carry case references, event and actor ids only: never a person's name.
+    """
+    run_id = flow_run.get_id()
+    return apply_event(case_ref, event, actor, facts, note, request_id=f"flow-run:{run_id}" if run_id else None)
