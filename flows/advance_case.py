@@ -23,4 +23,5 @@ def advance_case(
     Parameters carry case references, event and actor ids only: never a person's name.
     """
     run_id = flow_run.get_id()
-    return apply_event(case_ref, event, actor, facts, note, request_id=f"flow-run:{run_id}" if run_id else None)
+    request_id = f"flow-run:{run_id}" if run_id else None
+    return apply_event(case_ref, event, actor, facts, note, request_id=request_id)

@@ -156,7 +156,9 @@ def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
     for row in session.scalars(select(FactRecord).where(FactRecord.case_id == record.id)):
         kind = process.facts[row.name].type if row.name in process.facts else "str"
         facts[row.name] = fact_kinds.from_json(kind, row.value)
-    done = session.scalars(select(ItemRecord.item).where(ItemRecord.case_id == record.id, ItemRecord.done)).all()
+    done = session.scalars(
+        select(ItemRecord.item).where(ItemRecord.case_id == record.id, ItemRecord.done)
+    ).all()
     return Case(
         ref=record.ref, process=record.process, process_version=record.process_version,
         stage=record.stage, employer=record.employer_id, region=record.region,

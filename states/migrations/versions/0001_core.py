@@ -1,13 +1,12 @@
 """core: actors, cases, facts, checklist, history
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 """
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
@@ -16,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('actors',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -105,11 +104,11 @@ def upgrade() -> None:
     with op.batch_alter_table('history', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_history_case_id'), ['case_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('history', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_history_case_id'))
 
@@ -132,4 +131,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_actors_region'))
 
     op.drop_table('actors')
-    
+
