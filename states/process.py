@@ -22,6 +22,7 @@ COORDINATOR = "coordinator"
 ANY_STAGE = "*"
 _CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
 _ID = r"^[a-z][a-z0-9_]*$"
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same safety
 
 
 class _Strict(BaseModel):
@@ -165,7 +166,7 @@ def load_file(path: Path) -> Process:
     """Read and validate one definition; raise `DefinitionError` naming file, key path, problem."""
     file = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

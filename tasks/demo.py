@@ -1,0 +1,200 @@
+"""A fictional alliance for trying Lotse: invented organisations and people, 32 cases spread over
+every stage of both shipped processes, with histories dated over the past months.
+
+Every change goes through the same casework as the command line, so the demo also exercises the
+rules, the outbox and the deadlines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from states.records import CaseRecord
+from tasks import casework, directory
+from tasks.context import Context
+
+ACTORS = [
+    ("koordination", "Koordinierungsstelle Fachkräfteallianz Seeland", ["coordinator"], None),
+    ("klinik-seeblick", "Klinik Seeblick", ["employer"], "SE-Nord"),
+    ("pflegeheim-lindenhof", "Pflegeheim Lindenhof", ["employer"], "SE-Sued"),
+    ("pflegedienst-am-hafen", "Ambulanter Pflegedienst Am Hafen", ["employer"], "SE-Nord"),
+    ("vermittlung-bruecke", "Vermittlung Brücke (fiktiv)", ["agency"], None),
+    ("abh-seeland", "Ausländerbehörde Kreis Seeland", ["foreigners_office"], None),
+    ("anerkennung-land", "Anerkennungsstelle Gesundheitsberufe", ["recognition_office"], None),
+    ("sprachschule-wortwerk", "Sprachschule Wortwerk", ["language_school"], None),
+    ("wohnbau-seeland-nord", "Wohnbau Seeland Nord", ["housing"], "SE-Nord"),
+    ("wohnen-sued", "Wohnungsgenossenschaft Süd", ["housing"], "SE-Sued"),
+    ("beratung-seeland", "Migrationsberatung Seeland", ["counsellor"], None),
+]
+EMPLOYERS = ["klinik-seeblick", "pflegeheim-lindenhof", "pflegedienst-am-hafen"]
+
+# (given name, family name, nationality): invented, any likeness is chance
+PFLEGE_PEOPLE = [
+    ("Maricel", "Dalisay", "PHL"), ("Joanna", "Villareal", "PHL"), ("Ramon", "Bautista", "PHL"),
+    ("Anjali", "Menon", "IND"), ("Thomas", "Kuriakose", "IND"), ("Priya", "Nair", "IND"),
+    ("Amira", "Ben Salah", "TUN"), ("Youssef", "Trabelsi", "TUN"), ("Lina", "Gharbi", "TUN"),
+    ("Fernanda", "Alves", "BRA"), ("Lucas", "Moreira", "BRA"), ("Thi Lan", "Nguyen", "VNM"),
+    ("Van Duc", "Tran", "VNM"), ("Siti", "Rahmawati", "IDN"), ("Dewi", "Kusuma", "IDN"),
+    ("Valeria", "Ortega", "MEX"), ("Camila", "Restrepo", "COL"), ("Dilnoza", "Karimova", "UZB"),
+    ("Rania", "Haddad", "JOR"), ("Elira", "Hoxha", "ALB"), ("Amela", "Hadžić", "BIH"),
+    ("Kateryna", "Bondar", "UKR"), ("Marisol", "Reyes", "PHL"),
+]
+CHANCEN_PEOPLE = [
+    ("Omar", "Al-Hamwi", "SYR"), ("Nour", "Khalil", "SYR"), ("Farid", "Rahimi", "AFG"),
+    ("Zahra", "Ahmadi", "AFG"), ("Olena", "Kovalenko", "UKR"), ("Samir", "Hussein", "IRQ"),
+    ("Helen", "Tesfay", "ERI"), ("Dawit", "Girma", "ETH"), ("Leyla", "Aydın", "TUR"),
+]
+PFLEGE_SPREAD = {"recruited": 3, "visa": 4, "arrival": 4, "language_course": 4, "recognition": 3,
+                 "housed": 2, "integrated": 2, "withdrawn": 1}
+CHANCEN_SPREAD = {"recruited": 2, "language_course": 2, "recognition": 1, "training": 2,
+                  "integrated": 1, "withdrawn": 1}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happens on a case's way: ticks, facts or an event, by a role, `days` later."""
+
+    role: str
+    days: int
+    done: tuple[str, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    event: str | None = None
+
+
+def _date(days_from_now: int, clock: dt.datetime) -> str:
+    return (clock.date() + dt.timedelta(days=days_from_now)).isoformat()
+
+
+PFLEGE_WAY = [
+    Step("employer", 3, done=("employment_contract",)),
+    Step("agency", 20, done=("recognition_documents",)),
+    Step("agency", 2, event="apply_visa"),
+    Step("foreigners_office", 14, done=("advance_approval",)),
+    Step("agency", 10, done=("embassy_appointment",)),
+    Step("housing", 20, done=("housing_confirmed",)),
+    Step("employer", 25, done=("visa_granted",)),
+    Step("employer", 7, event="arrive", facts=(("arrival_date", "+0"), ("visa_valid_until", "+90"))),
+    Step("employer", 10, done=("address_registered", "health_insurance")),
+    Step("housing", 1, done=("landlord_confirmation",)),
+    Step("foreigners_office", 20, done=("residence_permit_applied",)),
+    Step("language_school", 10, event="start_language_course"),
+    Step("language_school", 3, done=("course_enrolled",)),
+    Step("language_school", 90, facts=(("language_level", "B1"),)),
+    Step("employer", 7, event="start_recognition"),
+    Step("employer", 10, done=("documents_submitted",)),
+    Step("language_school", 80, facts=(("language_level", "B2"),)),
+    Step("recognition_office", 20, done=("recognition_granted",)),
+    Step("housing", 5, event="settle"),
+    Step("housing", 60, done=("permanent_housing",)),
+    Step("counsellor", 14, event="complete"),
+]
+CHANCEN_WAY = [
+    Step("counsellor", 5, done=("counselling_done",)),
+    Step("foreigners_office", 10, done=("work_permit_checked",),
+         facts=(("residence_title", "104c"), ("residence_title_until", "+540"))),
+    Step("counsellor", 7, event="start_language_course"),
+    Step("language_school", 3, done=("course_enrolled",)),
+    Step("language_school", 100, facts=(("language_level", "B1"),)),
+]
+CHANCEN_TO = {
+    "recognition": [Step("counsellor", 3, facts=(("qualification_abroad", "true"),)),
+                    Step("counsellor", 5, event="start_recognition")],
+    "training": [Step("employer", 10, done=("training_contract",)),
+                 Step("employer", 5, event="start_training")],
+}
+
+
+def create(ctx: Context) -> str:
+    """Add the demo alliance, unless cases exist already; say what was done."""
+    with ctx.db.reading() as session:
+        if session.scalar(select(func.count()).select_from(CaseRecord)):
+            return "demo: the database has cases already; nothing added"
+    real_clock = ctx.clock
+    today = real_clock()
+    for actor_id, name, roles, region in ACTORS:
+        directory.add_actor(ctx, actor_id, name=name, roles=roles, region=region,
+                            email=f"{actor_id}@demo.lotse.invalid")
+    count = 0
+    try:
+        people = iter(PFLEGE_PEOPLE)
+        for stage, n in PFLEGE_SPREAD.items():
+            for _ in range(n):
+                _walk(ctx, today, count, next(people), "pflege", stage)
+                count += 1
+        people = iter(CHANCEN_PEOPLE)
+        for stage, n in CHANCEN_SPREAD.items():
+            for _ in range(n):
+                _walk(ctx, today, count, next(people), "chancen", stage)
+                count += 1
+    finally:
+        ctx.clock = real_clock
+    return f"demo: added {len(ACTORS)} actors and {count} cases (fictional names)"
+
+
+def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, str],
+          process: str, target: str) -> None:
+    """Open a case and take it along its way until it stands in `target`."""
+    way = _way(process, target)
+    dwell = (5, 20, 45, 80, 120)[index % 5]  # some cases stall, so checks and reports show them
+    span = sum(step.days for step in way) + dwell
+    moment = today - dt.timedelta(days=span, hours=index)
+    ctx.clock = lambda: moment
+    employer = EMPLOYERS[index % len(EMPLOYERS)]
+    coordinator = "koordination"
+    ref = casework.open_case(
+        ctx, given_name=person[0], family_name=person[1], nationality=person[2],
+        employer=employer, process=process, by=coordinator if process == "chancen" else employer,
+    )
+    region = "SE-Nord" if employer != "pflegeheim-lindenhof" else "SE-Sued"
+    for step in way:
+        moment += dt.timedelta(days=step.days)
+        ctx.clock = lambda moment=moment: moment
+        actor = _actor_for(step.role, employer, region)
+        if step.done:
+            casework.tick(ctx, ref, list(step.done), by=actor)
+        facts = {k: (_date(int(v[1:]), moment) if v[0] in "+-" else v) for k, v in step.facts}
+        if step.event:
+            casework.advance(ctx, ref, step.event, by=actor, facts=facts)
+        elif facts:
+            casework.set_facts(ctx, ref, facts, by=actor)
+    if target == "withdrawn":
+        ctx.clock = lambda: today - dt.timedelta(days=2)
+        casework.advance(ctx, ref, "withdraw", by=coordinator,
+                         facts={"withdraw_reason": "Rückkehr ins Herkunftsland (fiktiv)"},
+                         note="demo: withdrawn")
+
+
+def _way(process: str, target: str) -> list[Step]:
+    if process == "pflege":
+        stop = "language_course" if target == "withdrawn" else target
+        way: list[Step] = []
+        stages = {"apply_visa": "visa", "arrive": "arrival", "start_language_course": "language_course",
+                  "start_recognition": "recognition", "settle": "housed", "complete": "integrated"}
+        if stop == "recruited":
+            return PFLEGE_WAY[:1]
+        for step in PFLEGE_WAY:
+            way.append(step)
+            if step.event and stages[step.event] == stop:
+                break
+        return way
+    if target in ("recruited", "withdrawn"):
+        return CHANCEN_WAY[:1]
+    if target == "language_course":
+        return CHANCEN_WAY[:3]
+    if target == "integrated":
+        return [*CHANCEN_WAY, *CHANCEN_TO["training"],
+                Step("language_school", 200, facts=(("language_level", "B2"),)),
+                Step("employer", 30, done=("training_passed",)), Step("employer", 3, event="complete")]
+    return [*CHANCEN_WAY, *CHANCEN_TO[target]]
+
+
+def _actor_for(role: str, employer: str, region: str) -> str:
+    if role == "employer":
+        return employer
+    for actor_id, _, roles, actor_region in ACTORS:
+        if role in roles and actor_region in (None, region):
+            return actor_id
+    return "koordination"
