@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -17,8 +18,31 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A moment, stored and read back as UTC on every database.
+
+    SQLite keeps no time zone: it would store an aware moment's wall time as it is and hand back
+    a naive one. So a moment is turned into UTC before it is written and marked UTC when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def _when(**kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+    return Field(sa_column=Column(UtcDateTime(), **kw))
 
 
 class ActorRecord(SQLModel, table=True):
@@ -127,3 +151,24 @@ class OutboxRecord(SQLModel, table=True):
     last_error: str | None = None
     created_at: dt.datetime = _when(nullable=False)
     sent_at: dt.datetime | None = _when(nullable=True)
+
+
+class DeadlineRecord(SQLModel, table=True):
+    """A deadline a case has: opened when the case enters a stage or a fact is set, closed when the
+    item is done, the fact changes or the case leaves the stage. One row per (case, deadline, due
+    date): a deadline closed and opened again on the same due date keeps the levels it reminded.
+    Only open rows carry `alert_on` and `next_at`, so the daily check reads an index range."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "deadline", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    deadline: str = Field(max_length=64)  # the deadline's id in the process definition
+    due: dt.date
+    alert_on: dt.date | None = Field(default=None, index=True)  # level 1 is due (open rows only)
+    next_at: dt.date | None = Field(default=None, index=True)  # the next level is due (open rows only)
+    level: int = 0  # the highest level reminded so far
+    opened_at: dt.datetime = _when(nullable=False)
+    closed_at: dt.datetime | None = _when(nullable=True)
+    closed_why: str | None = Field(default=None, max_length=16)  # done, left, changed, closed

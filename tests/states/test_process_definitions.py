@@ -1,0 +1,269 @@
+"""Process definitions are data validated at load: each kind of mistake names the file, the key
+path and the problem; an alliance adds its own definitions from LOTSE_PROCESS_DIR."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config.settings import PACKAGED_PROCESS_DIR, Settings
+from states.errors import DefinitionError, NotFound
+from states.process import Catalog, load_file
+from tests.conftest import run_lotse
+
+VALID: dict[str, Any] = {
+    "name": "mini",
+    "version": 1,
+    "title": "A small pathway",
+    "initial": "start",
+    "final": ["done", "withdrawn"],
+    "roles": ["coordinator", "employer", "housing"],
+    "facts": {
+        "arrival_date": {"type": "date", "set_by": ["employer"]},
+        "language_level": {"type": "cefr", "set_by": ["employer"]},
+        "withdraw_reason": {"type": "str", "set_by": ["employer"]},
+    },
+    "stages": {
+        "start": {"title": "Start", "responsible": "employer",
+                  "checklist": [{"id": "flat", "title": "Flat found", "owner": "housing"}]},
+        "done": {"title": "Done"},
+        "withdrawn": {"title": "Withdrawn"},
+    },
+    "transitions": [
+        {"event": "finish", "from": "start", "to": "done", "roles": ["employer"],
+         "requires": {"items": ["flat"], "facts": ["arrival_date", "language_level >= B1"]}},
+        {"event": "withdraw", "from": "*", "to": "withdrawn", "roles": ["employer"],
+         "requires": {"facts": ["withdraw_reason"]}},
+    ],
+}
+
+
+def write(folder: Path, data: Any, name: str = "mini.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def broken(tmp_path: Path, change: Any) -> DefinitionError:
+    data = copy.deepcopy(VALID)
+    change(data)
+    path = write(tmp_path, data)
+    with pytest.raises(DefinitionError) as failure:
+        load_file(path)
+    assert failure.value.file == str(path)
+    assert str(failure.value).startswith(f"{path}: ")
+    return failure.value
+
+
+def test_the_valid_example_loads(tmp_path: Path) -> None:
+    process = load_file(write(tmp_path, VALID))
+    assert process.key == "mini v1" and process.source.endswith("mini.yaml")
+
+
+def test_malformed_yaml_names_the_file_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: mini\nstages: [start\nversion: 1\n")
+    with pytest.raises(DefinitionError) as failure:
+        load_file(path)
+    assert failure.value.file == str(path)
+    assert failure.value.path.startswith("line ") and "column" in failure.value.path
+    assert "malformed YAML" in failure.value.problem
+
+
+def test_python_objects_in_yaml_are_refused_not_constructed(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(DefinitionError, match="malformed YAML"):
+        load_file(path)
+    assert not Path("pwned").exists()
+
+
+def test_a_definition_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="must be a mapping"):
+        load_file(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_a_missing_key_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d.pop("initial"))
+    assert error.path == "initial" and "required" in error.problem.lower()
+
+
+def test_an_unknown_key_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["stages"]["start"].update(colour="red"))
+    assert error.path == "stages.start.colour"
+
+
+def test_an_unknown_stage_is_named_with_its_key_path(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0].update(to="finished"))
+    assert error.path == "transitions.0.to"
+    assert "unknown stage 'finished'" in error.problem and "start, done, withdrawn" in error.problem
+
+
+def test_an_unknown_source_stage_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0].update({"from": ["start", "middle"]}))
+    assert error.path == "transitions.0.from.1" and "unknown stage 'middle'" in error.problem
+
+
+def test_an_unknown_initial_stage_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d.update(initial="begin"))
+    assert error.path == "initial" and "unknown stage 'begin'" in error.problem
+
+
+def test_an_unknown_role_of_an_event_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0].update(roles=["employer", "landlord"]))
+    assert error.path == "transitions.0.roles.1" and "unknown role 'landlord'" in error.problem
+
+
+def test_an_unknown_owner_of_a_checklist_item_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["stages"]["start"]["checklist"][0].update(owner="landlord"))
+    assert error.path == "stages.start.checklist.0.owner" and "unknown role 'landlord'" in error.problem
+
+
+def test_an_unknown_role_that_may_set_a_fact_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["facts"]["arrival_date"].update(set_by=["airline"]))
+    assert error.path == "facts.arrival_date.set_by.0" and "unknown role 'airline'" in error.problem
+
+
+def test_roles_without_the_coordinator_are_refused(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["roles"].remove("coordinator"))
+    assert error.path == "roles" and "coordinator" in error.problem
+
+
+def test_a_duplicate_event_from_the_same_stage_is_named(tmp_path: Path) -> None:
+    twin = {"event": "finish", "from": "start", "to": "withdrawn", "roles": ["employer"]}
+    error = broken(tmp_path, lambda d: d["transitions"].append(twin))
+    assert error.path == "transitions.2.event"
+    assert "duplicate event 'finish' from stage 'start'" in error.problem
+
+
+def test_a_duplicate_event_through_the_any_stage_wildcard_is_named(tmp_path: Path) -> None:
+    twin = {"event": "withdraw", "from": "start", "to": "done", "roles": ["employer"]}
+    error = broken(tmp_path, lambda d: d["transitions"].append(twin))
+    assert error.path == "transitions.2.event" and "duplicate event 'withdraw'" in error.problem
+
+
+def test_the_same_event_from_different_stages_is_fine(tmp_path: Path) -> None:
+    data = copy.deepcopy(VALID)
+    data["stages"]["middle"] = {"title": "Middle"}
+    data["transitions"] += [
+        {"event": "pause", "from": "start", "to": "middle"},
+        {"event": "finish", "from": "middle", "to": "done"},
+    ]
+    assert load_file(write(tmp_path, data)).transition("finish", "middle") is not None
+
+
+def test_an_unknown_fact_type_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["facts"]["arrival_date"].update(type="datetime"))
+    assert error.path == "facts.arrival_date.type"
+    assert "'date'" in error.problem and "'cefr'" in error.problem  # says which types exist
+
+
+def test_an_enum_fact_without_values_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["facts"].update(path={"type": "enum"}))
+    assert error.path == "facts.path.values"
+
+
+def test_a_requirement_naming_an_unknown_checklist_item_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0]["requires"].update(items=["flat", "car"]))
+    assert error.path == "transitions.0.requires.items.1"
+    assert "unknown checklist item 'car'" in error.problem
+
+
+def test_a_requirement_naming_an_unknown_fact_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0]["requires"].update(facts=["shoe_size >= 40"]))
+    assert error.path == "transitions.0.requires.facts.0" and "unknown fact 'shoe_size'" in error.problem
+
+
+def test_a_comparison_with_a_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0]["requires"].update(facts=["language_level >= B5"]))
+    assert error.path == "transitions.0.requires.facts.0" and "'B5'" in error.problem
+
+
+def test_an_ordering_on_text_is_refused(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][1]["requires"].update(facts=["withdraw_reason > a"]))
+    assert error.path == "transitions.1.requires.facts.0" and "ordered fact" in error.problem
+
+
+def test_a_requirement_that_is_python_is_refused(tmp_path: Path) -> None:
+    code = "__import__('os').system('true')"
+    error = broken(tmp_path, lambda d: d["transitions"][0]["requires"].update(facts=[code]))
+    assert error.path == "transitions.0.requires.facts.0" and "comparison" in error.problem
+
+
+def test_a_stage_that_cannot_be_reached_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["stages"].update(limbo={"title": "Limbo"}))
+    assert error.path == "stages.limbo" and "cannot be reached from 'start'" in error.problem
+
+
+def test_an_event_leaving_a_final_stage_is_refused(tmp_path: Path) -> None:
+    back = {"event": "reopen", "from": "done", "to": "start"}
+    error = broken(tmp_path, lambda d: d["transitions"].append(back))
+    assert error.path == "transitions.2.from.0" and "final" in error.problem
+
+
+def test_a_bad_time_limit_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["stages"]["start"].update(limit="soon"))
+    assert error.path == "stages.start.limit" and "14 days" in error.problem
+
+
+def test_the_same_name_and_version_in_two_files_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, VALID, "b.yaml")
+    with pytest.raises(DefinitionError) as failure:
+        Catalog.load([tmp_path])
+    assert failure.value.path == "version" and "a.yaml" in str(failure.value)
+    assert failure.value.file.endswith("b.yaml")
+
+
+def test_an_alliance_adds_its_own_definition_from_lotse_process_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "alliance"
+    write(own, VALID)
+    monkeypatch.setenv("LOTSE_PROCESS_DIR", str(own))
+    catalog = Catalog.load(Settings().process_dirs)
+    assert catalog.names() == ["chancen", "mini", "pflege"]
+    assert catalog.get("mini").source == str(own / "mini.yaml")
+    assert catalog.get("pflege").source.startswith(str(PACKAGED_PROCESS_DIR))
+
+
+def test_a_newer_version_in_the_alliance_folder_becomes_the_default(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "mini1.yaml")
+    write(tmp_path, {**VALID, "version": 2, "title": "Second"}, "mini2.yaml")
+    catalog = Catalog.load([tmp_path])
+    assert catalog.get("mini").version == 2
+    assert catalog.get("mini", 1).title == "A small pathway"
+    with pytest.raises(NotFound, match="mini v3"):
+        catalog.get("mini", 3)
+
+
+def test_a_missing_process_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="does not exist"):
+        Catalog.load([tmp_path / "nowhere"])
+
+
+def test_the_command_line_lists_the_alliances_own_definition(tmp_path: Path) -> None:
+    own = tmp_path / "alliance"
+    write(own, VALID)
+    result = run_lotse(tmp_path / "home", "process", "list", env={"LOTSE_PROCESS_DIR": str(own)})
+    assert result.returncode == 0, result.stderr
+    assert "mini" in result.stdout and "pflege" in result.stdout
+
+
+def test_a_bad_definition_in_the_alliance_folder_stops_the_command_line_with_exit_2(tmp_path: Path) -> None:
+    own = tmp_path / "alliance"
+    bad = copy.deepcopy(VALID)
+    bad["transitions"][0]["to"] = "finished"
+    path = write(own, bad)
+    home = tmp_path / "home"
+    for args in (["process", "list"], ["process", "show", "pflege"], ["init"]):
+        result = run_lotse(home, *args, env={"LOTSE_PROCESS_DIR": str(own)})
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert str(path) in lines[0] and "transitions.0.to" in lines[0] and "finished" in lines[0]
+        assert "Traceback" not in result.stderr
+    assert not (home / "lotse.db").exists()
