@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from states import facts as fact_kinds
 from states.durations import Duration
 from states.errors import DefinitionError, NotFound
+from states.timers import DEFAULT_LADDER, Deadline, Step
+from states.timers import check as check_deadlines
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
@@ -40,6 +42,7 @@ class Stage(_Strict):
     responsible: str | None = None
     limit: Duration | None = None
     limit_basis: str | None = None
+    escalation: list[Step] | None = None  # the ladder of the limit; default: the process's
     checklist: list[ChecklistItem] = []
 
     @field_validator("limit", mode="before")
@@ -97,6 +100,8 @@ class Process(_Strict):
     facts: dict[str, Fact] = {}
     stages: dict[str, Stage]
     transitions: list[Transition]
+    escalation: list[Step] = list(DEFAULT_LADDER)  # the ladder of every deadline without its own
+    deadlines: dict[str, Deadline] = {}
     source: str = ""  # the file it came from, set by the loader
 
     # -- looking things up ---------------------------------------------------------------------
@@ -245,6 +250,7 @@ def check(process: Process, file: str) -> None:
                 fail(f"{at}.requires.items.{j}", f"unknown checklist item '{item}'")
         for j, text in enumerate(t.requires.facts):
             _check_condition(process, f"{at}.requires.facts.{j}", text, fail)
+    check_deadlines(process, fail, lambda path, text: _check_condition(process, path, text, fail))
     reached = _reachable(process)
     for name in process.stages:
         if name not in reached:

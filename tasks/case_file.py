@@ -10,6 +10,7 @@ from sqlalchemy import select
 from states import facts as fact_kinds
 from states import machine, store
 from states.records import CaseRecord
+from tasks import deadlines
 from tasks.context import Context
 
 
@@ -27,6 +28,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         process = ctx.catalog.get(record.process, record.process_version)
         case = store.load_case(session, record, process)
         rows = store.history(session, record.id or 0)
+        open_deadlines = deadlines.open_deadlines(session, process, record.id or 0)
     return {
         "ref": record.ref,
         "process": record.process,
@@ -54,6 +56,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
             {"event": o.event, "to": o.to, "roles": list(o.roles), "missing": list(o.missing)}
             for o in machine.options(case, process)
         ],
+        "deadlines": open_deadlines,
         "history": [
             {"action": h.action, "from": h.from_stage, "to": h.to_stage, "actor": h.actor_id,
              "via": h.via, "at": iso(h.at), "note": h.note}

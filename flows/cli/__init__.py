@@ -11,6 +11,7 @@ import sys
 import typer
 
 from flows.cli import actor, case, process
+from flows.cli.check import check
 from flows.cli.output import context
 from states.errors import LotseError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(process.app, name="process")
 app.add_typer(actor.app, name="actor")
 app.add_typer(case.app, name="case")
+app.command("check")(check)
 
 
 @app.command()

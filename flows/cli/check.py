@@ -1,0 +1,49 @@
+"""`lotse check`: every deadline due or overdue on a day; reminders queued once per level.
+
+Reads and writes the database only: no Prefect here, so it stays fast for a daily cron.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from flows.cli.output import context, emit_json, table
+from states.errors import BadInput
+from tasks import deadlines
+
+COLUMNS = ["ref", "deadline", "due", "overdue_days", "level", "role", "basis"]
+
+
+def check(
+    as_of: str | None = typer.Option(
+        None, "--as-of", metavar="YYYY-MM-DD", help="The day to check; default: today in LOTSE_TIMEZONE."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what is due; queue nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check deadlines: list what is due or overdue and queue the reminders of the levels now due."""
+    day = _day(as_of)
+    ctx = context()
+    findings = deadlines.check_deadlines(ctx, as_of=day, dry_run=dry_run)
+    rows = [
+        {k: v for k, v in f.as_json().items() if k in (*COLUMNS, "reminded")} for f in findings
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table(rows, COLUMNS)
+    queued = sum(1 for f in findings if f.reminded)
+    verb = "would be queued (dry run)" if dry_run else "queued"
+    on = (day or deadlines.today(ctx)).isoformat()
+    typer.echo(f"{len(findings)} due or overdue on {on}; {queued} reminders {verb}")
+
+
+def _day(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-02") from None

@@ -1,0 +1,155 @@
+"""Which deadlines a case has, when they are due, and which level of their ladder is due on a day.
+
+Pure: a process definition and a case in, dates out. Stage limits and the `deadlines` section are
+resolved into one list of rules per process; the store keeps one row per open deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from states.case import Case
+from states.process import COORDINATOR, Condition, Process, parse_condition
+from states.timers import RESPONSIBLE, STAGE_ENTRY, Due, Step, limit_id
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A deadline of a process, stage limits included, with its ladder resolved."""
+
+    id: str
+    title: str
+    role: str
+    basis: str
+    due: Due
+    stages: frozenset[str]
+    ladder: tuple[Step, ...]
+    item: str | None = None
+    until: tuple[Condition, ...] = ()
+    when: tuple[Condition, ...] = ()
+    unless: tuple[Condition, ...] = ()
+
+    def due_on(self, case: Case, entered: dt.date) -> dt.date | None:
+        """The due date for this case, or None while its anchor fact is not set."""
+        anchor = entered if self.due.anchor == STAGE_ENTRY else case.facts.get(self.due.anchor)
+        return self.due.on(anchor) if isinstance(anchor, dt.date) else None
+
+    def is_open_for(self, process: Process, case: Case) -> bool:
+        if case.stage not in self.stages or (self.item is not None and self.item in case.done):
+            return False
+        if self.until and all(case.meets(process, c) for c in self.until):
+            return False
+        if not all(case.meets(process, c) for c in self.when):
+            return False
+        return not any(case.meets(process, c) for c in self.unless)
+
+    @property
+    def levels(self) -> int:
+        return len(self.ladder)
+
+    def level_on(self, due: dt.date, day: dt.date) -> int:
+        """The highest level due on `day` (0: not yet)."""
+        return sum(1 for step in self.ladder if step.on(due) <= day)
+
+    def level_date(self, due: dt.date, level: int) -> dt.date | None:
+        """The day `level` (1-based) is due, or None beyond the top of the ladder."""
+        return self.ladder[level - 1].on(due) if 1 <= level <= len(self.ladder) else None
+
+    def role_of(self, level: int) -> str:
+        """Who a reminder of `level` goes to."""
+        step = self.ladder[max(level, 1) - 1]
+        return self.role if step.to == RESPONSIBLE else step.to
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A deadline a case has now: the rule and its due date."""
+
+    rule: Rule
+    due: dt.date
+
+    @property
+    def key(self) -> tuple[str, dt.date]:
+        return (self.rule.id, self.due)
+
+    @property
+    def alert_on(self) -> dt.date:
+        """The day its first reminder is due: from then on it shows in `lotse check`."""
+        return self.rule.ladder[0].on(self.due)
+
+
+_RULES: dict[int, tuple[Process, tuple[Rule, ...]]] = {}
+
+
+def rules(process: Process) -> tuple[Rule, ...]:
+    """Every deadline of a process: the limits of its stages, then its `deadlines` section."""
+    cached = _RULES.get(id(process))
+    if cached is not None and cached[0] is process:
+        return cached[1]
+    found = tuple(_limits(process)) + tuple(_declared(process))
+    _RULES[id(process)] = (process, found)
+    return found
+
+
+def rule(process: Process, deadline: str) -> Rule | None:
+    return next((r for r in rules(process) if r.id == deadline), None)
+
+
+def openings(process: Process, case: Case, entered: dt.date) -> list[Opening]:
+    """The deadlines `case` has now, given its stage (entered on `entered`), facts and items.
+    A case in a final stage (integrated, withdrawn) has none."""
+    if process.is_final(case.stage):
+        return []
+    found = []
+    for r in rules(process):
+        if r.is_open_for(process, case) and (due := r.due_on(case, entered)) is not None:
+            found.append(Opening(r, due))
+    return found
+
+
+def why_closed(process: Process, case: Case, r: Rule | None, still: set[str]) -> str:
+    """In a word, why a case no longer has a deadline: done, left, closed or changed."""
+    if process.is_final(case.stage):
+        return "closed"
+    if r is None or r.id in still:
+        return "changed"  # a new due date replaced it, or the definition dropped it
+    if case.stage not in r.stages:
+        return "left"
+    if (r.item is not None and r.item in case.done) or (
+        r.until and all(case.meets(process, c) for c in r.until)
+    ):
+        return "done"
+    return "changed"
+
+
+def _limits(process: Process) -> list[Rule]:
+    return [
+        Rule(
+            id=limit_id(name), title=f"{stage.title}: {stage.limit}", role=stage.responsible or COORDINATOR,
+            basis=stage.limit_basis or f"limit of the stage {name}",
+            due=Due(span=stage.limit, anchor=STAGE_ENTRY), stages=frozenset([name]),
+            ladder=tuple(stage.escalation or process.escalation),
+        )
+        for name, stage in process.stages.items()
+        if stage.limit is not None and not process.is_final(name)
+    ]
+
+
+def _declared(process: Process) -> list[Rule]:
+    item_stage = {item.id: stage for stage, item in process.items()}
+    open_stages = [s for s in process.stages if not process.is_final(s)]
+    found = []
+    for key, d in process.deadlines.items():
+        stages = d.stages or ([item_stage[d.item]] if d.item else open_stages)
+        found.append(Rule(
+            id=key, title=d.title, role=d.role, basis=d.basis, due=d.due, stages=frozenset(stages),
+            ladder=tuple(d.ladder or process.escalation), item=d.item,
+            until=_conditions(d.until), when=_conditions(d.when), unless=_conditions(d.unless),
+        ))
+    return found
+
+
+def _conditions(texts: list[Any]) -> tuple[Condition, ...]:
+    return tuple(parse_condition(t) for t in texts)
