@@ -152,3 +152,23 @@ class OutboxRecord(SQLModel, table=True):
     created_at: dt.datetime = _when(nullable=False)
     sent_at: dt.datetime | None = _when(nullable=True)
 
+
+class DeadlineRecord(SQLModel, table=True):
+    """A deadline a case has: opened when the case enters a stage or a fact is set, closed when the
+    item is done, the fact changes or the case leaves the stage. One row per (case, deadline, due
+    date): a deadline closed and opened again on the same due date keeps the levels it reminded.
+    Only open rows carry `alert_on` and `next_at`, so the daily check reads an index range."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "deadline", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    deadline: str = Field(max_length=64)  # the deadline's id in the process definition
+    due: dt.date
+    alert_on: dt.date | None = Field(default=None, index=True)  # level 1 is due (open rows only)
+    next_at: dt.date | None = Field(default=None, index=True)  # the next level is due (open rows only)
+    level: int = 0  # the highest level reminded so far
+    opened_at: dt.datetime = _when(nullable=False)
+    closed_at: dt.datetime | None = _when(nullable=True)
+    closed_why: str | None = Field(default=None, max_length=16)  # done, left, changed, closed

@@ -24,6 +24,7 @@ from states.errors import BadInput, Conflict, NotFound, Refused
 from states.events import CaseOpened, DomainEvent, StageChanged
 from states.process import COORDINATOR, Process
 from states.records import CaseRecord, HistoryRecord, RefCounterRecord
+from tasks import deadlines
 from tasks.context import VIA, Context
 
 OPENER_ROLES = ["employer", "agency", COORDINATOR]
@@ -169,6 +170,7 @@ def _after_change(
     for event, row in changes:
         if isinstance(event, StageChanged):
             dispatch.on_stage_changed(session, ctx.settings, process, record, event, row.id or 0, now)
+    deadlines.sync(session, ctx, process, record, case, now)  # opened, or closed, with the change
 
 
 def _outcome(record: CaseRecord, last: HistoryRecord, *, repeated: bool) -> dict[str, Any]:
