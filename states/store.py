@@ -17,14 +17,14 @@ from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
 from states import facts as fact_kinds
 from states import schema
 from states.actor import Actor
 from states.case import Case
-from states.errors import NotFound, NotReady
+from states.errors import BadInput, NotFound, NotReady
 from states.events import DomainEvent, StageChanged
 from states.process import Process
 from states.records import (
@@ -44,7 +44,14 @@ class Database:
 
     def __init__(self, url: str, *, create: bool = False) -> None:
         self.url = url
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+            is_async = parsed.get_dialect().is_async
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise BadInput(f"LOTSE_DATABASE_URL: not a database URL Lotse can use ({exc})") from None
+        if is_async:
+            raise BadInput(f"LOTSE_DATABASE_URL: '{parsed.drivername}' is an async driver; "
+                           "use a plain one such as postgresql+psycopg")
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.sqlite_file = (
             Path(parsed.database) if self.is_sqlite and parsed.database not in (None, "", ":memory:")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from states import facts as fact_kinds
 from states import machine, store
+from states.errors import NotFound
 from states.records import CaseRecord
 from tasks import deadlines
 from tasks.context import Context
@@ -68,6 +69,9 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
 def list_cases(ctx: Context, stage: str | None = None, process: str | None = None) -> list[dict[str, Any]]:
     query = select(CaseRecord).order_by(CaseRecord.id)
     if stage:
+        stages = {name for p in ctx.catalog.latest() for name in p.stages}
+        if stage not in stages:  # a typo is an error, not an empty list
+            raise NotFound(f"unknown stage '{stage}'; stages: {', '.join(sorted(stages))}")
         query = query.where(CaseRecord.stage == stage)
     if process:
         ctx.catalog.get(process)  # an unknown process is an error, not an empty list

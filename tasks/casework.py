@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from notifications import dispatch
@@ -72,31 +73,39 @@ def open_case(
         raise BadInput("a case needs a given name and a family name")
     values = parse_facts(definition, {"nationality": nationality, **(facts or {})})
     now = ctx.clock()
-    with ctx.db.writing() as session:
-        if request_id and (earlier := _earlier(session, request_id)) is not None:
+    try:
+        with ctx.db.writing() as session:
+            if request_id and (earlier := _earlier(session, request_id)) is not None:
+                return earlier[0].ref
+            owner = store.get_actor(session, employer)
+            if "employer" not in owner.roles:
+                roles = ", ".join(sorted(owner.roles))
+                raise Refused(f"actor '{employer}' is not an employer (roles: {roles})")
+            actor = store.get_actor(session, by) if by else owner
+            if not actor.has_any(OPENER_ROLES):
+                needed = ", ".join(OPENER_ROLES)
+                raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {needed}")
+            case_region = (region or owner.region or ctx.settings.default_region).strip()
+            record = CaseRecord(
+                ref=_next_ref(session, case_region, now), process=definition.name,
+                process_version=definition.version, stage=definition.initial,
+                employer_id=owner.id, region=case_region, given_name=given_name.strip(),
+                family_name=family_name.strip(), created_at=now, stage_entered_at=now,
+            )
+            session.add(record)
+            session.flush()
+            case = store.load_case(session, record, definition)
+            events: list[DomainEvent] = [
+                CaseOpened(record.ref, definition.name, definition.version, definition.initial, actor.id),
+                case.set_facts(definition, actor, values),
+            ]
+            _commit_change(session, ctx, definition, record, case, events, via, now, request_id)
+            return record.ref
+    except IntegrityError:
+        # The same request, run twice at once: the other run committed first and opened the case.
+        if request_id and (earlier := _earlier_committed(ctx, request_id)) is not None:
             return earlier[0].ref
-        owner = store.get_actor(session, employer)
-        if "employer" not in owner.roles:
-            raise Refused(f"actor '{employer}' is not an employer (roles: {', '.join(sorted(owner.roles))})")
-        actor = store.get_actor(session, by) if by else owner
-        if not actor.has_any(OPENER_ROLES):
-            raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {', '.join(OPENER_ROLES)}")
-        case_region = (region or owner.region or ctx.settings.default_region).strip()
-        record = CaseRecord(
-            ref=_next_ref(session, case_region, now), process=definition.name,
-            process_version=definition.version, stage=definition.initial,
-            employer_id=owner.id, region=case_region, given_name=given_name.strip(),
-            family_name=family_name.strip(), created_at=now, stage_entered_at=now,
-        )
-        session.add(record)
-        session.flush()
-        case = store.load_case(session, record, definition)
-        events: list[DomainEvent] = [
-            CaseOpened(record.ref, definition.name, definition.version, definition.initial, actor.id),
-            case.set_facts(definition, actor, values),
-        ]
-        _commit_change(session, ctx, definition, record, case, events, via, now, request_id)
-        return record.ref
+        raise
 
 
 def set_facts(
@@ -142,9 +151,10 @@ def _change(ctx: Context, ref: str, by: str, via: str, request_id: str | None, d
     _check_via(via)
     now = ctx.clock()
     with ctx.db.writing() as session:
+        record = store.find_case(session, ref, lock=True)
+        # Looked up under the case's lock: the same request running at once has committed by now.
         if request_id and (earlier := _earlier(session, request_id)) is not None:
             return _outcome(earlier[0], earlier[1], repeated=True)
-        record = store.find_case(session, ref, lock=True)
         process = ctx.catalog.get(record.process, record.process_version)
         actor = store.get_actor(session, by)
         case = store.load_case(session, record, process)
@@ -191,19 +201,34 @@ def _earlier(session: Session, request_id: str) -> tuple[CaseRecord, HistoryReco
     return record, row
 
 
+def _earlier_committed(ctx: Context, request_id: str) -> tuple[CaseRecord, HistoryRecord] | None:
+    with ctx.db.reading() as session:
+        return _earlier(session, request_id)
+
+
 def _next_ref(session: Session, region: str, now: dt.datetime) -> str:
     prefix = (re.sub(r"[^A-Za-z]", "", region.split("-")[0]).upper() or "LO")[:4]
-    counter = session.scalars(
-        select(RefCounterRecord)
-        .where(RefCounterRecord.prefix == prefix, RefCounterRecord.year == now.year)
-        .with_for_update()
-    ).first()
+    counter = _counter(session, prefix, now.year)
     if counter is None:
-        counter = RefCounterRecord(prefix=prefix, year=now.year, last=0)
+        try:
+            with session.begin_nested():
+                session.add(RefCounterRecord(prefix=prefix, year=now.year, last=0))
+        except IntegrityError:
+            pass  # another transaction opened the year's first case meanwhile: count on from its row
+        counter = _counter(session, prefix, now.year)
+        assert counter is not None
     counter.last += 1
     session.add(counter)
     session.flush()
     return f"{prefix}-{now.year}-{counter.last:04d}"
+
+
+def _counter(session: Session, prefix: str, year: int) -> RefCounterRecord | None:
+    return session.scalars(
+        select(RefCounterRecord)
+        .where(RefCounterRecord.prefix == prefix, RefCounterRecord.year == year)
+        .with_for_update()
+    ).first()
 
 
 def _check_via(via: str) -> None:

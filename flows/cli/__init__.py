@@ -10,6 +10,11 @@ import sys
 
 import typer
 
+try:  # newer Typer carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - Typer before it vendored click
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
+
 from flows.cli import actor, case, process
 from flows.cli.check import check
 from flows.cli.output import context
@@ -51,16 +56,25 @@ def main() -> None:
         code = app(standalone_mode=False)
     except LotseError as exc:
         _fail(str(exc), exc.exit_code)
+    except NoArgsIsHelpError as exc:  # `lotse case` alone: show what it offers, yet it did nothing
+        typer.echo(exc.ctx.get_help())
+        _fail(f"missing a command; see `{exc.ctx.command_path} --help`", exc.exit_code)
+    except UsageError as exc:
+        where = f"`{exc.ctx.command_path} --help`" if exc.ctx is not None else "`lotse --help`"
+        _fail(f"{_one_line(exc.format_message())}; see {where}", exc.exit_code)
     except typer.Abort:
         _fail("aborted", 130)
     except typer.TyperException as exc:
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        _fail(f"{message} (see --help)", getattr(exc, "exit_code", 2))
+        _fail(_one_line(exc.format_message()), getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _one_line(message: str) -> str:
+    return " ".join(message.split()).rstrip(".")
+
+
 def _fail(message: str, code: int) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
     sys.exit(code)

@@ -7,13 +7,25 @@ import sys
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from config.settings import Settings
+from states.errors import BadInput
 from tasks.context import Context
 
 
+def settings() -> Settings:
+    """The settings from the LOTSE_* variables; a bad value is bad input, not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "LOTSE_" + "_".join(str(part) for part in error["loc"]).upper()
+        raise BadInput(f"setting {name}: {error['msg']}") from None
+
+
 def context(*, check_schema: bool = True) -> Context:
-    return Context.from_settings(Settings(), check_schema=check_schema)
+    return Context.from_settings(settings(), check_schema=check_schema)
 
 
 def emit_json(value: Any) -> None:

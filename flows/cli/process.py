@@ -6,15 +6,14 @@ from typing import Any
 
 import typer
 
-from config.settings import Settings
-from flows.cli.output import emit_json, table
+from flows.cli.output import emit_json, settings, table
 from states.process import Catalog, Process
 
 app = typer.Typer(help="Process definitions (pathways).", no_args_is_help=True)
 
 
 def _catalog() -> Catalog:
-    return Catalog.load(Settings().process_dirs)
+    return Catalog.load(settings().process_dirs)
 
 
 @app.command("list")
