@@ -14,7 +14,8 @@ from tests.conftest import run_lotse
 from tests.tables import dump
 
 READ_ONLY = [
-    ["case", "list"], ["case", "list", "--json"], ["case", "show", "{ref}"], ["case", "show", "{ref}", "--json"],
+    ["case", "list"], ["case", "list", "--json"],
+    ["case", "show", "{ref}"], ["case", "show", "{ref}", "--json"],
     ["process", "list"], ["process", "show", "pflege"], ["actor", "list"], ["actor", "list", "--json"],
 ]
 PROBE = """

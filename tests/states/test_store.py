@@ -4,6 +4,7 @@ that are all-or-nothing, idempotent and audited in an append-only chain."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -56,7 +57,7 @@ def assert_valid_chain(rows: list[HistoryRecord], version: int, initial: str = "
     """The first row opens the case in the initial stage; every row starts where the one before
     ended; a row that is no stage change stays in its stage; the version counts stage changes."""
     assert rows[0].action == "open" and rows[0].from_stage == rows[0].to_stage == initial
-    for before, row in zip(rows, rows[1:], strict=False):
+    for before, row in itertools.pairwise(rows):
         assert row.from_stage == before.to_stage, (before.action, row.action)
         if row.action in STAGE_NEUTRAL:
             assert row.from_stage == row.to_stage
