@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.prefect_tasks import apply_event
+from tasks.prefect_tasks import apply_event, publish_timeline, tag_run_with_case
 
 
 @flow(name="advance-case", flow_run_name="{event} {case_ref}")
@@ -20,8 +20,14 @@ def advance_case(
 ) -> dict[str, Any]:
     """Apply `event` to the case `case_ref` on behalf of `actor`, with optional facts and note.
 
-    Parameters carry case references, event and actor ids only: never a person's name.
+    Parameters carry case references, event and actor ids only: never a person's name. The run
+    is tagged with the case's process and region, and leaves the case's timeline as the artifact
+    `case-<ref>`, also when the event is refused.
     """
     run_id = flow_run.get_id()
     request_id = f"flow-run:{run_id}" if run_id else None
-    return apply_event(case_ref, event, actor, facts, note, request_id=request_id)
+    tag_run_with_case(case_ref)
+    try:
+        return apply_event(case_ref, event, actor, facts, note, request_id=request_id)
+    finally:
+        publish_timeline(case_ref)

@@ -207,6 +207,11 @@ def _earlier_committed(ctx: Context, request_id: str) -> tuple[CaseRecord, Histo
 
 
 def _next_ref(session: Session, region: str, now: dt.datetime) -> str:
+    return reserve_refs(session, region, now, 1)[0]
+
+
+def reserve_refs(session: Session, region: str, now: dt.datetime, count: int) -> list[str]:
+    """The next `count` case references of a region (SE-2026-0042), taken in the open transaction."""
     prefix = (re.sub(r"[^A-Za-z]", "", region.split("-")[0]).upper() or "LO")[:4]
     counter = _counter(session, prefix, now.year)
     if counter is None:
@@ -217,10 +222,11 @@ def _next_ref(session: Session, region: str, now: dt.datetime) -> str:
             pass  # another transaction opened the year's first case meanwhile: count on from its row
         counter = _counter(session, prefix, now.year)
         assert counter is not None
-    counter.last += 1
+    first = counter.last + 1
+    counter.last += count
     session.add(counter)
     session.flush()
-    return f"{prefix}-{now.year}-{counter.last:04d}"
+    return [f"{prefix}-{now.year}-{n:04d}" for n in range(first, first + count)]
 
 
 def _counter(session: Session, prefix: str, year: int) -> RefCounterRecord | None:

@@ -3,12 +3,25 @@ opens its own context from the settings, and runs one plain unit of work."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_client, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from config.settings import Settings
-from tasks import casework
+from states.records import CaseRecord
+from tasks import casework, cohort_import, deadlines, pipeline_report
 from tasks.context import Context
 
 
@@ -26,3 +39,104 @@ def apply_event(
         _context(), case_ref, event, by=actor, facts=facts, note=note, via="flow",
         request_id=request_id,
     )
+
+
+# -- orchestration: enrolling, reporting, tagging (the plain work is in cohort_import and
+# pipeline_report; these tasks add what only Prefect shows: artifacts and run tags) -------------
+
+# These tasks change or read the database each time they run: never cache them, never keep results.
+_ALWAYS = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="enrol-rows", **_ALWAYS)
+def enrol_rows(file: str, skip_invalid: bool, by: str | None) -> dict[str, Any]:
+    """Check and import a cohort file, with a progress artifact while it writes."""
+    name = Path(file).name
+    progress_id = create_progress_artifact(0.0, key="enrol-progress", description=f"enrolling {name}")
+
+    def progress(done: int, total: int) -> None:
+        update_progress_artifact(progress_id, 100.0 * done / total if total else 100.0)
+
+    result = cohort_import.enrol(_context(), Path(file), skip_invalid=skip_invalid, by=by, progress=progress)
+    update_progress_artifact(progress_id, 100.0)
+    create_markdown_artifact(_enrolment_markdown(result), key="enrolment", description=result.summary()[:400])
+    get_run_logger().info(result.summary())
+    return result.as_dict()
+
+
+@task(name="report-pipeline", **_ALWAYS)
+def report_pipeline(as_of: dt.date | None) -> dict[str, Any]:
+    """Build the pipeline report and publish it: counts, stalled cases, the last transitions."""
+    report = pipeline_report.pipeline(_context(), as_of)
+    create_table_artifact(
+        pipeline_report.pipeline_table(report), key="pipeline",
+        description=f"Open cases per stage and process, per employer, per region ({report['open_cases']} "
+                    f"open, as of {report['as_of']})",
+    )
+    create_table_artifact(
+        report["stuck"] or [{"ref": "(none)"}], key="stuck-cases",
+        description=f"Cases in their stage for longer than its limit ({len(report['stuck'])}, "
+                    f"as of {report['as_of']})",
+    )
+    create_markdown_artifact(
+        pipeline_report.transitions_markdown(report), key="last-transitions",
+        description=f"The last {pipeline_report.RECENT_TRANSITIONS} transitions",
+    )
+    get_run_logger().info(
+        "%s open case(s), %s stuck longer than their stage's limit",
+        report["open_cases"], len(report["stuck"]),
+    )
+    return report
+
+
+@task(name="remind-due-deadlines", **_ALWAYS)
+def remind_due_deadlines(as_of: dt.date | None) -> dict[str, Any]:
+    """Check every open deadline on `as_of` (default: today in LOTSE_TIMEZONE) and queue the
+    reminders whose level is due; what it found carries case refs, never a name."""
+    ctx = _context()
+    day = as_of or deadlines.today(ctx)
+    found = [f.as_json() for f in deadlines.check_deadlines(ctx, as_of=day)]
+    get_run_logger().info(
+        "%s deadline(s) due or overdue on %s, %s reminder(s) queued",
+        len(found), day.isoformat(), sum(f["reminded"] for f in found),
+    )
+    return {"as_of": day.isoformat(), "found": found}
+
+
+def publish_timeline(case_ref: str) -> None:
+    """The case's history as a markdown artifact `case-<ref>`; an unknown case has none."""
+    ctx = _context()
+    try:
+        key, markdown = pipeline_report.timeline(ctx, case_ref)
+    except NoResultFound:
+        return
+    create_markdown_artifact(markdown, key=key, description=f"Timeline of {key[5:].upper()}")
+
+
+def tag_run_with_case(case_ref: str) -> list[str]:
+    """Tag the running flow run with the case's process and region (nothing for an unknown case)."""
+    ctx = _context()
+    with ctx.db.reading() as session:
+        found = session.execute(
+            select(CaseRecord.process, CaseRecord.region).where(CaseRecord.ref == case_ref.strip().upper())
+        ).first()
+    run = FlowRunContext.get()
+    if found is None or run is None or run.flow_run is None:
+        return []
+    labels = [found.process, found.region]
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run.flow_run.id, tags=sorted({*run.flow_run.tags, *labels}))
+    return labels
+
+
+def _enrolment_markdown(result: cohort_import.Enrolment) -> str:
+    lines = [f"# Enrolment of {result.file}", "", result.summary(), ""]
+    if result.problems:
+        lines += ["| line | problem |", "|---|---|"]
+        lines += [f"| {p.line or ''} | {p.reason.replace('|', '/')} |" for p in result.problems[:500]]
+        if len(result.problems) > 500:
+            lines.append(f"| | and {len(result.problems) - 500} more |")
+    if result.enrolled:
+        more = " ..." if len(result.enrolled) > 200 else ""
+        lines += ["", f"Enrolled: {', '.join(result.enrolled[:200])}{more}"]
+    return "\n".join(lines) + "\n"

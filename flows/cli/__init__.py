@@ -17,7 +17,10 @@ except ImportError:  # pragma: no cover - Typer before it vendored click
 
 from flows.cli import actor, case, process
 from flows.cli.check import check
+from flows.cli.enrol import enrol
 from flows.cli.output import context
+from flows.cli.report import report
+from flows.cli.up import up
 from states.errors import LotseError
 
 app = typer.Typer(
@@ -32,6 +35,9 @@ app.add_typer(process.app, name="process")
 app.add_typer(actor.app, name="actor")
 app.add_typer(case.app, name="case")
 app.command("check")(check)
+app.command("enrol")(enrol)
+app.command("report")(report)
+app.command("up")(up)
 
 
 @app.command()

@@ -1,0 +1,63 @@
+"""`lotse enrol`: open a case per row of a CSV or XLSX list of new recruits.
+
+Runs the same task as the `enrol-cohort` flow; as a flow run when PREFECT_API_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from flows.cli.output import context, emit_json, warn
+from states.errors import BadInput
+
+
+def enrol(
+    file: Path = typer.Argument(..., metavar="FILE", help="A .csv (UTF-8) or .xlsx file, a row a person."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows, skip the bad."),
+    by: str | None = typer.Option(None, "--by", metavar="ACTOR_ID", help="Default: each row's employer."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Enrol a cohort: every row is checked first; one bad row and nothing is imported (unless
+    --skip-invalid). Importing the same file again enrols no one twice."""
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.cli.prefect_console import quiet
+        from flows.enrol_cohort import enrol_cohort
+
+        quiet()
+        result = enrol_cohort(file=str(file.resolve()), skip_invalid=skip_invalid, by=by)
+    else:
+        from tasks import cohort_import
+
+        result = cohort_import.enrol(context(), file, skip_invalid=skip_invalid, by=by).as_dict()
+    if as_json:
+        emit_json(result)
+    refused = bool(result["problems"]) and not result["skipped"]
+    if refused:
+        raise BadInput(_problems(result))
+    for problem in result["problems"]:
+        warn(f"skipped {_where(problem)}: {problem['reason']}")
+    if not as_json:
+        typer.echo(
+            f"{result['file']}: {result['enrolled']} case(s) enrolled, {result['already_enrolled']} "
+            f"enrolled before, {result['skipped']} bad row(s) skipped, of {result['rows']} row(s)"
+        )
+        if result["refs"]:
+            typer.echo(f"new cases: {result['refs'][0]} ... {result['refs'][-1]}"
+                       if len(result["refs"]) > 5 else f"new cases: {', '.join(result['refs'])}")
+    sys.stdout.flush()
+
+
+def _problems(result: dict[str, Any]) -> str:
+    shown = "; ".join(f"{_where(p)}: {p['reason']}" if p["line"] else p["reason"]
+                      for p in result["problems"][:50])
+    more = f"; and {len(result['problems']) - 50} more (see --json)" if len(result["problems"]) > 50 else ""
+    return f"{result['file']}: {len(result['problems'])} problem(s), nothing imported: {shown}{more}"
+
+
+def _where(problem: dict[str, Any]) -> str:
+    return f"line {problem['line']}" if problem["line"] else "file"

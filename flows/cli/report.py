@@ -1,0 +1,62 @@
+"""`lotse report`: open cases per stage, employer and region, stalled cases, the last transitions.
+
+Runs the same task as the `pipeline-report` flow; as a flow run (publishing the artifacts) when
+PREFECT_API_URL is set, else a plain read of the database without Prefect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import typer
+
+from flows.cli.output import context, emit_json, table
+from states.errors import BadInput
+
+SHOWN_TRANSITIONS = 10
+
+
+def report(
+    as_of: str | None = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                     help="The day to judge stalled cases by; default: today."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the pipeline: open cases per stage and process, per employer, per region; cases in
+    their stage longer than its limit; the last transitions."""
+    day = _day(as_of)
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.cli.prefect_console import quiet
+        from flows.pipeline_report import pipeline_report
+
+        quiet()
+        data: dict[str, Any] = pipeline_report(as_of=day)
+    else:
+        from tasks import pipeline_report as plain
+
+        data = plain.pipeline(context(), day)
+    if as_json:
+        emit_json(data)
+        return
+    typer.echo(f"{data['open_cases']} open case(s), as of {data['as_of']}")
+    for title, rows, columns in [
+        ("Per process and stage", data["by_stage"], ["process", "stage", "open"]),
+        ("Per employer", data["by_employer"], ["employer", "open"]),
+        ("Per region", data["by_region"], ["region", "open"]),
+        ("In their stage longer than its limit", data["stuck"],
+         ["ref", "process", "stage", "since", "limit", "overdue_days"]),
+        (f"Last transitions (newest {SHOWN_TRANSITIONS}; --json for {len(data['transitions'])})",
+         data["transitions"][:SHOWN_TRANSITIONS], ["at", "ref", "event", "from", "to", "actor", "via"]),
+    ]:
+        typer.echo(f"\n{title}:")
+        table(rows, columns)
+
+
+def _day(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-01") from None

@@ -1,0 +1,22 @@
+"""`lotse up`: the Prefect server, the deployments and their schedules, served until Ctrl-C."""
+
+from __future__ import annotations
+
+import typer
+
+from config.settings import Settings
+
+
+def up(
+    port: int | None = typer.Option(
+        None, "--port", help="Port of the local Prefect server; default LOTSE_PREFECT_PORT (4200)."
+    ),
+    no_server: bool = typer.Option(
+        False, "--no-server", help="Start no server: use PREFECT_API_URL, or the one already on --port."
+    ),
+) -> None:
+    """Run Lotse in Prefect: start a local server (unless PREFECT_API_URL is set), register one
+    deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM."""
+    from flows.up import up as run  # Prefect only where it is used
+
+    run(Settings(), port=port, no_server=no_server, say=typer.echo)

@@ -1,0 +1,111 @@
+"""The local Prefect server `lotse up` starts when no `PREFECT_API_URL` is set.
+
+It runs `prefect server start` in a process group of its own (embedded SQLite under its
+`PREFECT_HOME`, bound to 127.0.0.1), so that Ctrl-C reaches `lotse up` alone, which then stops the
+served flows first and the server last. On Linux the server also dies with its parent, should
+`lotse up` itself be killed: no stray server keeps the port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from states.errors import NotReady
+
+HOST = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
+
+
+def api_url(port: int) -> str:
+    return f"http://{HOST}:{port}/api"
+
+
+def ui_url(api: str) -> str:
+    return api.removesuffix("/").removesuffix("/api")
+
+
+def healthy(api: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{api.rstrip('/')}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((HOST, port)) == 0
+
+
+class LocalServer:
+    """A Prefect server in a child process: `start()`, `wait_healthy()`, `stop()`."""
+
+    def __init__(self, port: int, home: Path) -> None:
+        self.port = port
+        self.home = home
+        self.log = home / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return api_url(self.port)
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        env["PREFECT_HOME"] = str(self.home)
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST,
+                   "--port", str(self.port), "--analytics-off"]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise NotReady(f"the Prefect server stopped at start (exit {self.process.returncode}); "
+                               f"see {self.log}: {self._tail()}")
+            if healthy(self.api, timeout=1.0):
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise NotReady(f"the Prefect server did not answer within {timeout:.0f} s; see {self.log}")
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM to the server's process group, SIGKILL to whatever is left after `grace` s."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def _tail(self) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " / ".join(lines[-3:])
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

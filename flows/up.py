@@ -1,0 +1,150 @@
+"""`lotse up`: the main job. A Prefect server (the one at `PREFECT_API_URL`, or a local one it
+starts), one deployment per flow with its schedule, served in this process until Ctrl-C or SIGTERM.
+
+Only one `lotse up` runs per Lotse home: a second one finds the lock taken (or the port in use)
+and says so instead of starting another server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from config.settings import Settings
+from flows import server as prefect_server
+from states.errors import NotReady, Refused
+
+Say = Callable[[str], None]
+
+
+def up(settings: Settings, *, port: int | None = None, no_server: bool = False, say: Say = print) -> None:
+    """Run until stopped; every user error is a `LotseError` raised before anything starts."""
+    _stop_on_sigterm()
+    with _only_one(settings.home):
+        from tasks.context import Context
+
+        ctx = Context.from_settings(settings)  # refuses a database `lotse init` has not made
+        port = port or settings.prefect_port
+        local = None
+        try:
+            api = os.environ.get("PREFECT_API_URL")
+            if api:
+                _require(api, "PREFECT_API_URL points to no answering Prefect server")
+            elif no_server:
+                api = prefect_server.api_url(port)
+                _require(api, "--no-server, but no Prefect server answers there; drop --no-server "
+                              "or set PREFECT_API_URL")
+            else:
+                if prefect_server.port_taken(port):
+                    raise Refused(
+                        f"port {port} is in use (is `lotse up` already running? "
+                        f"{prefect_server.ui_url(prefect_server.api_url(port))}); "
+                        "stop it, choose another --port, or set PREFECT_API_URL to use that server"
+                    )
+                home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
+                local = prefect_server.LocalServer(port, home)
+                say(f"starting a Prefect server on {prefect_server.ui_url(local.api)} "
+                    f"(PREFECT_HOME {home}, log {local.log}) ...")
+                local.start()
+                local.wait_healthy()
+                api = local.api
+            os.environ["PREFECT_API_URL"] = api  # for this process and the flow runs it starts
+            _serve(ctx, api, say)
+        finally:
+            if local is not None:
+                say("stopping the Prefect server ...")
+                local.stop()
+                say("stopped")
+
+
+def _serve(ctx: Any, api: str, say: Say) -> None:
+    from prefect.deployments import run_deployment
+    from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import deployments
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        planned = deployments.build(ctx)
+        runner = Runner(name="lotse", pause_on_shutdown=True)
+        for deployment in planned.built:
+            runner.add_deployment(deployment)
+        ui = prefect_server.ui_url(api)
+        say(f"Prefect UI: {ui}")
+        say(f"registered {len(planned.built)} deployments (tag 'lotse'), served by this process:")
+        for name, cron in planned.schedules.items():
+            when = f"cron '{cron}' ({ctx.settings.timezone})" if cron else "on demand"
+            say(f"  {name}/{name}: {when}")
+        for name in planned.missing:
+            say(f"  {name}: skipped, flows/{name.replace('-', '_')}.py is not in this installation")
+        if "pipeline-report" in planned.schedules:
+            run_deployment("pipeline-report/pipeline-report", timeout=0)
+            say("started one pipeline-report run, so the pipeline artifact is current")
+        say(f"deployments: {ui}/deployments   artifacts: {ui}/artifacts")
+        say("Ctrl-C stops lotse up" + (" and the server" if "127.0.0.1" in api else ""))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_until_stopped(runner))
+
+
+async def _until_stopped(runner: Any) -> None:
+    """Serve until SIGTERM or Ctrl-C, then stop the runner the graceful way (it pauses the
+    schedules and cancels its runs); the server is stopped after it, by the caller."""
+    loop = asyncio.get_running_loop()
+    serving = asyncio.ensure_future(runner.start())
+    await asyncio.sleep(0)  # the runner installs its own SIGTERM handler first thing; ours replaces it
+    stopping: list[asyncio.Task[None]] = []
+
+    def stop() -> None:
+        if runner.started and not stopping:
+            stopping.append(loop.create_task(runner.astop()))
+        elif not runner.started:
+            serving.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
+
+
+def _require(api: str, problem: str) -> None:
+    if not prefect_server.healthy(api):
+        raise NotReady(f"{problem}: {api}")
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM before serving starts unwinds like Ctrl-C (the runner installs its own later)."""
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+@contextlib.contextmanager
+def _only_one(home: Path) -> Iterator[IO[str]]:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "up.lock"
+    with path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            pid = lock.read().strip() or "?"
+            raise Refused(f"`lotse up` is already running for {home.resolve()} (pid {pid}); "
+                          "stop it first (Ctrl-C, or kill that pid)") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        try:
+            yield lock
+        finally:
+            lock.seek(0)
+            lock.truncate()
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,389 @@
+"""Enrolling a cohort: a CSV or XLSX file of new recruits, one row per person, opened as cases.
+
+Columns: `given_name`, `family_name`, `nationality`, `employer` (an actor id), optionally `process`
+and `region`, and any fact of the row's process (`arrival_date`, ...); an empty cell sets nothing.
+
+Every row is checked before anything is written, by the same rules as `lotse case add` (the
+employer is an employer, the actor may open cases and set those facts, values fit their types). A
+file with a bad row imports nothing, unless bad rows are skipped on request. The good rows are then
+written in one transaction, each with its history rows (entry point `import`) and whatever a new
+case causes, so the import is all or nothing.
+
+A row's key is a hash of the person's names, nationality, employer and process; it is stored as the
+request id of the case's opening, so importing the same file again opens no case twice.
+
+Problems name the line and the column, never a cell's value: a shifted column could carry a
+person's name into a message, and messages reach logs and the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from states import facts as fact_kinds
+from states.actor import Actor
+from states.case import Case
+from states.errors import BadFactValue, LotseError
+from states.events import CaseOpened, DomainEvent
+from states.process import Process
+from states.records import CaseRecord, HistoryRecord
+from states.store import list_actors
+from tasks import casework
+from tasks.context import Context
+
+REQUIRED = ("given_name", "family_name", "nationality", "employer")
+OPTIONAL = ("process", "region")
+CHUNK = 500  # rows per flush and per progress report
+KEY_PREFIX = "enrol:"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong, and where: `line` 0 means the file as a whole."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}" if self.line else self.reason
+
+
+@dataclass
+class Enrolment:
+    """The outcome of one import: references only, never a name."""
+
+    file: str
+    rows: int = 0
+    enrolled: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # enrolled by an earlier import of these rows
+    problems: list[Problem] = field(default_factory=list)
+    skipped: int = 0  # bad rows left out on request
+
+    @property
+    def refused(self) -> bool:
+        """Bad rows and no permission to skip them: nothing was imported."""
+        return bool(self.problems) and not self.skipped
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "rows": self.rows, "enrolled": len(self.enrolled),
+            "already_enrolled": len(self.already), "skipped": self.skipped,
+            "imported": not self.refused, "refs": self.enrolled,
+            "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
+        }
+
+    def summary(self) -> str:
+        if self.refused:
+            shown = "; ".join(str(p) for p in self.problems[:20])
+            more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+            return f"{self.file}: {len(self.problems)} problem(s), nothing imported: {shown}{more}"
+        return (
+            f"{self.file}: {len(self.enrolled)} case(s) enrolled, {len(self.already)} enrolled before, "
+            f"{self.skipped} bad row(s) skipped, of {self.rows} row(s)"
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    key: str
+    process: Process
+    employer: Actor
+    actor: Actor
+    region: str
+    given_name: str
+    family_name: str
+    values: dict[str, Any]
+
+
+def enrol(
+    ctx: Context,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    by: str | None = None,
+    progress: Progress | None = None,
+) -> Enrolment:
+    """Check every row of the file, then open a case per new, valid row in one transaction."""
+    result = Enrolment(file=path.name)
+    try:
+        header, cells = _read(path)
+    except _Unreadable as exc:
+        result.problems.append(Problem(0, f"{path.name}: {exc}"))
+        return result
+    result.rows = len(cells)
+    result.problems = _check_header(ctx, header)
+    if not result.problems and not cells:
+        result.problems.append(Problem(0, f"{path.name}: no rows below the header"))
+    if result.problems:
+        return result
+
+    rows = _check_rows(ctx, header, cells, by, result.problems)
+    if result.problems and not skip_invalid:
+        return result
+    result.skipped = len({p.line for p in result.problems})
+    earlier = _enrolled_before(ctx, [r.key for r in rows])
+    result.already = [earlier[r.key] for r in rows if r.key in earlier]
+    result.enrolled = _open_cases(ctx, [r for r in rows if r.key not in earlier], progress)
+    return result
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _read(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The normalised header and the non-empty rows with their line numbers."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise _Unreadable("no such file")
+    if suffix == ".csv":
+        lines = _csv_lines(path)
+    elif suffix == ".xlsx":
+        lines = _xlsx_lines(path)
+    else:
+        raise _Unreadable("not a CSV or XLSX file; save the list as .csv (UTF-8) or .xlsx")
+    try:
+        first = next(lines)
+    except StopIteration:
+        raise _Unreadable(f"the file is empty; it needs a header line with {', '.join(REQUIRED)}") from None
+    header = [str(c or "").strip().lower().replace(" ", "_").replace("-", "_") for c in first[1]]
+    return header, list(lines)
+
+
+def _csv_lines(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _Unreadable("not a UTF-8 text file; export the list as CSV (UTF-8) or .xlsx") from None
+    if "\x00" in text:
+        raise _Unreadable("not a CSV text file; export the list as CSV (UTF-8) or .xlsx")
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)  # spreadsheets in German locales write `;`
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise _Unreadable(f"line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def _xlsx_lines(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook  # only where a workbook is read
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
+        raise _Unreadable("not an XLSX workbook; save the list as .xlsx or .csv (UTF-8)") from None
+    try:
+        sheet = book.active
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = ["" if v is None else v for v in values]
+            if any(str(c).strip() for c in cells):
+                yield number, cells
+    finally:
+        book.close()
+
+
+# -- checking --------------------------------------------------------------------------------------
+
+
+def _check_header(ctx: Context, header: list[str]) -> list[Problem]:
+    facts = {name for p in ctx.catalog.latest() for name in p.facts}
+    known = set(REQUIRED) | set(OPTIONAL) | facts
+    problems = []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        problems.append(Problem(1, f"missing column(s) {', '.join(missing)}; the header needs "
+                                   f"{', '.join(REQUIRED)}, optionally {', '.join(OPTIONAL)} and facts"))
+    for position, name in enumerate(header, start=1):
+        if name and name not in known:
+            problems.append(Problem(1, f"column {position} is not a known column or fact; facts of the "
+                                       f"processes: {', '.join(sorted(facts))}"))
+        elif name and header.index(name) != position - 1:
+            problems.append(Problem(1, f"column {position} repeats column '{name}'"))
+    return problems
+
+
+def _check_rows(
+    ctx: Context, header: list[str], cells: list[tuple[int, list[Any]]], by: str | None,
+    problems: list[Problem],
+) -> list[_Row]:
+    with ctx.db.reading() as session:
+        actors = {a.id: a for a in list_actors(session)}
+    if by is not None and by not in actors:
+        problems.append(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
+        return []
+    rows: list[_Row] = []
+    first_line: dict[str, int] = {}
+    for line, values in cells:
+        reasons: list[str] = []
+        stray = [str(i + 1) for i, v in enumerate(values)
+                 if (i >= len(header) or not header[i]) and str(v).strip()]
+        if stray:
+            reasons.append(f"a value in column(s) {', '.join(stray)}, which the header does not name")
+        cell = {name: value for name, value in zip(header, values, strict=False) if name}
+        row = _check_row(ctx, cell, actors, by, reasons)
+        if row is not None and not reasons:
+            row.line = line
+            if row.key in first_line:
+                reasons.append(f"same person as line {first_line[row.key]} (duplicate row)")
+            else:
+                first_line[row.key] = line
+                rows.append(row)
+        problems.extend(Problem(line, reason) for reason in reasons)
+    return rows
+
+
+def _check_row(
+    ctx: Context, cell: dict[str, Any], actors: dict[str, Actor], by: str | None, reasons: list[str]
+) -> _Row | None:
+    text = {k: str(v).strip() for k, v in cell.items()}
+    for column in ("given_name", "family_name", "nationality", "employer"):
+        if not text.get(column):
+            reasons.append(f"{column} is empty")
+    process_name = text.get("process") or ctx.settings.default_process
+    try:
+        process = ctx.catalog.get(process_name)
+    except LotseError:
+        reasons.append(f"process: no such process; known: {', '.join(ctx.catalog.names())}")
+        return None
+    employer = actors.get(text.get("employer", ""))
+    if text.get("employer") and employer is None:
+        reasons.append("employer: no actor with this id; see `lotse actor list`")
+    elif employer is not None and "employer" not in employer.roles:
+        reasons.append(f"employer: actor '{employer.id}' is not an employer")
+    actor = actors[by] if by else employer
+    if actor is not None and not actor.has_any(casework.OPENER_ROLES):
+        reasons.append(f"actor '{actor.id}' may not open cases: it needs one of "
+                       f"{', '.join(casework.OPENER_ROLES)}")
+    values = _facts(process, cell, reasons)
+    if reasons or employer is None or actor is None:
+        return None
+    trial = Case(ref="", process=process.name, process_version=process.version, stage=process.initial,
+                 employer=employer.id, region="")
+    try:
+        trial.set_facts(process, actor, values)
+    except LotseError as exc:
+        reasons.append(str(exc))
+        return None
+    region = text.get("region") or employer.region or ctx.settings.default_region
+    return _Row(
+        line=0, key=_key(text, process), process=process, employer=employer, actor=actor,
+        region=region, given_name=text["given_name"], family_name=text["family_name"], values=values,
+    )
+
+
+def _facts(process: Process, cell: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
+    values = {}
+    for name, raw in cell.items():
+        if name in REQUIRED[:2] or name in ("employer", *OPTIONAL) or str(raw).strip() == "":
+            continue
+        if name not in process.facts:
+            reasons.append(f"{name}: not a fact of process {process.name}")
+            continue
+        fact = process.facts[name]
+        try:
+            values[name] = fact_kinds.parse_value(
+                fact.type, raw.strip() if isinstance(raw, str) else raw, fact.values, name=name
+            )
+        except BadFactValue:
+            hint = f"one of {', '.join(fact.values or [])}" if fact.type == "enum" else _HINTS[fact.type]
+            reasons.append(f"{name}: not a valid {fact.type} ({hint})")
+    return values
+
+
+_HINTS = {
+    "date": "a date like 2026-03-01", "int": "a whole number", "str": "some text",
+    "bool": "yes or no", "cefr": "a language level A1 to C2",
+    "country": "an ISO 3166 alpha-3 code like PHL",
+}
+
+
+def _key(text: dict[str, str], process: Process) -> str:
+    parts = [" ".join(text[c].split()).casefold() for c in ("given_name", "family_name")]
+    parts += [text["nationality"].upper(), text["employer"], process.name]
+    return KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def _enrolled_before(ctx: Context, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with ctx.db.reading() as session:
+        for start in range(0, len(keys), CHUNK):
+            query = (
+                select(HistoryRecord.request_id, CaseRecord.ref)
+                .join(CaseRecord, CaseRecord.id == HistoryRecord.case_id)
+                .where(HistoryRecord.request_id.in_(keys[start:start + CHUNK]))  # type: ignore[union-attr]
+            )
+            found.update({key: ref for key, ref in session.execute(query) if key})
+    return found
+
+
+def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> list[str]:
+    """One transaction for all rows: the same records, history and consequences as `open_case`."""
+    if not rows:
+        if progress:
+            progress(0, 0)
+        return []
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        by_region: dict[str, list[_Row]] = {}
+        for row in rows:
+            by_region.setdefault(row.region, []).append(row)
+        refs: dict[int, str] = {}
+        for region, group in by_region.items():
+            for row, ref in zip(group, casework.reserve_refs(session, region, now, len(group)), strict=True):
+                refs[row.line] = ref
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            records = [_record(row, refs[row.line], now) for row in chunk]
+            session.add_all(records)
+            session.flush()
+            # New cases have no rows to find yet: lookups need not flush the ones pending before them.
+            with session.no_autoflush:
+                _record_openings(session, ctx, chunk, records, now)
+            if progress:
+                progress(start + len(chunk), len(rows))
+        return [refs[row.line] for row in rows]
+
+
+def _record_openings(
+    session: Any, ctx: Context, rows: list[_Row], records: list[CaseRecord], now: dt.datetime
+) -> None:
+    for row, record in zip(rows, records, strict=True):
+        case = Case(ref=record.ref, process=row.process.name, process_version=row.process.version,
+                    stage=record.stage, employer=row.employer.id, region=row.region)
+        events: list[DomainEvent] = [
+            CaseOpened(record.ref, row.process.name, row.process.version, record.stage, row.actor.id),
+            case.set_facts(row.process, row.actor, row.values),
+        ]
+        casework._commit_change(  # the same path as `open_case`, inside this transaction
+            session, ctx, row.process, record, case, events, "import", now, row.key
+        )
+
+
+def _record(row: _Row, ref: str, now: dt.datetime) -> CaseRecord:
+    return CaseRecord(
+        ref=ref, process=row.process.name, process_version=row.process.version,
+        stage=row.process.initial, employer_id=row.employer.id, region=row.region,
+        given_name=row.given_name, family_name=row.family_name, created_at=now, stage_entered_at=now,
+    )

@@ -1,0 +1,143 @@
+"""The pipeline: how many open cases stand where, which have stalled, and what moved lately.
+
+Built for coordinators and for the Prefect UI, so it names cases by reference, stages, events,
+employers, regions and actor ids only: never a person's name, a fact value or a free-text note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from states.records import CaseRecord, HistoryRecord
+from tasks.case_file import iso
+from tasks.context import Context
+
+RECENT_TRANSITIONS = 50
+
+
+def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Open cases per process and stage, per employer and per region; stalled cases; recent moves."""
+    today = as_of or ctx.clock().date()
+    processes = {p.name: p for p in ctx.catalog.latest()}
+    with ctx.db.reading() as session:
+        cases = list(session.execute(select(
+            CaseRecord.id, CaseRecord.ref, CaseRecord.process, CaseRecord.process_version,
+            CaseRecord.stage, CaseRecord.employer_id, CaseRecord.region, CaseRecord.stage_entered_at,
+        )))
+        moves = _recent_moves(ctx, session, {c.id: c.ref for c in cases})
+    open_cases = [
+        c for c in cases if not ctx.catalog.get(c.process, c.process_version).is_final(c.stage)
+    ]
+    by_stage = Counter((c.process, c.stage) for c in open_cases)
+    return {
+        "as_of": today.isoformat(),
+        "open_cases": len(open_cases),
+        "by_stage": [
+            {"process": name, "stage": stage, "open": by_stage[(name, stage)]}
+            for name, process in processes.items()
+            for stage in process.stages
+            if not process.is_final(stage) and by_stage[(name, stage)]
+        ],
+        "by_employer": _counted(Counter(c.employer_id for c in open_cases), "employer"),
+        "by_region": _counted(Counter(c.region for c in open_cases), "region"),
+        "stuck": _stuck(ctx, open_cases, today),
+        "transitions": moves,
+    }
+
+
+def pipeline_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three counts as one table (the `pipeline` artifact): what is counted, where, how many."""
+    return [
+        *({"by": "stage", "process": r["process"], "where": r["stage"], "open": r["open"]}
+          for r in report["by_stage"]),
+        *({"by": "employer", "process": "", "where": r["employer"], "open": r["open"]}
+          for r in report["by_employer"]),
+        *({"by": "region", "process": "", "where": r["region"], "open": r["open"]}
+          for r in report["by_region"]),
+    ]
+
+
+def transitions_markdown(report: dict[str, Any]) -> str:
+    """The last transitions as a markdown table, newest first."""
+    lines = [
+        f"# Last {RECENT_TRANSITIONS} transitions (as of {report['as_of']})",
+        "",
+        "| when (UTC) | case | event | from | to | actor | via |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['at']} | {t['ref']} | {t['event']} | {t['from']} | {t['to']} | {t['actor']} | {t['via']} |"
+        for t in report["transitions"]
+    ]
+    if not report["transitions"]:
+        lines.append("| | (none yet) | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def timeline(ctx: Context, ref: str) -> tuple[str, str]:
+    """A case's history as markdown, and its artifact key (`case-<ref>` in lower case).
+
+    Actions, stages, actor ids and entry points only; notes and fact values stay in Lotse.
+    """
+    with ctx.db.reading() as session:
+        record = session.scalars(select(CaseRecord).where(CaseRecord.ref == ref.strip().upper())).one()
+        rows = session.scalars(
+            select(HistoryRecord).where(HistoryRecord.case_id == record.id).order_by(HistoryRecord.id)
+        ).all()
+    lines = [
+        f"# {record.ref}: {record.process} v{record.process_version}, now in `{record.stage}`",
+        "",
+        "| when (UTC) | action | from | to | actor | via |",
+        "|---|---|---|---|---|---|",
+        *(f"| {iso(h.at)} | {h.action} | {h.from_stage or ''} | {h.to_stage or ''} | {h.actor_id} | {h.via} |"
+          for h in rows),
+    ]
+    return f"case-{record.ref.lower()}", "\n".join(lines) + "\n"
+
+
+def _counted(counts: Counter[str], column: str) -> list[dict[str, Any]]:
+    return [{column: key, "open": n} for key, n in sorted(counts.items())]
+
+
+def _stuck(ctx: Context, open_cases: list[Any], today: dt.date) -> list[dict[str, Any]]:
+    """Cases in their stage for longer than the stage's `limit`, longest overdue first."""
+    stuck = []
+    for c in open_cases:
+        limit = ctx.catalog.get(c.process, c.process_version).stages[c.stage].limit
+        if limit is None:
+            continue
+        since = _date(c.stage_entered_at)
+        due = limit.after(since)
+        if due < today:
+            stuck.append({
+                "ref": c.ref, "process": c.process, "stage": c.stage, "since": since.isoformat(),
+                "limit": str(limit), "due": due.isoformat(), "overdue_days": (today - due).days,
+                "employer": c.employer_id, "region": c.region,
+            })
+    return sorted(stuck, key=lambda s: (-s["overdue_days"], s["ref"]))
+
+
+def _recent_moves(ctx: Context, session: Any, refs: dict[int, str]) -> list[dict[str, Any]]:
+    """The newest history rows that are events of a process (not openings, facts or ticks)."""
+    events = sorted({e for p in ctx.catalog.latest() for e in p.events})
+    query = (
+        select(HistoryRecord)
+        .where(HistoryRecord.action.in_(events))  # type: ignore[attr-defined]
+        .order_by(HistoryRecord.at.desc(), HistoryRecord.id.desc())  # type: ignore[attr-defined]
+        .limit(RECENT_TRANSITIONS)
+    )
+    return [
+        {"at": iso(h.at), "ref": refs.get(h.case_id, "?"), "event": h.action, "from": h.from_stage,
+         "to": h.to_stage, "actor": h.actor_id, "via": h.via}
+        for h in session.scalars(query)
+    ]
+
+
+def _date(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).date()
