@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from notifications import dispatch
 from states import facts as fact_kinds
-from states import machine, store
+from states import machine, safeguards, store
 from states.actor import Actor
 from states.case import Case
 from states.errors import BadInput, Conflict, NotFound, Refused
@@ -85,6 +85,7 @@ def open_case(
             if not actor.has_any(OPENER_ROLES):
                 needed = ", ".join(OPENER_ROLES)
                 raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {needed}")
+            safeguards.check_placement(actor, values["nationality"])
             case_region = (region or owner.region or ctx.settings.default_region).strip()
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now), process=definition.name,
