@@ -37,7 +37,14 @@ class Settings(BaseSettings):
     )
     notify_max_attempts: int = 6
     notify_backoff_seconds: int = 60
-    notify_timeout_seconds: float = 5.0
+    notify_timeout_seconds: float = Field(5.0, description="Connect and read timeout per message.")
+    notify_claim_seconds: int = Field(
+        300, description="How long a delivery holds the rows it took; a killed one's rows return then."
+    )
+    notify_batch_size: int = Field(20, description="Rows a delivery takes at once.")
+    notify_on_advance: bool = Field(
+        True, description="`lotse case advance` delivers its messages right after the change."
+    )
     template_dir: Path | None = Field(None, description="Folder of templates overriding ours.")
 
     # orchestration

@@ -1,13 +1,24 @@
-"""The outbox: messages written in the same transaction as the change that causes them."""
+"""The outbox: messages written in the same transaction as the change that causes them.
+
+A row is `pending` until a delivery sends it (`sent`); a failed attempt makes it `failed` with
+the error and the time of its next attempt; after `LOTSE_NOTIFY_MAX_ATTEMPTS` it is `dead` and the
+coordinator is told. A row whose text needed a fallback keeps a `warning: ...` in `last_error`
+even when it was sent.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from states.records import OutboxRecord
+from states.errors import BadInput
+from states.records import CaseRecord, OutboxRecord
+
+STATUSES = ("pending", "sent", "failed", "dead")
+WARNING = "warning: "
 
 
 def enqueue(
@@ -20,13 +31,63 @@ def enqueue(
     body: str,
     dedup_key: str,
     now: dt.datetime,
+    channel: str | None = None,
+    route: str | None = None,
+    warning: str | None = None,
 ) -> bool:
     """Queue one message in the open transaction; False if this cause queued it already."""
-    exists = session.scalars(select(OutboxRecord.id).where(OutboxRecord.dedup_key == dedup_key)).first()
-    if exists is not None:
+    if queued(session, dedup_key):
         return False
     session.add(OutboxRecord(
-        case_id=case_id, dedup_key=dedup_key, recipient=recipient, tags=tags, subject=subject,
-        body=body, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        case_id=case_id, dedup_key=dedup_key, recipient=recipient, tags=tags, channel=channel,
+        route=route, subject=subject[:300], body=body, status="pending", attempts=0,
+        next_attempt_at=now, created_at=now, last_error=warning,
     ))
     return True
+
+
+def queued(session: Session, dedup_key: str) -> bool:
+    found = session.scalars(select(OutboxRecord.id).where(OutboxRecord.dedup_key == dedup_key)).first()
+    return found is not None
+
+
+def listing(
+    session: Session, *, status: str | None = None, case_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows for `lotse outbox`, oldest first."""
+    if status is not None and status not in STATUSES:
+        raise BadInput(f"unknown status '{status}'; one of {', '.join(STATUSES)}")
+    query = (
+        select(OutboxRecord, CaseRecord.ref)
+        .join(CaseRecord, CaseRecord.id == OutboxRecord.case_id, isouter=True)
+        .order_by(OutboxRecord.id)
+    )
+    if status is not None:
+        query = query.where(OutboxRecord.status == status)
+    if case_id is not None:
+        query = query.where(OutboxRecord.case_id == case_id)
+    return [
+        {"id": row.id, "case": ref, "to": row.recipient, "channel": row.channel,
+         "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
+         "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
+        for row, ref in session.execute(query).all()
+    ]
+
+
+def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """The messages of one case for `lotse case show`: to whom, how, where they stand."""
+    query = select(OutboxRecord).where(OutboxRecord.case_id == case_id).order_by(OutboxRecord.id)
+    return [
+        {"to": row.recipient, "channel": row.channel, "status": row.status,
+         "at": iso(row.sent_at or row.created_at)}
+        for row in session.scalars(query)
+    ]
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    """A stored moment as ISO 8601 UTC; SQLite hands back naive datetimes that are UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")

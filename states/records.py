@@ -141,6 +141,7 @@ class OutboxRecord(SQLModel, table=True):
     recipient: str = Field(max_length=128)  # an actor id, or role@region where no actor is known
     tags: str = Field(max_length=400)  # the Apprise tags the route is looked up by
     channel: str | None = Field(default=None, max_length=32)  # email, chat, ... once known
+    route: str | None = Field(default=None, max_length=32)  # the route's id (no secrets), once known
     subject: str = Field(max_length=300)
     body: str
     status: str = Field(default="pending", max_length=16, index=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from notifications import outbox
 from states import facts as fact_kinds
 from states import machine, store
 from states.errors import NotFound
@@ -30,6 +31,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         case = store.load_case(session, record, process)
         rows = store.history(session, record.id or 0)
         open_deadlines = deadlines.open_deadlines(session, process, record.id or 0)
+        sent = outbox.messages_of(session, record.id or 0)
     return {
         "ref": record.ref,
         "process": record.process,
@@ -58,6 +60,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
             for o in machine.options(case, process)
         ],
         "deadlines": open_deadlines,
+        "messages": sent,
         "history": [
             {"action": h.action, "from": h.from_stage, "to": h.to_stage, "actor": h.actor_id,
              "via": h.via, "at": iso(h.at), "note": h.note}

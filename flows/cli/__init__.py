@@ -15,10 +15,10 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from flows.cli import actor, case, process
+from flows.cli import actor, case, notify, process
 from flows.cli.check import check
 from flows.cli.enrol import enrol
-from flows.cli.output import context
+from flows.cli.output import context, warn
 from flows.cli.report import report
 from flows.cli.up import up
 from states.errors import LotseError
@@ -34,6 +34,8 @@ app = typer.Typer(
 app.add_typer(process.app, name="process")
 app.add_typer(actor.app, name="actor")
 app.add_typer(case.app, name="case")
+app.add_typer(notify.app, name="notify")
+app.command("outbox")(notify.outbox)
 app.command("check")(check)
 app.command("enrol")(enrol)
 app.command("report")(report)
@@ -54,6 +56,12 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
         from tasks import demo as demo_data
 
         typer.echo(demo_data.create(ctx))
+    from tasks import delivery  # no Apprise unless routes are configured
+
+    routes, problems = delivery.route_report(ctx)
+    typer.echo(f"notifications: {routes}")
+    for problem in problems:
+        warn(f"notifications: {problem}")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('tags', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('route', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),

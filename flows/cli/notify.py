@@ -1,0 +1,89 @@
+"""`lotse notify` (deliver what is due, test a route) and `lotse outbox` (what was sent, what waits).
+
+Neither imports Prefect: the scheduled `deliver-notifications` flow runs the same delivery.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from flows.cli.output import context, emit_json, table, warn
+from states.errors import Refused
+from tasks import delivery
+
+app = typer.Typer(help="Notifications: deliver the outbox, test a route.")
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+@app.callback(invoke_without_command=True)
+def notify(
+    typer_ctx: typer.Context,
+    now: bool = typer.Option(False, "--now", help="Also retry failed messages at once (no backoff)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
+    as_json: bool = JSON,
+) -> None:
+    """Deliver every message that is due (see also `lotse notify test`)."""
+    if typer_ctx.invoked_subcommand is not None:
+        return
+    ctx = context()
+    if dry_run:
+        rows = delivery.preview(ctx, retry_now=now)
+        if as_json:
+            emit_json(rows)
+            return
+        for row in rows:
+            where = ", ".join(row["routes"]) or f"no route: {row['problem']}"
+            typer.echo(f"#{row['id']} {row['case'] or '-'} to {row['to']} via {row['channel'] or '?'} "
+                       f"({where})\n  {row['subject']}")
+        typer.echo(f"{len(rows)} message(s) due; nothing was sent (--dry-run)")
+        return
+    report = delivery.deliver(ctx, retry_now=now)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    for line in report.warnings:
+        warn(f"notification routes: {line}")
+    for problem in report.problems:
+        warn(f"#{problem['id']} to {problem['to']} {problem['status']}: {problem['error']}")
+    typer.echo(report.summary() + ("" if not report.problems else " (see `lotse outbox`)"))
+
+
+@app.command("test")
+def test(
+    who: str = typer.Argument(..., metavar="ROLE_OR_ACTOR"),
+    as_json: bool = JSON,
+) -> None:
+    """Send a test message through the configured route(s) of an actor or of a role."""
+    result = delivery.send_test(context(), who)
+    if as_json:
+        emit_json(result)
+    else:
+        for line in result["warnings"]:
+            warn(f"notification routes: {line}")
+        for sent in result["sent"]:
+            state = "sent" if sent["ok"] else f"FAILED: {sent['error']}"
+            typer.echo(f"{sent['to']} via {sent['channel']} ({sent['route']}): {state}")
+        for gap in result["missing"]:
+            warn(gap)
+    failed = [s for s in result["sent"] if not s["ok"]]
+    if result["missing"] or failed:
+        what = []
+        if result["missing"]:
+            what.append(f"{len(result['missing'])} without a route")
+        if failed:
+            what.append(f"{len(failed)} route(s) failed")
+        raise Refused(f"test of '{who}': {' and '.join(what)}; see the lines above")
+
+
+def outbox(
+    status: str | None = typer.Option(None, "--status", help="pending, sent, failed or dead."),
+    case: str | None = typer.Option(None, "--case", metavar="REF"),
+    as_json: bool = JSON,
+) -> None:
+    """List the messages of the outbox: to whom, how, sent or why not."""
+    rows = delivery.outbox(context(), status=status, case_ref=case)
+    if as_json:
+        emit_json(rows)
+    else:
+        table(rows, ["id", "case", "to", "channel", "status", "attempts", "created_at", "sent_at",
+                     "last_error"])

@@ -1,0 +1,281 @@
+"""Delivering the outbox: take the due rows, send each through its route, record the outcome.
+
+Runs after the change's commit, from `lotse notify`, from the `deliver-notifications` flow and
+right after `lotse case advance`. A row is sent at most once by Lotse: it is claimed before it is
+sent and its outcome is recorded only under that claim (see `notifications.claims`). On the wire a
+message can repeat only if the process dies after the server accepted it and before the row was
+marked sent: then the claim expires and the next delivery sends it again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from notifications import claims, dispatch, messages, routes
+from notifications.channels import AppriseSender, Sender, SendFailed
+from notifications.outbox import enqueue, listing
+from notifications.routes import Address, Routes, Target
+from states import store
+from states.errors import NotFound, NotReady
+from states.process import COORDINATOR
+from states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from tasks.context import Context
+
+
+@dataclass
+class Report:
+    """What one delivery did."""
+
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    left: int = 0  # taken but given back untried: the time was up
+    lost: int = 0  # sent, but the claim had expired and another delivery took the row
+    problems: list[dict[str, Any]] = field(default_factory=list)  # {id, to, status, error}
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        parts = [f"{self.sent} sent", f"{self.failed} failed", f"{self.dead} dead"]
+        if self.left:
+            parts.append(f"{self.left} left for the next delivery")
+        return ", ".join(parts)
+
+
+def deliver(
+    ctx: Context, *, retry_now: bool = False, case_ref: str | None = None,
+    sender: Sender | None = None, budget_seconds: float | None = None,
+) -> Report:
+    """Send every due row (of one case, if given). `retry_now` tries failed rows at once, ignoring
+    their backoff; `budget_seconds` stops taking rows after that long (the rest stays due)."""
+    settings = ctx.settings
+    table = routes.load(settings)
+    if sender is None:
+        if not table.configured:
+            raise NotReady("LOTSE_NOTIFY_CONFIG is not set: nothing can be sent and every message "
+                           "waits in the outbox. Point it to an Apprise configuration "
+                           "(see config/notify.example.yaml)")
+        sender = AppriseSender()
+    report = Report(warnings=list(table.warnings))
+    started = time.monotonic()
+    after = 0
+    with ctx.db.reading() as session:
+        case_id = store.find_case(session, case_ref).id if case_ref else None
+        regions = dispatch.known_regions(session)
+    while True:
+        with ctx.db.writing() as session:
+            token, rows = claims.claim(
+                session, now=ctx.clock(), lease_seconds=settings.notify_claim_seconds,
+                limit=settings.notify_batch_size, retry_now=retry_now, after_id=after, case_id=case_id,
+            )
+        if not rows:
+            return report
+        after = rows[-1].id or after
+        for index, row in enumerate(rows):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                with ctx.db.writing() as session:
+                    claims.release(session, token, [r.id for r in rows[index:] if r.id is not None])
+                report.left += len(rows) - index
+                return report
+            _deliver_row(ctx, table, sender, row, token, regions, report)
+
+
+def _deliver_row(
+    ctx: Context, table: Routes, sender: Sender, row: OutboxRecord, token: str, regions: set[str],
+    report: Report,
+) -> None:
+    target = table.by_key(row.route)
+    if target is None:
+        target = _reroute(ctx, table, row, token, regions)
+    if target is None:
+        _settle(ctx, row, token, report, error=_no_route(table, row))
+        return
+    try:
+        sender.send(target, row.subject, row.body, warning=row.dedup_key.startswith(dispatch.DEAD_PREFIX))
+    except SendFailed as exc:
+        _settle(ctx, row, token, report, error=str(exc))
+    else:
+        _settle(ctx, row, token, report, error=None)
+
+
+def _reroute(ctx: Context, table: Routes, row: OutboxRecord, token: str, regions: set[str]) -> Target | None:
+    """A row queued without a route, or whose route left the configuration, takes the routes its
+    address has now (of its channel, if it had one): the first on this row, one new row each for
+    the others."""
+    found = [t for t in table.find(Address.parse(row.tags), regions) if row.channel in (None, t.channel)]
+    if not found:
+        return None
+    with ctx.db.writing() as session:
+        held = claims.held(session, row.id or 0, token)
+        if held is None:
+            return None
+        held.route, held.channel = found[0].key, found[0].channel
+        session.add(held)
+        for other in found[1:]:
+            enqueue(
+                session, case_id=held.case_id, recipient=held.recipient, tags=held.tags,
+                subject=held.subject, body=held.body, dedup_key=f"{held.dedup_key}|{other.key}",
+                now=ctx.clock(), channel=other.channel, route=other.key,
+                warning=held.last_error if (held.last_error or "").startswith("warning:") else None,
+            )
+    return found[0]
+
+
+def _settle(ctx: Context, row: OutboxRecord, token: str, report: Report, *, error: str | None) -> None:
+    settings = ctx.settings
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        held = claims.held(session, row.id or 0, token)
+        if held is None:
+            report.lost += 1
+            return
+        if error is None:
+            claims.mark_sent(session, held, now)
+            report.sent += 1
+            return
+        status = claims.mark_failed(
+            session, held, now, error, max_attempts=settings.notify_max_attempts,
+            backoff_seconds=settings.notify_backoff_seconds,
+        )
+        if status == "dead":
+            report.dead += 1
+            dispatch.report_undeliverable(session, settings, held, now)
+        else:
+            report.failed += 1
+        report.problems.append({"id": held.id, "to": held.recipient, "status": status, "error": error})
+
+
+def _no_route(table: Routes, row: OutboxRecord) -> str:
+    address = Address.parse(row.tags)
+    if row.route:
+        return (f"the {row.channel} route of this message is no longer in {table.source}, and "
+                f"{address.describe()} has no other {row.channel} route")
+    return table.explain_missing(address)
+
+
+# -- looking without sending -----------------------------------------------------------------
+
+
+def preview(ctx: Context, *, retry_now: bool = False, case_ref: str | None = None) -> list[dict[str, Any]]:
+    """What a delivery would send now, rendered and routed, without sending or changing a row."""
+    table = routes.load(ctx.settings)
+    with ctx.db.reading() as session:
+        case_id = store.find_case(session, case_ref).id if case_ref else None
+        regions = dispatch.known_regions(session)
+        conditions = claims.due(now=ctx.clock(), retry_now=retry_now, case_id=case_id)
+        rows = session.execute(
+            select(OutboxRecord, CaseRecord.ref)
+            .join(CaseRecord, CaseRecord.id == OutboxRecord.case_id, isouter=True)
+            .where(*conditions).order_by(OutboxRecord.id)
+        ).all()
+    result = []
+    for row, ref in rows:
+        target = table.by_key(row.route)
+        found = [target] if target else [
+            t for t in table.find(Address.parse(row.tags), regions) if row.channel in (None, t.channel)
+        ]
+        result.append({
+            "id": row.id, "case": ref, "to": row.recipient, "status": row.status,
+            "channel": found[0].channel if found else row.channel,
+            "routes": [t.label for t in found], "subject": row.subject, "body": row.body,
+            "problem": None if found else _no_route(table, row),
+        })
+    return result
+
+
+def outbox(ctx: Context, *, status: str | None = None, case_ref: str | None = None) -> list[dict[str, Any]]:
+    """The rows for `lotse outbox`."""
+    with ctx.db.reading() as session:
+        case_id = store.find_case(session, case_ref).id if case_ref else None
+        return listing(session, status=status, case_id=case_id)
+
+
+# -- routes: are they there, do they work ------------------------------------------------------
+
+
+def route_report(ctx: Context) -> tuple[str, list[str]]:
+    """The notification setup in one line, and every problem of it, one line each: the
+    configuration, the templates, and every role a process notifies (and the coordinator) that
+    has no route for some actor or region."""
+    settings = ctx.settings
+    if settings.notify_config is None:
+        return ("LOTSE_NOTIFY_CONFIG is not set: messages wait in the outbox until it is "
+                "(see config/notify.example.yaml)", [])
+    table = routes.load(settings)
+    problems = [f"{table.source}: {w}" for w in table.warnings] + messages.check(settings.template_dir)
+    notified = {role for p in ctx.catalog.latest() for t in p.transitions for role in t.notify}
+    with ctx.db.reading() as session:
+        regions = dispatch.known_regions(session)
+        for role in sorted(notified | {COORDINATOR}):
+            problems += [table.explain_missing(a) for a in _addresses_of_role(session, role, regions)
+                         if not table.find(a, regions)]
+    return f"{len(table.targets)} route(s) from {table.source}", problems
+
+
+def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str, Any]:
+    """Send a test message to an actor, or to every actor (and region) of a role, through each of
+    its routes. Returns what was sent and what has no route."""
+    settings = ctx.settings
+    table = routes.load(settings)
+    sender = sender or AppriseSender()
+    known_roles = {role for p in ctx.catalog.latest() for role in p.roles}
+    with ctx.db.reading() as session:
+        regions = dispatch.known_regions(session)
+        actor = session.get(ActorRecord, who)
+        if actor is not None:
+            roles = tuple(session.scalars(
+                select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == who)).all())
+            targets = [Address(roles, region, actor.id) for region in _regions(actor.region, regions)]
+        elif who in known_roles:
+            targets = _addresses_of_role(session, who, regions)
+        else:
+            raise NotFound(f"'{who}' is neither an actor nor a role; see `lotse actor list` "
+                           f"(roles: {', '.join(sorted(known_roles))})")
+        names = {a.actor: dispatch.actor_name(session, a.actor) for a in targets}
+    sent: list[dict[str, Any]] = []
+    missing: list[str] = []
+    tried: set[str] = set()
+    for address in targets:
+        found = table.find(address, regions)
+        if not found:
+            missing.append(table.explain_missing(address))
+        for target in found:
+            if target.key in tried:
+                continue
+            tried.add(target.key)
+            name = names.get(address.actor) or address.recipient
+            text = dispatch.test_message(settings, name, address.roles, target.channel, ctx.clock())
+            outcome: dict[str, Any] = {"to": address.recipient, "route": target.label,
+                                       "channel": target.channel, "ok": True, "error": None}
+            try:
+                sender.send(target, text.subject, text.body)
+            except SendFailed as exc:
+                outcome.update(ok=False, error=str(exc))
+            sent.append(outcome)
+    return {"sent": sent, "missing": missing, "warnings": list(table.warnings)}
+
+
+def _addresses_of_role(session: Any, role: str, regions: set[str]) -> list[Address]:
+    """The addresses messages to a role can have: each of its actors in each region it serves
+    (all regions, if it has none), or the role itself in each region where it has no actor."""
+    actors = session.execute(
+        select(ActorRecord.id, ActorRecord.region)
+        .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
+        .where(ActorRoleRecord.role == role).order_by(ActorRecord.id)
+    ).all()
+    if not actors:
+        return [Address((role,), region) for region in _regions(None, regions)]
+    return [Address((role,), region, actor_id)
+            for actor_id, home in actors for region in _regions(home, regions)]
+
+
+def _regions(home: str | None, regions: set[str]) -> list[str | None]:
+    if home:
+        return [home]
+    return list(sorted(regions)) or [None]
