@@ -17,11 +17,12 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from sqlalchemy import select
-from sqlalchemy.exc import NoResultFound
+from sqlalchemy.exc import NoResultFound, OperationalError
 
 from config.settings import Settings
+from states.errors import NotReady
 from states.records import CaseRecord
-from tasks import casework, cohort_import, deadlines, pipeline_report
+from tasks import casework, cohort_import, deadlines, delivery, pipeline_report
 from tasks.context import Context
 
 
@@ -140,3 +141,39 @@ def _enrolment_markdown(result: cohort_import.Enrolment) -> str:
         more = " ..." if len(result.enrolled) > 200 else ""
         lines += ["", f"Enrolled: {', '.join(result.enrolled[:200])}{more}"]
     return "\n".join(lines) + "\n"
+
+
+# -- delivering the outbox ---------------------------------------------------------------------
+
+
+def network_trouble(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the delivery only for what a moment may heal: a connection that broke (to the
+    database, or a network error outside a single message). A message that fails is not a task
+    failure: its row records the error and waits for its own backoff."""
+    try:
+        state.result()
+    except (OSError, OperationalError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="deliver-outbox", retries=3, retry_delay_seconds=[10, 30, 90], retry_condition_fn=network_trouble,
+      **_ALWAYS)
+def deliver_outbox(retry_failed_now: bool = False, case_ref: str | None = None) -> dict[str, Any]:
+    """Send every message that is due (of one case, if given); `retry_failed_now` ignores the
+    backoff of failed ones. Logs counts, row ids and actor ids: never a subject or a body."""
+    logger = get_run_logger()
+    try:
+        report = delivery.deliver(_context(), retry_now=retry_failed_now, case_ref=case_ref)
+    except NotReady as exc:  # no routes configured yet: messages wait, the schedule stays green
+        logger.warning("%s", exc)
+        return delivery.Report(warnings=[str(exc)]).as_dict()
+    logger.info("%s", report.summary())
+    for line in report.warnings:
+        logger.warning("notification routes: %s", line)
+    for problem in report.problems:
+        logger.warning("message #%s to %s %s: %s", problem["id"], problem["to"], problem["status"],
+                       problem["error"])
+    return report.as_dict()
