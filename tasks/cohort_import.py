@@ -130,7 +130,8 @@ def enrol(
         return result
 
     rows = _check_rows(ctx, header, cells, by, result.problems)
-    if result.problems and not skip_invalid:
+    whole_file = any(p.line == 0 for p in result.problems)
+    if whole_file or (result.problems and not skip_invalid):
         return result
     result.skipped = len({p.line for p in result.problems})
     earlier = _enrolled_before(ctx, [r.key for r in rows])
@@ -230,6 +231,10 @@ def _check_rows(
     if by is not None and by not in actors:
         problems.append(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
         return []
+    if by is not None and not actors[by].has_any(casework.OPENER_ROLES):
+        problems.append(Problem(0, f"actor '{by}' may not open cases: it needs one of "
+                                   f"{', '.join(casework.OPENER_ROLES)}"))
+        return []
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
     for line, values in cells:
@@ -270,9 +275,6 @@ def _check_row(
     elif employer is not None and "employer" not in employer.roles:
         reasons.append(f"employer: actor '{employer.id}' is not an employer")
     actor = actors[by] if by else employer
-    if actor is not None and not actor.has_any(casework.OPENER_ROLES):
-        reasons.append(f"actor '{actor.id}' may not open cases: it needs one of "
-                       f"{', '.join(casework.OPENER_ROLES)}")
     values = _facts(process, cell, reasons)
     if reasons or employer is None or actor is None:
         return None

@@ -1,0 +1,134 @@
+"""`lotse enrol` and `lotse report` through the real command line: bad input is one `error:` line
+naming every bad line, exit 2, and nothing changed; good input enrols, and the same file twice
+enrols no one twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from states.durations import Duration
+from tasks.context import Context
+from tests.cli.conftest import Lotse
+
+HEADER = "given_name,family_name,nationality,employer,arrival_date"
+GOOD = ["Joanna,Villareal,PHL,klinik-nord,2026-05-01", "Anjali,Menon,IND,klinik-nord,"]
+Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
+
+
+def write(tmp_path: Path, *lines: str, name: str = "cohort.csv") -> str:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_enrol_opens_the_cases_and_says_how_many(alliance: Context, lotse: Lotse, tmp_path: Path) -> None:
+    done = lotse("enrol", write(tmp_path, HEADER, *GOOD))
+
+    assert done.code == 0, done.err
+    assert "cohort.csv: 2 case(s) enrolled, 0 enrolled before, 0 bad row(s) skipped, of 2 row(s)" in done.out
+    year = dt.datetime.now(dt.UTC).year  # the command line opens cases on the real clock
+    assert f"new cases: SE-{year}-0001, SE-{year}-0002" in done.out
+    listed = lotse("case", "list", "--json").json()
+    assert [c["ref"] for c in listed] == [f"SE-{year}-0001", f"SE-{year}-0002"]
+
+
+def test_enrolling_the_same_file_again_changes_nothing(
+    alliance: Context, lotse: Lotse, tables: Tables, tmp_path: Path
+) -> None:
+    path = write(tmp_path, HEADER, *GOOD)
+    lotse("enrol", path)
+    before = tables()
+
+    again = lotse("enrol", path, "--json")
+
+    assert again.code == 0
+    assert (again.json()["enrolled"], again.json()["already_enrolled"]) == (0, 2)
+    assert tables() == before
+
+
+@pytest.mark.parametrize(
+    ("lines", "name", "expected"),
+    [
+        ((HEADER, *GOOD, "Priya,Nair,IND,klinik-nord,2026-13-01", "Lina,Gharbi,TUN,nobody,",
+          "Rania,Haddad,JOR,klinik-nord,", "Joanna,Villareal,PHL,klinik-nord,2026-05-01"), "cohort.csv",
+         "error: cohort.csv: 3 problem(s), nothing imported: line 4: arrival_date: not a valid date "
+         "(a date like 2026-03-01); line 5: employer: no actor with this id; see `lotse actor list`; "
+         "line 7: same person as line 2 (duplicate row)"),
+        (("given_name,family_name,employer", "Priya,Nair,klinik-nord"), "cohort.csv",
+         "error: cohort.csv: 1 problem(s), nothing imported: line 1: missing column(s) nationality"),
+        (("given_name,family_name,nationality,employer,process", "Priya,Nair,IND,klinik-nord,altenpflege"),
+         "cohort.csv", "error: cohort.csv: 1 problem(s), nothing imported: line 2: process: no such process"),
+        (("",), "cohort.csv",
+         "error: cohort.csv: 1 problem(s), nothing imported: cohort.csv: the file is empty"),
+        ((HEADER, *GOOD), "cohort.ods",
+         "error: cohort.ods: 1 problem(s), nothing imported: cohort.ods: not a CSV or XLSX file"),
+    ],
+)
+def test_bad_input_is_one_error_line_with_every_problem_exit_2_and_nothing_changed(
+    alliance: Context, lotse: Lotse, tables: Tables, tmp_path: Path, lines: tuple[str, ...], name: str,
+    expected: str,
+) -> None:
+    before = tables()
+
+    refused = lotse("enrol", write(tmp_path, *lines, name=name))
+
+    assert refused.code == 2
+    assert refused.error.startswith(expected)
+    assert tables() == before
+
+
+def test_a_missing_file_is_bad_input(alliance: Context, lotse: Lotse, tmp_path: Path) -> None:
+    refused = lotse("enrol", str(tmp_path / "nowhere.csv"))
+
+    assert (refused.code, refused.error) == (
+        2, "error: nowhere.csv: 1 problem(s), nothing imported: nowhere.csv: no such file")
+
+
+def test_skip_invalid_enrols_the_good_rows_and_warns_about_each_skipped_line(
+    alliance: Context, lotse: Lotse, tmp_path: Path
+) -> None:
+    done = lotse("enrol", write(tmp_path, HEADER, *GOOD, "Priya,Nair,IND,nobody,"), "--skip-invalid")
+
+    assert done.code == 0
+    assert done.err.strip() == (
+        "warning: skipped line 4: employer: no actor with this id; see `lotse actor list`")
+    assert "2 case(s) enrolled, 0 enrolled before, 1 bad row(s) skipped, of 3 row(s)" in done.out
+
+
+def test_enrol_json_lists_references_and_problems_but_no_names(
+    alliance: Context, lotse: Lotse, tmp_path: Path
+) -> None:
+    refused = lotse("enrol", write(tmp_path, HEADER, *GOOD, "Priya,Nair,IND,nobody,"), "--json")
+
+    assert refused.code == 2
+    assert refused.json()["problems"] == [
+        {"line": 4, "reason": "employer: no actor with this id; see `lotse actor list`"}]
+    assert "Priya" not in refused.out and "Joanna" not in refused.out
+
+
+def test_report_shows_counts_stalled_cases_and_transitions(
+    alliance: Context, lotse: Lotse, tmp_path: Path
+) -> None:
+    lotse("enrol", write(tmp_path, HEADER, *GOOD))
+    today = dt.datetime.now(dt.UTC).date()  # the command line opens cases on the real clock
+    as_of = (Duration.parse("6 months").after(today) + dt.timedelta(days=9)).isoformat()
+
+    shown = lotse("report", "--as-of", as_of)
+    data = lotse("report", "--json", "--as-of", as_of).json()
+
+    assert shown.code == 0
+    assert f"2 open case(s), as of {as_of}" in shown.out
+    assert f"SE-{today.year}-0001  pflege   recruited  {today.isoformat()}  6 months  9" in shown.out
+    assert data["by_employer"] == [{"employer": "klinik-nord", "open": 2}]
+    assert "Joanna" not in shown.out
+
+
+def test_report_refuses_a_bad_date(alliance: Context, lotse: Lotse) -> None:
+    refused = lotse("report", "--as-of", "soon")
+
+    assert (refused.code, refused.error) == (2, "error: --as-of 'soon' is not a date like 2026-03-01")

@@ -1,0 +1,91 @@
+"""The `advance-case` flow on a real Prefect server: it moves the case, names the run after the
+event and the case, tags it with process and region, and leaves the case's timeline, never a name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+
+from flows.advance_case import advance_case
+from states.errors import RequirementsMissing
+from tasks import case_file, casework
+from tasks.context import Context
+from tests.flows.server_reads import artifacts
+
+pytestmark = pytest.mark.prefect
+
+GIVEN, FAMILY = "Maricel", "Dalisay"
+
+
+@pytest.fixture
+def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flows read their settings from the environment, as a served deployment does."""
+    monkeypatch.setenv("LOTSE_HOME", str(home))
+    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
+
+
+def ready_for_visa(ctx: Context) -> str:
+    ref = casework.open_case(ctx, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
+                             employer="klinik-nord")
+    casework.tick(ctx, ref, ["employment_contract", "recognition_documents"], by="koord")
+    return ref
+
+
+def timeline(ref: str) -> str:
+    found = artifacts(f"case-{ref.lower()}")
+    assert found, f"no timeline artifact for {ref}"
+    return str(found[0]["data"])
+
+
+def test_the_flow_moves_the_case_and_names_and_tags_the_run(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    ref = ready_for_visa(alliance)
+
+    state = advance_case(case_ref=ref, event="apply_visa", actor="vermittlung", return_state=True)
+
+    assert state.is_completed()
+    assert case_file.case_file(alliance, ref)["stage"] == "visa"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name == f"apply_visa {ref}"
+    assert {"pflege", "SE-Nord"} <= set(run.tags)
+    history = case_file.case_file(alliance, ref)["history"]
+    assert history[-1]["via"] == "flow" and history[-1]["action"] == "apply_visa"
+
+
+def test_every_run_leaves_the_case_timeline_without_the_persons_name(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    ref = ready_for_visa(alliance)
+
+    advance_case(case_ref=ref, event="apply_visa", actor="vermittlung", note=None)
+
+    markdown = timeline(ref)
+    assert ref in markdown and "apply_visa" in markdown and "| recruited | visa |" in markdown
+    assert GIVEN not in markdown and FAMILY not in markdown
+
+
+def test_a_refused_event_fails_the_run_changes_nothing_and_still_leaves_the_timeline(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
+                             employer="klinik-nord")
+
+    with pytest.raises(RequirementsMissing, match="employment_contract"):
+        advance_case(case_ref=ref, event="apply_visa", actor="klinik-nord")
+
+    assert case_file.case_file(alliance, ref)["stage"] == "recruited"
+    assert "| open |" in timeline(ref)
+
+
+def test_an_unknown_case_fails_the_run_without_a_timeline(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    state = advance_case(case_ref="SE-1999-0001", event="apply_visa", actor="koord", return_state=True)
+
+    assert state.is_failed()
+    assert "unknown case" in (state.message or "")
+    assert not artifacts("case-se-1999-0001")
