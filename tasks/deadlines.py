@@ -128,9 +128,12 @@ def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = 
         fresh = [row for row in found if row.finding.reminded]
         if not dry_run and fresh:
             cases = _cases(session, [row.finding.ref for row in fresh])
-            for row in fresh:
-                reminder = _reminder(row.finding)
-                dispatch.remind(session, ctx.settings, row.process, cases[row.finding.ref], reminder, now)
+            # Every reminder has its own key, so none needs to see the others before the commit:
+            # one flush at the end instead of one per query.
+            with session.no_autoflush:
+                for row in fresh:
+                    reminder = _reminder(row.finding)
+                    dispatch.remind(session, ctx.settings, row.process, cases[row.finding.ref], reminder, now)
             session.execute(update(DeadlineRecord), [
                 {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
             ])
