@@ -110,13 +110,13 @@ class Routes:
     def by_key(self, key: str | None) -> Target | None:
         return next((t for t in self.targets if key and t.key == key), None)
 
-    def explain_missing(self, address: Address) -> str:
+    def explain_missing(self, address: Address, *, with_warnings: bool = True) -> str:
         """Why an address has no route, and what to do about it."""
         if not self.configured:
             return "LOTSE_NOTIFY_CONFIG is not set; see config/notify.example.yaml"
         tags = " or ".join(f"'{t}'" for t in ([address.actor] if address.actor else []) + list(address.roles))
         problem = f"no route for {address.describe()}: add a URL tagged {tags} to {self.source}"
-        if self.warnings:
+        if self.warnings and with_warnings:
             problem += f" (configuration problems: {'; '.join(self.warnings)})"
         return problem
 

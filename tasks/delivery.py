@@ -213,8 +213,13 @@ def route_report(ctx: Context) -> tuple[str, list[str]]:
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
         for role in sorted(notified | {COORDINATOR}):
-            problems += [table.explain_missing(a) for a in _addresses_of_role(session, role, regions)
-                         if not table.find(a, regions)]
+            addresses = _addresses_of_role(session, role, regions)
+            missing = [a for a in addresses if not table.find(a, regions)]
+            for who in dict.fromkeys(a.actor for a in missing):
+                gaps = [a for a in missing if a.actor == who]
+                everywhere = len(gaps) > 1 and len(gaps) == len([a for a in addresses if a.actor == who])
+                shown = [Address(gaps[0].roles, None, who)] if everywhere else gaps
+                problems += [table.explain_missing(a, with_warnings=False) for a in shown]
     return f"{len(table.targets)} route(s) from {table.source}", problems
 
 
@@ -244,7 +249,7 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
     for address in targets:
         found = table.find(address, regions)
         if not found:
-            missing.append(table.explain_missing(address))
+            missing.append(table.explain_missing(address, with_warnings=False))
         for target in found:
             if target.key in tried:
                 continue

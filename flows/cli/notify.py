@@ -13,6 +13,7 @@ from tasks import delivery
 
 app = typer.Typer(help="Notifications: deliver the outbox, test a route.")
 JSON = typer.Option(False, "--json", help="Print JSON.")
+SHOWN = 20  # problems printed one per line; the rest are in `lotse outbox`
 
 
 @app.callback(invoke_without_command=True)
@@ -43,8 +44,10 @@ def notify(
         return
     for line in report.warnings:
         warn(f"notification routes: {line}")
-    for problem in report.problems:
+    for problem in report.problems[:SHOWN]:
         warn(f"#{problem['id']} to {problem['to']} {problem['status']}: {problem['error']}")
+    if len(report.problems) > SHOWN:
+        warn(f"and {len(report.problems) - SHOWN} more not sent; see `lotse outbox --status failed`")
     typer.echo(report.summary() + ("" if not report.problems else " (see `lotse outbox`)"))
 
 

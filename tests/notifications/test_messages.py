@@ -1,0 +1,107 @@
+"""Message texts: one default per kind, overridable per event and per role from LOTSE_TEMPLATE_DIR;
+a broken override falls back to the default with a warning instead of losing the message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notifications import messages
+
+CONTEXT: dict[str, Any] = {
+    "case": {"ref": "SE-2026-0001", "name": "Maricel", "process": "pflege", "region": "SE-Nord"},
+    "event": {"id": "arrive", "title": "Eingereist"},
+    "before": {"id": "visa", "title": "Visumverfahren"}, "after": {"id": "arrival", "title": "Ankunft"},
+    "by": "Klinik Nord", "at": dt.date(2026, 3, 2),
+    "recipient": {"name": "Wohnbau Nord", "roles": ["housing"]},
+    "expected": [{"id": "landlord_confirmation", "title": "Wohnungsgeberbestätigung",
+                  "due": dt.date(2026, 3, 17)}],
+    "stage_due": dt.date(2026, 6, 2), "stage_basis": "AufenthG", "facts": [],
+    "contact": {"name": "Koordinierungsstelle", "email": "koord@example.org"}, "channel": "email",
+}
+
+
+def override(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def render(folder: Path | None, roles: tuple[str, ...] = ("housing",), topic: str = "arrive",
+           locale: str = "de") -> messages.Rendered:
+    return messages.render("stage_changed", CONTEXT, locale=locale, topic=topic, roles=roles,
+                           template_dir=folder)
+
+
+def test_due_dates_are_written_the_way_each_language_writes_them() -> None:
+    assert "- Wohnungsgeberbestätigung (bis 17.03.2026)" in render(None).body
+    assert "- Wohnungsgeberbestätigung (due 2026-03-17)" in render(None, locale="en").body
+
+
+def test_the_most_specific_override_wins_event_and_role_over_event_over_role_over_default(
+    tmp_path: Path,
+) -> None:
+    override(tmp_path, "de/stage_changed/role-housing.j2",
+             "{% block subject %}role{% endblock %}{% block body %}role{% endblock %}")
+    assert render(tmp_path).subject == "role"
+    override(tmp_path, "de/stage_changed/event-arrive.j2",
+             "{% block subject %}event{% endblock %}{% block body %}event{% endblock %}")
+    assert render(tmp_path).subject == "event"
+    override(tmp_path, "de/stage_changed/event-arrive.role-housing.j2",
+             "{% block subject %}both{% endblock %}{% block body %}both{% endblock %}")
+    assert render(tmp_path).subject == "both"
+    assert render(tmp_path, roles=("employer",)).subject == "event"
+    assert render(tmp_path, roles=("employer",), topic="settle").subject.startswith("SE-2026-0001")
+    assert render(tmp_path, locale="en").body.startswith("Hello")  # no English override: ours
+
+
+def test_an_override_may_extend_the_default_and_replace_one_block(tmp_path: Path) -> None:
+    override(tmp_path, "de/stage_changed/role-housing.j2",
+             '{% extends "de/stage_changed/default.j2" %}'
+             "{% block expected %}Bitte Zimmer {{ case.ref }} vorbereiten.\n{% endblock %}")
+    text = render(tmp_path)
+    assert text.subject == "SE-2026-0001 (Maricel): Eingereist"
+    assert "Bitte Zimmer SE-2026-0001 vorbereiten." in text.body and "Ansprechpartner" in text.body
+    assert "Was jetzt von Ihnen erwartet wird" not in text.body and text.warning is None
+
+
+@pytest.mark.parametrize("broken", [
+    "{% block subject %}{{ case.ref }{% endblock %}",  # syntax
+    "{% block subject %}{{ case.birthday }}{% endblock %}{% block body %}x{% endblock %}",  # unknown
+    "{% block body %}only a body{% endblock %}",  # no subject
+    "{% block subject %}{{ ''.__class__.__mro__ }}{% endblock %}{% block body %}x{% endblock %}",
+])
+def test_a_broken_override_sends_the_default_with_a_warning(tmp_path: Path, broken: str) -> None:
+    override(tmp_path, "de/stage_changed/role-housing.j2", broken)
+    text = render(tmp_path)
+    assert text.subject == "SE-2026-0001 (Maricel): Eingereist"
+    assert text.warning is not None and text.warning.startswith("warning: template in ")
+
+
+def test_check_names_every_template_that_does_not_compile(tmp_path: Path) -> None:
+    assert messages.check(None) == []
+    missing = tmp_path / "missing"
+    assert messages.check(missing) == [f"LOTSE_TEMPLATE_DIR={missing} is not a folder"]
+    override(tmp_path, "de/stage_changed/role-housing.j2", "{% if %}")
+    override(tmp_path, "en/reminder/default.j2", "{% block subject %}ok{% endblock %}")
+    (problem,) = messages.check(tmp_path)
+    assert problem.startswith("template de/stage_changed/role-housing.j2: ") and "line 1" in problem
+
+
+def test_every_shipped_template_renders_in_both_languages() -> None:
+    contexts = {
+        "stage_changed": CONTEXT,
+        "reminder": {**CONTEXT, "deadline": {"id": "x", "title": "Anmeldung", "due": dt.date(2026, 3, 1),
+                                             "level": 2, "role": "employer", "basis": "§ 17 BMG",
+                                             "overdue_days": 1}},
+        "undeliverable": {**CONTEXT, "failed": {"id": 7, "to": "wohnbau-nord", "channel": "email",
+                                                "attempts": 6, "error": "refused"}},
+        "test": {**CONTEXT, "recipient": {"name": "Wohnbau Nord", "roles": ["housing"]}},
+    }
+    for locale in ("de", "en"):
+        for kind in messages.KINDS:
+            text = messages.render(kind, contexts[kind], locale=locale)
+            assert text.subject and text.body.strip() and text.warning is None
