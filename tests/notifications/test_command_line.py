@@ -45,7 +45,8 @@ def test_outbox_lists_every_message_with_its_state_and_filters_by_status_and_cas
     assert failed["to"] == "vermittlung" and failed["attempts"] == 1 and failed["sent_at"] is None
     assert "no route for actor 'vermittlung'" in failed["last_error"]
     sent = lotse("outbox", "--status", "sent", "--case", second, "--json").json()
-    assert [r["to"] for r in sent] == ["abh-nord", "klinik-nord"] and all(ISO_UTC.match(r["sent_at"]) for r in sent)
+    assert [r["to"] for r in sent] == ["abh-nord", "klinik-nord"]
+    assert all(ISO_UTC.match(r["sent_at"]) for r in sent)
     text = lotse("outbox", "--status", "failed")
     assert text.code == 0 and "vermittlung" in text.out and "LAST_ERROR" in text.out
     bad = lotse("outbox", "--status", "lost")
@@ -63,7 +64,9 @@ def test_notify_dry_run_shows_what_would_be_sent_and_changes_nothing(
     shown = lotse("notify", "--dry-run", "--json")
     assert shown.code == 0 and dump(alliance.db.engine) == before and inbox.mails == []
     assert [(r["to"], r["channel"], r["subject"]) for r in shown.json()] == [
-        (to, "email", f"{ref} (Maricel): Visum beantragt") for to in ("abh-nord", "klinik-nord", "vermittlung")]
+        (to, "email", f"{ref} (Maricel): Visum beantragt")
+        for to in ("abh-nord", "klinik-nord", "vermittlung")
+    ]
     text = lotse("notify", "--dry-run")
     assert text.out.strip().endswith("3 message(s) due; nothing was sent (--dry-run)")
 
