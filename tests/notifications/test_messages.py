@@ -4,6 +4,7 @@ a broken override falls back to the default with a warning instead of losing the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,13 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
         for kind in messages.KINDS:
             text = messages.render(kind, contexts[kind], locale=locale)
             assert text.subject and text.body.strip() and text.warning is None
+
+
+def test_the_override_shown_in_the_docs_works(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```jinja\n(.*?)```", docs, re.S)
+    override(tmp_path, "de/stage_changed/event-arrive.role-housing.j2", example)
+    context = {**CONTEXT, "facts": [{"id": "arrival_date", "title": "Einreisedatum", "value": "03.03.2026"}]}
+    text = messages.render("stage_changed", context, locale="de", topic="arrive", roles=("housing",),
+                           template_dir=tmp_path)
+    assert text.warning is None and "Bitte das Zimmer ab 03.03.2026 vorbereiten." in text.body

@@ -103,3 +103,26 @@ def test_every_problem_of_the_file_is_a_warning_never_an_exception(tmp_path: Pat
 def test_apprise_text_format_works_too(tmp_path: Path) -> None:
     table = load(tmp_path, "housing,SE-Nord=json://127.0.0.1:1/text-format\n", name="routes.txt")
     assert paths(table.find(Address(("housing",), "SE-Nord"), REGIONS)) == ["text-format"]
+
+
+def test_the_shipped_example_routes_every_kind_of_channel_without_a_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LOTSE_SMTP_PASSWORD", "LOTSE_TEAMS_ABH_WORKFLOW", "LOTSE_TEAMS_ABH_SIGNATURE",
+                 "LOTSE_MATRIX_PASSWORD", "LOTSE_MATTERMOST_HOOK"):
+        monkeypatch.setenv(name, f"secret-{name.lower()}")
+    example = Path(__file__).parents[2] / "config" / "notify.example.yaml"
+    table = routes.load(Settings(notify_config=example, _env_file=None))  # type: ignore[call-arg]
+    assert table.warnings == []
+    schemes = {t.label.split("://")[0] for t in table.targets}
+    assert schemes == {"mailtos", "workflow", "matrixs", "mmosts"}
+    assert not any("secret-" in t.label for t in table.targets)
+
+    def scheme(address: Address) -> list[str]:
+        return [t.label.split("://")[0] for t in table.find(address, REGIONS)]
+
+    assert scheme(Address(("foreigners_office",), "SE-Nord", "abh-seeland")) == ["workflow"]
+    assert scheme(Address(("employer",), "SE-Nord", "klinik-seeblick")) == ["matrixs"]
+    assert scheme(Address(("language_school",), "SE-Sued", "sprachschule-wortwerk")) == ["mmosts"]
+    nord, sued = (table.find(Address(("housing",), r), REGIONS) for r in ("SE-Nord", "SE-Sued"))
+    assert "wohnbau-nord" in nord[0].label and "genossenschaft-sued" in sued[0].label
