@@ -178,10 +178,10 @@ def _after_change(
     changes: list[tuple[DomainEvent, HistoryRecord]], now: dt.datetime,
 ) -> None:
     """What a change causes, written in the same transaction: messages (outbox), deadlines."""
+    due = deadlines.sync(session, ctx, process, record, case, now)  # opened, or closed, with the change
     for event, row in changes:
         if isinstance(event, StageChanged):
-            dispatch.on_stage_changed(session, ctx.settings, process, record, event, row.id or 0, now)
-    deadlines.sync(session, ctx, process, record, case, now)  # opened, or closed, with the change
+            dispatch.on_stage_changed(session, ctx.settings, process, record, event, row.id or 0, now, due)
 
 
 def _outcome(record: CaseRecord, last: HistoryRecord, *, repeated: bool) -> dict[str, Any]:

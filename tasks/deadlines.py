@@ -42,9 +42,10 @@ def local_date(moment: dt.datetime, timezone: str) -> dt.date:
 
 def sync(
     session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case, now: dt.datetime,
-) -> None:
+) -> dict[str, dt.date]:
     """Bring the case's deadline rows in line with its stage, facts and items, in the open
-    transaction of the change."""
+    transaction of the change; return the due date of each checklist item that has one (the
+    earliest), for the messages of the change."""
     entered = local_date(record.stage_entered_at, ctx.settings.timezone)
     wanted = {o.key: o for o in openings(process, case, entered)}
     rows = session.scalars(select(DeadlineRecord).where(DeadlineRecord.case_id == record.id)).all()
@@ -66,6 +67,11 @@ def sync(
         row.alert_on = opening.alert_on
         row.next_at = opening.rule.level_date(opening.due, row.level + 1)
         session.add(row)
+    items: dict[str, dt.date] = {}
+    for opening in wanted.values():
+        if opening.rule.item is not None:
+            items[opening.rule.item] = min(opening.due, items.get(opening.rule.item, opening.due))
+    return items
 
 
 def open_deadlines(session: Session, process: Process, case_id: int) -> list[dict[str, Any]]:
