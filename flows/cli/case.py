@@ -73,6 +73,9 @@ def show(ref: str, as_json: bool = JSON) -> None:
         "Next:",
         *[f"  {e['event']} -> {e['to']}: " + ("ready" if not e["missing"] else
           "needs " + "; ".join(e["missing"])) for e in data["allowed_events"]],
+        "Deadlines:",
+        *[f"  {d['due']}  {d['deadline']} ({d['role']}, level {d['level']}): {d['basis']}"
+          for d in data.get("deadlines", [])],
         "History:",
         *[f"  {h['at']}  {h['action']:<22} {h['from'] or '':>15} -> {h['to'] or '':<15} "
           f"{h['actor']} via {h['via']}" + (f"  ({h['note']})" if h["note"] else "")

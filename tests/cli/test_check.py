@@ -130,3 +130,16 @@ def test_the_check_command_does_not_import_prefect(ctx: Context, home: Path) -> 
                             env={"LOTSE_HOME": str(home), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_case_show_lists_the_open_deadlines_for_people(alliance: Context, clock: Clock, home: Path) -> None:
+    ref = arrived(alliance, clock)
+
+    result = run_lotse(home, "case", "show", ref)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    shown = lines[lines.index("Deadlines:") + 1:lines.index("History:")]
+    assert any(line.split()[:2] == ["2026-04-15", "address_registration"] and "§ 17" in line
+               for line in shown)
+    assert len(shown) == 5
