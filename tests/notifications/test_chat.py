@@ -23,7 +23,8 @@ def test_housing_in_its_region_gets_the_arrival_in_its_chat_room(
     (post,) = housing
     assert post["title"] == f"{ref} (Maricel): Eingereist"
     assert post["type"] == "info"
-    assert "Was jetzt von Ihnen erwartet wird:\n- Wohnungsgeberbestätigung (§ 19 BMG)" in post["message"]
+    expected = "Was jetzt von Ihnen erwartet wird:\n- Wohnungsgeberbestätigung (§ 19 BMG), bis 17.03.2026\n"
+    assert expected in post["message"]
     assert "Einreisedatum: 03.03.2026" in post["message"]
     assert "Dalisay" not in post["message"] and "PHL" not in post["message"]
 

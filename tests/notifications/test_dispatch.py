@@ -95,7 +95,7 @@ def test_due_dates_given_with_the_change_stand_beside_what_is_expected(alliance:
             alliance.clock(), due_dates={"landlord_confirmation": dt.date(2026, 3, 17)},
         )
     (row,) = [r for r in rows(alliance) if r.dedup_key == f"h{(history.id or 0) + 1000}:wohnbau-nord"]
-    assert "- Wohnungsgeberbestätigung (§ 19 BMG) (bis 17.03.2026)" in row.body
+    assert "- Wohnungsgeberbestätigung (§ 19 BMG), bis 17.03.2026" in row.body
 
 
 def test_personal_facts_never_appear_even_if_a_definition_forgot_to_mark_them(alliance: Context) -> None:

@@ -32,12 +32,14 @@ def test_arrival_mails_reach_every_notified_role_in_german(
     text = housing.text
     assert text.startswith("Guten Tag Wohnbau Nord,")
     assert "„Visumverfahren“ nach „Ankunft“ am 02.03.2026 (Klinik Nord)" in text
-    assert "Was jetzt von Ihnen erwartet wird:\n- Wohnungsgeberbestätigung (§ 19 BMG)\n" in text
+    # the landlord's confirmation is due 14 days after moving in (§ 19 BMG)
+    expected = "Was jetzt von Ihnen erwartet wird:\n- Wohnungsgeberbestätigung (§ 19 BMG), bis 17.03.2026\n"
+    assert expected in text
     assert "Wohnsitz angemeldet" not in text  # the employer's item, not the housing company's
     assert "Einreisedatum: 03.03.2026" in text
     assert "Ansprechpartner: Koordinierungsstelle <koord@example.org>" in text
     (employer,) = [m for m in mails if m.recipients == ["klinik-nord@example.org"]]
-    assert "- Wohnsitz angemeldet (§ 17 BMG)\n- Krankenversicherung\n- Steuer-ID erhalten" in employer.text
+    assert "- Wohnsitz angemeldet (§ 17 BMG), bis 17.03.2026\n- Krankenversicherung\n" in employer.text
 
 
 def test_arrival_mails_are_in_english_with_locale_en(alliance: Context, inbox: Inbox, routes: Routes) -> None:
@@ -51,7 +53,7 @@ def test_arrival_mails_are_in_english_with_locale_en(alliance: Context, inbox: I
     text = housing.text
     assert text.startswith("Hello Wohnbau Nord,")
     assert 'from "Visumverfahren" to "Ankunft" on 2026-03-02 (by Klinik Nord)' in text
-    assert "What is now expected of you:\n- Wohnungsgeberbestätigung (§ 19 BMG)\n" in text
+    assert "What is now expected of you:\n- Wohnungsgeberbestätigung (§ 19 BMG), due 2026-03-17\n" in text
     assert "Contact: Koordinierungsstelle <koord@example.org>" in text
     assert "Guten Tag" not in text
 

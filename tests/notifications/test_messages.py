@@ -38,8 +38,8 @@ def render(folder: Path | None, roles: tuple[str, ...] = ("housing",), topic: st
 
 
 def test_due_dates_are_written_the_way_each_language_writes_them() -> None:
-    assert "- Wohnungsgeberbestätigung (bis 17.03.2026)" in render(None).body
-    assert "- Wohnungsgeberbestätigung (due 2026-03-17)" in render(None, locale="en").body
+    assert "- Wohnungsgeberbestätigung, bis 17.03.2026" in render(None).body
+    assert "- Wohnungsgeberbestätigung, due 2026-03-17" in render(None, locale="en").body
 
 
 def test_the_most_specific_override_wins_event_and_role_over_event_over_role_over_default(
