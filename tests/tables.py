@@ -13,8 +13,7 @@ def dump(target: Engine | str) -> dict[str, list[tuple[Any, ...]]]:
     count too), each table's rows in a fixed order."""
     engine = create_engine(target) if isinstance(target, str) else target
     try:
-        metadata = MetaData()
-        metadata.reflect(engine)
+        metadata = _tables(engine.url.render_as_string(hide_password=False), engine)
         with engine.connect() as connection:
             return {
                 name: [tuple(row) for row in connection.execute(
@@ -25,3 +24,15 @@ def dump(target: Engine | str) -> dict[str, list[tuple[Any, ...]]]:
     finally:
         if isinstance(target, str):
             engine.dispose()
+
+
+_reflected: dict[str, MetaData] = {}
+
+
+def _tables(url: str, engine: Engine) -> MetaData:
+    """The tables as the database has them, looked up once per database (reflection is slow)."""
+    if url not in _reflected:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        _reflected[url] = metadata
+    return _reflected[url]
