@@ -119,6 +119,10 @@ def advance(
     """Fire an event on a case (as a Prefect flow run when PREFECT_API_URL is set)."""
     facts = casework.parse_assignments(assignments)
     ctx = context()
+    if ctx.settings.notify_config is not None:  # read the routes before the change locks the database
+        from notifications import routes
+
+        routes.load(ctx.settings)
     if os.environ.get("PREFECT_API_URL"):
         from flows.advance_case import advance_case  # Prefect only where it is used
 
