@@ -48,6 +48,8 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise BadInput(f"'{pair}' is not KEY=VALUE (e.g. arrival_date=2027-03-01)")
+        if key.strip() in result:
+            raise BadInput(f"'{key.strip()}' is given twice; give each fact once")
         result[key.strip()] = value
     return result
 

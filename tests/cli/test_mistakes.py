@@ -76,6 +76,8 @@ MISTAKES: list[tuple[str, list[str], int, str]] = [
     ("bad KEY=VALUE with an event", ["case", "advance", R, "withdraw", "--by", "koord", "--set", "moved"], 2,
      "'moved' is not KEY=VALUE"),
     ("bad KEY=VALUE to open", [*ADD, "--set", "accelerated"], 2, "is not KEY=VALUE"),
+    ("a fact given twice", ["case", "set", R, "arrival_date=2026-05-01", "arrival_date=2026-05-02",
+     "--by", "koord"], 2, "'arrival_date' is given twice"),
     ("empty name", ["case", "add", "--given-name", " ", "--family-name", "B", "--nationality", "PHL",
      "--employer", "klinik-nord"], 2, "needs a given name"),
     ("unknown role", ["actor", "add", "x", "--name", "X", "--role", "landlord"], 2,
