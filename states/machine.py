@@ -48,16 +48,27 @@ def fire(case: Case, process: Process, event: str, actor: Actor, note: str | Non
         raise RequirementsMissing(case.ref, event, missing)
 
     before = case.stage
-    machine = _machine(case, process)
-    if not machine.events[event].trigger(case):
+    position = _Position(case.stage)
+    machine = _machine(position, case, process)
+    if not machine.events[event].trigger(position):
         raise RequirementsMissing(case.ref, event, case.missing(process, transition))
+    case.stage = position._stage
     return StageChanged(
         ref=case.ref, process=process.name, process_version=process.version, event=event,
         from_stage=before, to_stage=case.stage, actor=actor.id, note=note,
     )
 
 
-def _machine(case: Case, process: Process) -> Machine:
+class _Position:
+    """What the machine moves: the stage alone. `transitions` binds methods named after the events
+    onto its model; on the case an event called `missing` or `tick` would replace the case's own
+    method. No event name (it starts with a letter) can name this object's one attribute."""
+
+    def __init__(self, stage: str) -> None:
+        self._stage = stage
+
+
+def _machine(position: _Position, case: Case, process: Process) -> Machine:
     transitions = [
         {
             "trigger": t.event,
@@ -68,11 +79,11 @@ def _machine(case: Case, process: Process) -> Machine:
         for t in process.transitions
     ]
     return Machine(
-        model=case,
+        model=position,
         states=list(process.stages),
         transitions=transitions,
-        initial=case.stage,
+        initial=position._stage,
         auto_transitions=False,
-        model_attribute="stage",
+        model_attribute="_stage",
         model_override=True,
     )

@@ -302,3 +302,20 @@ def test_options_list_every_event_of_the_stage_with_what_it_lacks() -> None:
         "fact 'arrival_date' (not set)",
         "fact 'visa_valid_until' (not set)",
     ]
+
+
+@pytest.mark.parametrize("name", ["missing", "tick", "set_facts", "meets", "stage", "trigger", "state"])
+def test_an_event_may_be_called_like_a_method_of_the_case(name: str) -> None:
+    data = PFLEGE.model_dump(by_alias=True, exclude={"source"})
+    data["transitions"] = [
+        {**t, "event": name} if t["event"] == "apply_visa" else t for t in data["transitions"]
+    ]
+    renamed = Process.model_validate(data)
+    case = new_case(renamed, nationality="PHL")
+    with pytest.raises(RequirementsMissing):
+        machine.fire(case, renamed, name, COORDINATOR)
+    case.done.update({"employment_contract", "recognition_documents"})
+    event = machine.fire(case, renamed, name, COORDINATOR)
+    assert (event.event, case.stage) == (name, "visa")
+    assert case.missing(renamed, renamed.transitions[1]) and not case.meets(
+        renamed, renamed.conditions(renamed.transitions[3])[0])
