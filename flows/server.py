@@ -64,6 +64,9 @@ class LocalServer:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         env["PREFECT_HOME"] = str(self.home)
+        # The UI asks the API where these say, not where `--port` put it.
+        env.update(PREFECT_SERVER_API_HOST=HOST, PREFECT_SERVER_API_PORT=str(self.port),
+                   PREFECT_UI_API_URL=self.api)
         command = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST,
                    "--port", str(self.port), "--analytics-off"]
         with self.log.open("ab") as log:

@@ -100,16 +100,19 @@ async def _until_stopped(runner: Any) -> None:
     await asyncio.sleep(0)  # the runner installs its own SIGTERM handler first thing; ours replaces it
     stopping: list[asyncio.Task[None]] = []
 
+    async def graceful() -> None:
+        while not runner.started and not serving.done():  # a signal during start: let it finish
+            await asyncio.sleep(0.1)
+        if runner.started:
+            await runner.astop()
+
     def stop() -> None:
-        if runner.started and not stopping:
-            stopping.append(loop.create_task(runner.astop()))
-        elif not runner.started:
-            serving.cancel()
+        if not stopping:
+            stopping.append(loop.create_task(graceful()))
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    with contextlib.suppress(asyncio.CancelledError):
-        await serving
+    await serving
 
 
 def _require(api: str, problem: str) -> None:

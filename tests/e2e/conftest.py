@@ -1,0 +1,155 @@
+"""`lotse up` as a real subprocess: its own Prefect server on a free port, with a temporary
+PREFECT_HOME and Lotse database. Started once for the end-to-end tests (it takes 10-20 s)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import run_lotse
+
+LOTSE = [sys.executable, "-m", "flows.cli"]
+READY = "Ctrl-C stops lotse up"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(home: Path, prefect_home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "PREFECT_"))}
+    env.update({
+        "LOTSE_HOME": str(home), "PREFECT_HOME": str(prefect_home),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # pick up a triggered run within a second
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    })
+    return env
+
+
+@dataclass
+class Up:
+    """A running `lotse up`, its output file, and the addresses it serves."""
+
+    process: subprocess.Popen[bytes]
+    home: Path
+    port: int
+    output: Path
+    env: dict[str, str]
+    descendants: set[int] = field(default_factory=set)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def lotse(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_lotse(self.home, *args)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60) -> int:
+        self.descendants |= children(self.process.pid)
+        self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in [self.process.pid, *self.descendants]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise
+
+
+def start(tmp: Path, *, demo: bool = False, timeout: float = 150) -> Up:
+    home, prefect_home = tmp / "lotse-home", tmp / "prefect-home"
+    made = run_lotse(home, "init", *(["--demo"] if demo else []))
+    assert made.returncode == 0, made.stderr
+    port = free_port()
+    output = tmp / "lotse-up.out"
+    env = environment(home, prefect_home)
+    with output.open("wb") as out:
+        process = subprocess.Popen([*LOTSE, "up", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env)
+    up = Up(process, home, port, output, env)
+    deadline = time.monotonic() + timeout
+    while READY not in up.text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(Exception):
+                up.stop(signal.SIGKILL, timeout=10)
+            pytest.fail(f"lotse up did not get ready (exit {process.poll()}):\n{up.text()}")
+        time.sleep(0.25)
+    assert httpx.get(f"{up.api}/health", timeout=5).status_code == 200
+    up.descendants = children(process.pid)
+    return up
+
+
+def children(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """One `lotse up` over the demo alliance for the end-to-end tests; stopped with SIGTERM after."""
+    up = start(tmp_path_factory.mktemp("served"), demo=True)
+    yield up
+    if up.process.poll() is None:
+        code = up.stop()
+        assert code == 0, up.text()
+    assert not [pid for pid in up.descendants if alive(pid)], up.text()
+
+
+@contextlib.contextmanager
+def prefect_at(api: str) -> Iterator[Any]:
+    """The Prefect client settings pointed at one server (also inside the flow tests' harness)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        yield
+
+
+def newest_artifact(api: str, key: str, timeout: float = 90) -> dict[str, Any]:
+    """The newest artifact of a key, waiting for the run that makes it (a served run starts within
+    a second or two, and needs a few more to import Lotse)."""
+    from tests.flows.server_reads import artifacts
+
+    deadline = time.monotonic() + timeout
+    while not (found := artifacts(key, api)):
+        assert time.monotonic() < deadline, f"no artifact '{key}' after {timeout:.0f} s"
+        time.sleep(0.5)
+    return found[0]

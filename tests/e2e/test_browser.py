@@ -1,0 +1,63 @@
+"""The Prefect UI in headless Chromium (Debian's `chromium`, never a downloaded browser): the
+deployments page lists the Lotse deployments and the `pipeline` artifact renders. Screenshots go
+to the test's folder, and to docs/ with LOTSE_UPDATE_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.deployments import PLANNED
+from tests.e2e.conftest import Up, newest_artifact
+from tests.e2e.test_lotse_up import present
+
+pytestmark = [pytest.mark.prefect, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+@pytest.fixture(scope="module")
+def page():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed: apt-get update && apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser needed)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield page
+        browser.close()
+
+
+def keep(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("LOTSE_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copy(shot, DOCS / name)
+
+
+def test_the_deployments_page_lists_the_lotse_deployments(served: Up, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{served.ui}/deployments", wait_until="domcontentloaded")
+
+    for plan in PLANNED:
+        if present(plan.name):
+            page.get_by_text(plan.name, exact=True).first.wait_for(timeout=30_000)
+    keep(page, tmp_path, "prefect-deployments.png")
+
+
+def test_the_pipeline_artifact_renders_as_a_table(served: Up, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    newest = newest_artifact(served.api, "pipeline")["id"]
+
+    page.goto(f"{served.ui}/artifacts/artifact/{newest}", wait_until="domcontentloaded")
+
+    table = page.locator("table")
+    for text in ("where", "klinik-seeblick", "language_course", "SE-Sued"):
+        table.get_by_text(text, exact=True).first.wait_for(timeout=30_000)
+    keep(page, tmp_path, "prefect-pipeline.png")

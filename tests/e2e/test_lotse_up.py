@@ -1,0 +1,108 @@
+"""`lotse up` end to end: deployments with their schedules on its own Prefect server, an
+`advance-case` run through the served deployment that moves the case, one `lotse up` at a time,
+and a clean stop that leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+from prefect.deployments import run_deployment
+
+from flows.deployments import PLANNED
+from flows.server import port_taken
+from tests.conftest import run_lotse
+from tests.e2e.conftest import Up, alive, newest_artifact, prefect_at, start
+from tests.flows.server_reads import artifacts
+
+pytestmark = pytest.mark.prefect
+
+SCHEDULES = {"deliver-notifications": "*/5 * * * *", "check-deadlines": "30 6 * * *",
+             "pipeline-report": "0 7 * * *"}
+COHORT = "given_name,family_name,nationality,employer\nGrace,Okonkwo,NGA,klinik-seeblick\n"
+
+
+def present(name: str) -> bool:
+    plan = next(p for p in PLANNED if p.name == name)
+    return (Path(__file__).parents[2] / f"{plan.module.replace('.', '/')}.py").exists()
+
+
+def test_every_flow_is_deployed_with_its_schedule_in_berlin_time(served: Up) -> None:
+    with prefect_at(served.api), get_client(sync_client=True) as client:
+        for plan in PLANNED:
+            if not present(plan.name):
+                assert f"{plan.name}: skipped" in served.text()
+                continue
+            deployment = client.read_deployment_by_name(f"{plan.name}/{plan.name}")
+            crons = [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
+            expected = [(SCHEDULES[plan.name], "Europe/Berlin", True)] if plan.name in SCHEDULES else []
+            assert crons == expected, plan.name
+            assert "lotse" in deployment.tags and not deployment.paused
+    assert f"Prefect UI: {served.ui}" in served.text()
+
+
+def test_the_run_form_of_advance_case_offers_the_events_and_actors_as_choices(served: Up) -> None:
+    with prefect_at(served.api), get_client(sync_client=True) as client:
+        schema = client.read_deployment_by_name("advance-case/advance-case").parameter_openapi_schema
+    assert {"apply_visa", "arrive", "withdraw"} <= set(schema["properties"]["event"]["enum"])
+    assert "koordination" in schema["properties"]["actor"]["enum"]
+
+
+def test_a_served_advance_case_run_completes_and_moves_the_case(served: Up, tmp_path: Path) -> None:
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text(COHORT, encoding="utf-8")
+    with prefect_at(served.api):
+        enrolled = run_deployment("enrol-cohort/enrol-cohort", parameters={"file": str(cohort)}, timeout=120)
+        assert enrolled.state is not None and enrolled.state.is_completed(), enrolled.state
+        [ref] = [a for a in artifacts("enrolment", served.api)[0]["data"].split() if a.startswith("SE-")]
+        ticked = served.lotse("case", "done", ref, "employment_contract", "recognition_documents",
+                              "--by", "koordination")
+        assert ticked.returncode == 0, ticked.stderr
+
+        run = run_deployment("advance-case/advance-case", timeout=120, parameters={
+            "case_ref": ref, "event": "apply_visa", "actor": "vermittlung-bruecke"})
+
+    assert run.state is not None and run.state.is_completed(), run.state
+    assert run.name == f"apply_visa {ref}" and {"pflege", "SE-Nord"} <= set(run.tags)
+    shown = json.loads(served.lotse("case", "show", ref, "--json").stdout)
+    assert shown["stage"] == "visa" and shown["history"][-1]["via"] == "flow"
+    assert artifacts(f"case-{ref.lower()}", served.api)
+
+
+def test_lotse_up_published_the_pipeline_when_it_started(served: Up) -> None:
+    pipeline = newest_artifact(served.api, "pipeline")
+    rows = pipeline["data"] if isinstance(pipeline["data"], list) else json.loads(pipeline["data"])
+    assert {"by": "region", "process": "", "where": "SE-Sued", "open": 9} in rows
+
+
+def test_a_second_lotse_up_says_one_is_running_and_exits_1(served: Up, tmp_path: Path) -> None:
+    same_home = served.lotse("up", "--port", str(served.port + 1))
+    same_port = start_refused(tmp_path, served.port)
+
+    assert same_home.returncode == 1
+    assert same_home.stderr.startswith("error: `lotse up` is already running for")
+    assert same_port.returncode == 1
+    assert same_port.stderr.startswith(f"error: port {served.port} is in use")
+
+
+def start_refused(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
+    assert run_lotse(tmp_path / "other", "init").returncode == 0
+    return run_lotse(tmp_path / "other", "up", "--port", str(port))
+
+
+def test_ctrl_c_stops_the_served_flows_and_the_server_and_leaves_no_process(tmp_path: Path) -> None:
+    up = start(tmp_path)
+    below = set(up.descendants)
+    assert below, "lotse up started no server process"
+
+    code = up.stop(signal.SIGINT)
+
+    assert code == 0, up.text()
+    assert "Pausing all deployments" in up.text()
+    assert "stopping the Prefect server ...\nstopped\n" in up.text()
+    assert not [pid for pid in below | up.descendants if alive(pid)]
+    assert not port_taken(up.port)
