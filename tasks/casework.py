@@ -88,7 +88,7 @@ def open_case(
                 needed = ", ".join(OPENER_ROLES)
                 raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {needed}")
             safeguards.check_placement(actor, values["nationality"])
-            case_region = (region or owner.region or ctx.settings.default_region).strip()
+            case_region = ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now), process=definition.name,
                 process_version=definition.version, stage=definition.initial,

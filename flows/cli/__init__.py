@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 try:  # newer Typer carries its own copy of click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -21,7 +22,7 @@ from flows.cli.enrol import enrol
 from flows.cli.output import context, warn
 from flows.cli.report import report
 from flows.cli.up import up
-from states.errors import LotseError
+from states.errors import LotseError, NotReady
 
 app = typer.Typer(
     name="lotse",
@@ -48,7 +49,10 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
     from states import schema  # Alembic only where it is used
 
     ctx = context(check_schema=False)
-    before, after = schema.upgrade(ctx.db.engine)
+    try:
+        before, after = schema.upgrade(ctx.db.engine)
+    except OperationalError as exc:  # no server, no database, no rights: say so in one line
+        raise NotReady(f"cannot open the database {ctx.db.display_url}: {exc.orig}") from None
     state = "created" if before is None else ("upgraded" if before != after else "up to date")
     typer.echo(f"database {ctx.db.display_url}: {state} (schema {after})")
     typer.echo(f"processes: {', '.join(p.key for p in ctx.catalog.latest())}")

@@ -153,3 +153,12 @@ def test_bad_settings_are_bad_input_not_a_traceback(lotse: Lotse, home: Path) ->
 def test_an_unreachable_database_server_is_one_error_line(lotse: Lotse) -> None:
     outcome = lotse("case", "list", env={"LOTSE_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x"})
     assert outcome.code == 1 and "cannot open the database" in outcome.error
+
+
+def test_init_without_a_reachable_database_is_one_error_line(lotse: Lotse, tmp_path: Path) -> None:
+    unreachable = lotse("init", env={"LOTSE_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1:1/x"})
+    assert unreachable.code == 1 and "cannot open the database" in unreachable.error
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    no_folder = lotse("init", env={"LOTSE_HOME": str(blocked / "home")})
+    assert no_folder.code == 1 and "cannot create the folder" in no_folder.error

@@ -77,7 +77,10 @@ def test_a_case_takes_the_employers_region_unless_told_otherwise(alliance: Conte
                              employer="klinik-nord")
     other = casework.open_case(alliance, given_name="A", family_name="B", nationality="PHL",
                                employer="klinik-nord", region=" HL-Süd ")
+    blank = casework.open_case(alliance, given_name="A", family_name="B", nationality="PHL",
+                               employer="klinik-nord", region="  ")
     with alliance.db.reading() as session:
         assert store.find_case(session, ref).region == "SE-Nord"
         assert store.find_case(session, other).region == "HL-Süd"
+        assert store.find_case(session, blank).region == "SE-Nord"
     assert other.startswith("HL-")
