@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from config.settings import PACKAGED_PROCESS_DIR
+from states.process import Catalog
 from tasks.context import Context
 from tests.cli.conftest import Lotse
 
@@ -183,3 +185,16 @@ def test_help_is_there_for_every_command(lotse: Lotse) -> None:
                  ["process", "show", "--help"]):
         shown = lotse(*args)
         assert shown.code == 0 and "Usage:" in shown.out and shown.err == ""
+
+
+def test_init_demo_spreads_at_least_30_cases_over_every_stage_of_both_processes(lotse: Lotse) -> None:
+    made = lotse("init", "--demo")
+    assert made.code == 0, made.err
+    rows = lotse("case", "list", "--json").json()
+    assert len(rows) >= 30
+    catalog = Catalog.load([PACKAGED_PROCESS_DIR])
+    for name in ("pflege", "chancen"):
+        reached = {r["stage"] for r in rows if r["process"] == name}
+        assert reached == set(catalog.get(name).stages), name
+    again = lotse("init", "--demo")
+    assert again.code == 0 and len(lotse("case", "list", "--json").json()) == len(rows)
