@@ -20,7 +20,11 @@ from tasks.case_file import case_file
 from tasks.context import Context
 from tests.conftest import Clock
 from tests.postgres import fresh_database
-from tests.states.test_store import assert_valid_chain, history_of
+from tests.states.test_store import (
+    assert_valid_chain,
+    differences_between_migrations_and_tables,
+    history_of,
+)
 from tests.tables import dump
 
 pytestmark = pytest.mark.postgres
@@ -147,3 +151,7 @@ def _wait_for_a_lock_wait(db: Database) -> None:
             connection.rollback()
             time.sleep(0.02)
     raise AssertionError("the second transaction never waited for the first")
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_records_on_postgresql(pg: Context) -> None:
+    assert differences_between_migrations_and_tables(pg.db) == []

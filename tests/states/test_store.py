@@ -262,3 +262,17 @@ def test_references_count_per_region_prefix_and_year(alliance: Context, clock: C
     assert open_pflege(alliance) == "SE-2027-0001"
     with alliance.db.reading() as session:
         assert store.find_case(session, "se-2026-0002").region == "SE-Nord"  # refs ignore case
+
+
+def differences_between_migrations_and_tables(db: Database) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_records(ctx: Context) -> None:
+    assert differences_between_migrations_and_tables(ctx.db) == []
