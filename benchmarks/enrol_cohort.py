@@ -1,22 +1,21 @@
 """Benchmark: enrolling a cohort of 10,000 rows from a CSV file (goal: under 15 s).
 
-Runs the plain import (the same function the `enrol-cohort` flow's task and `lotse enrol` call) on
-a fresh SQLite database in a temporary folder, and prints the figures and the floor.
+Measures the plain import (what `lotse enrol` runs without Prefect) on a fresh SQLite database,
+the same file again (all rows recognised, none enrolled twice), and the `enrol-cohort` flow run on
+a local Prefect server with its progress artifact, on a second fresh database. Prints the figures
+and the floor.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-from config.settings import Settings
-from states import schema
-from tasks import cohort_import, directory
-from tasks.context import Context
 
 ROWS = 10_000
 FLOOR_S = 15.0
@@ -33,30 +32,80 @@ def write_cohort(path: Path, rows: int) -> None:
                              EMPLOYERS[n % 3], "pflege", (dt.date(2026, 1, 1) + dt.timedelta(days=n % 300))])
 
 
+def alliance(home: Path) -> None:
+    from config.settings import Settings
+    from states import schema
+    from tasks import directory
+    from tasks.context import Context
+
+    ctx = Context.from_settings(Settings(home=home), check_schema=False)
+    schema.upgrade(ctx.db.engine)
+    directory.add_actor(ctx, "koord", name="Koordination", roles=["coordinator"])
+    for n, employer in enumerate(EMPLOYERS):
+        directory.add_actor(ctx, employer, name=employer.title(), roles=["employer"],
+                            region=("SE-Nord", "SE-Sued", "SE-Ost")[n])
+    ctx.db.dispose()
+
+
+def plain(home: Path, cohort: Path) -> tuple[float, float, int, int]:
+    from config.settings import Settings
+    from tasks import cohort_import
+    from tasks.context import Context
+
+    ctx = Context.from_settings(Settings(home=home))
+    started = time.perf_counter()
+    first = cohort_import.enrol(ctx, cohort)
+    middle = time.perf_counter()
+    again = cohort_import.enrol(ctx, cohort)
+    ended = time.perf_counter()
+    ctx.db.dispose()
+    assert len(first.enrolled) == ROWS and not again.enrolled and len(again.already) == ROWS
+    return middle - started, ended - middle, len(first.enrolled), len(again.already)
+
+
+def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
+    from flows.server import LocalServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = LocalServer(port, tmp / "prefect")
+    server.start()
+    try:
+        server.wait_healthy()
+        os.environ["PREFECT_API_URL"] = server.api
+        os.environ["LOTSE_HOME"] = str(home)
+        from prefect.logging.handlers import APILogWorker
+
+        from flows.cli.prefect_console import quiet
+        from flows.enrol_cohort import enrol_cohort
+
+        quiet()
+        started = time.perf_counter()
+        result = enrol_cohort(file=str(cohort))
+        took = time.perf_counter() - started
+        assert result["enrolled"] == ROWS
+        APILogWorker.drain_all(timeout=5)
+        return took
+    finally:
+        server.stop()
+
+
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        ctx = Context.from_settings(Settings(home=Path(tmp) / "home"), check_schema=False)
-        schema.upgrade(ctx.db.engine)
-        directory.add_actor(ctx, "koord", name="Koordination", roles=["coordinator"])
-        for n, employer in enumerate(EMPLOYERS):
-            directory.add_actor(ctx, employer, name=employer.title(), roles=["employer"],
-                                region=("SE-Nord", "SE-Sued", "SE-Ost")[n])
-        cohort = Path(tmp) / "cohort.csv"
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        cohort = tmp / "cohort.csv"
         write_cohort(cohort, ROWS)
-        started = time.perf_counter()
-        result = cohort_import.enrol(ctx, cohort)
-        first = time.perf_counter() - started
-        started = time.perf_counter()
-        again = cohort_import.enrol(ctx, cohort)
-        second = time.perf_counter() - started
-        ctx.db.dispose()
+        alliance(tmp / "plain")
+        first, second, enrolled, recognised = plain(tmp / "plain", cohort)
+        alliance(tmp / "flow")
+        flow_run = as_flow_run(tmp, tmp / "flow", cohort)
     print(f"enrol-cohort, {ROWS} rows (CSV, SQLite):")
-    print(f"  first import:  {first:6.2f} s  ({len(result.enrolled)} cases enrolled, "
-          f"{ROWS / first:,.0f} rows/s)")
-    print(f"  same file again: {second:4.2f} s  ({len(again.enrolled)} enrolled, "
-          f"{len(again.already)} recognised as enrolled before)")
-    ok = first < FLOOR_S and len(result.enrolled) == ROWS and not again.enrolled
-    print(f"  floor: under {FLOOR_S:.0f} s for the first import -> {'ok' if ok else 'MISSED'}")
+    print(f"  plain import:     {first:6.2f} s  ({enrolled} cases enrolled, {ROWS / first:,.0f} rows/s)")
+    print(f"  same file again:  {second:6.2f} s  ({recognised} rows recognised, none enrolled twice)")
+    print(f"  as a flow run:    {flow_run:6.2f} s  (enrol-cohort on a local Prefect server, with progress)")
+    ok = max(first, flow_run) < FLOOR_S
+    print(f"  floor: under {FLOOR_S:.0f} s -> {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 
