@@ -1,0 +1,65 @@
+"""With PREFECT_API_URL set, `lotse enrol` and `lotse report` run as flow runs on that server
+(publishing the artifacts), with the same output, and a refusal is still one `error:` line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tasks.context import Context
+from tests.conftest import run_lotse
+from tests.flows.server_reads import api_url, artifacts, post
+
+pytestmark = pytest.mark.prefect
+
+
+def runs_named(name: str) -> list[dict[str, object]]:
+    return list(post("/flow_runs/filter", {"flow_runs": {"name": {"any_": [name]}}, "sort": "ID_DESC",
+                                           "limit": 10, "offset": 0}))
+
+
+def test_enrol_runs_as_a_flow_run_when_prefect_api_url_is_set(
+    prefect_harness: None, alliance: Context, home: Path, tmp_path: Path
+) -> None:
+    cohort = tmp_path / "cohort-cli.csv"
+    cohort.write_text("given_name,family_name,nationality,employer\nLina,Gharbi,TUN,klinik-nord\n"
+                      "Amira,Ben Salah,TUN,klinik-nord\n", encoding="utf-8")
+    before = len(runs_named("enrol cohort-cli.csv"))
+
+    done = run_lotse(home, "enrol", str(cohort), "--json", env={"PREFECT_API_URL": api_url()})
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["enrolled"] == 2
+    [run, *_] = runs_named("enrol cohort-cli.csv")
+    assert len(runs_named("enrol cohort-cli.csv")) == before + 1 and run["state_type"] == "COMPLETED"
+    assert any(a["flow_run_id"] == run["id"] for a in artifacts("enrolment"))
+
+
+def test_a_refused_enrol_flow_run_is_one_error_line_without_a_traceback(
+    prefect_harness: None, alliance: Context, home: Path, tmp_path: Path
+) -> None:
+    cohort = tmp_path / "bad-cli.csv"
+    cohort.write_text("given_name,family_name,nationality,employer\nLina,Gharbi,TUN,nobody\n",
+                      encoding="utf-8")
+
+    refused = run_lotse(home, "enrol", str(cohort), env={"PREFECT_API_URL": api_url()})
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "error: bad-cli.csv: 1 problem(s), nothing imported: line 2: employer: no actor with this id; "
+        "see `lotse actor list`"]
+    assert runs_named("enrol bad-cli.csv")[0]["state_type"] == "FAILED"
+
+
+def test_report_runs_as_a_flow_run_and_publishes_the_pipeline(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    before = {a["id"] for a in artifacts("pipeline")}
+
+    shown = run_lotse(home, "report", "--json", env={"PREFECT_API_URL": api_url()})
+
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["open_cases"] == 0
+    assert {a["id"] for a in artifacts("pipeline")} - before
