@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,9 +25,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from config.settings import Settings
-from notifications import messages, routes
-from notifications.outbox import enqueue, queued
-from notifications.routes import Address
+from notifications import messages, outbox, routes
+from notifications.routes import Address, Target
 from states import facts as fact_kinds
 from states import store
 from states.events import StageChanged
@@ -56,36 +55,6 @@ class Reminder:
     key: str  # unique per (case, deadline, level): the outbox dedup key
 
 
-def recipients(session: Session, record: CaseRecord, role: str) -> list[str]:
-    """The actors of a case for a role: its employer for `employer`, else the role's actors of
-    the case's region (or without a region)."""
-    if role == "employer":
-        return [record.employer_id]
-    query = (
-        select(ActorRecord.id)
-        .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
-        .where(ActorRoleRecord.role == role)
-        .where((ActorRecord.region == record.region) | (ActorRecord.region.is_(None)))  # type: ignore[union-attr]
-        .order_by(ActorRecord.id)
-    )
-    return list(session.scalars(query))
-
-
-def addresses(session: Session, record: CaseRecord, roles: list[str]) -> list[Address]:
-    """One address per recipient of a case: an actor with several of the roles is told once."""
-    by_actor: dict[str, list[str]] = {}
-    unstaffed: list[str] = []
-    for role in dict.fromkeys(roles):
-        found = recipients(session, record, role)
-        if not found:
-            unstaffed.append(role)
-        for actor_id in found:
-            by_actor.setdefault(actor_id, []).append(role)
-    return [Address(tuple(r), record.region, actor) for actor, r in by_actor.items()] + [
-        Address((role,), record.region) for role in unstaffed
-    ]
-
-
 def known_regions(session: Session) -> set[str]:
     found = set(session.scalars(select(ActorRecord.region).distinct()))
     found |= set(session.scalars(select(CaseRecord.region).distinct()))
@@ -102,30 +71,27 @@ def on_stage_changed(
     transition = process.transition(event.event, event.from_stage)
     if transition is None or not transition.notify:
         return 0
+    batch = Batch(session, settings, now)
     case = store.load_case(session, record, process)
     stage = process.stages[event.to_stage]
-    today = _local_day(now, settings)
     common = {
         "event": {"id": event.event, "title": transition.title or event.event},
         "before": {"id": event.from_stage, "title": process.stages[event.from_stage].title},
         "after": {"id": event.to_stage, "title": stage.title},
-        "by": actor_name(session, event.actor),
-        "at": today,
-        "stage_due": stage.limit.after(today) if stage.limit else None,
+        "by": batch.actor_name(event.actor),
+        "at": batch.today,
+        "stage_due": stage.limit.after(batch.today) if stage.limit else None,
         "stage_basis": stage.limit_basis,
         "facts": _facts(process, case.facts, settings.locale),
     }
-    queued_rows = 0
-    for address in addresses(session, record, transition.notify):
+    for address in batch.addresses(record, transition.notify):
         expected = [
             {"id": item.id, "title": item.title, "due": (due_dates or {}).get(item.id)}
             for item in stage.checklist if item.owner in address.roles and item.id not in case.done
         ]
-        queued_rows += _queue(
-            session, settings, record, address, f"h{history_id}:{address.recipient}", now,
-            kind="stage_changed", topic=event.event, context={**common, "expected": expected},
-        )
-    return queued_rows
+        batch.queue(record, address, f"h{history_id}:{address.recipient}", kind="stage_changed",
+                    topic=event.event, context={**common, "expected": expected})
+    return batch.write()
 
 
 def remind(
@@ -133,25 +99,34 @@ def remind(
     reminder: Reminder, now: dt.datetime,
 ) -> int:
     """Queue a deadline reminder to the actors of its role; once per (case, deadline, level)."""
-    today = _local_day(now, settings)
-    deadline = {
-        "id": reminder.deadline, "title": reminder.title, "due": reminder.due, "level": reminder.level,
-        "role": reminder.role, "basis": reminder.basis, "overdue_days": (today - reminder.due).days,
-    }
-    return sum(
-        _queue(session, settings, record, address, f"{reminder.key}:{address.recipient}", now,
-               kind="reminder", topic=reminder.deadline, context={"deadline": deadline, "at": today})
-        for address in addresses(session, record, [reminder.role])
-    )
+    return remind_many(session, settings, [(record, reminder)], now)
+
+
+def remind_many(
+    session: Session, settings: Settings, reminders: Iterable[tuple[CaseRecord, Reminder]], now: dt.datetime,
+) -> int:
+    """Queue the reminders of a check in one batch: the directory, the routes and the templates
+    are read once, the keys queued before in one query per chunk, the new rows in one insert."""
+    batch = Batch(session, settings, now)
+    for record, reminder in reminders:
+        deadline = {
+            "id": reminder.deadline, "title": reminder.title, "due": reminder.due, "level": reminder.level,
+            "role": reminder.role, "basis": reminder.basis, "overdue_days": (batch.today - reminder.due).days,
+        }
+        for address in batch.addresses(record, [reminder.role]):
+            batch.queue(record, address, f"{reminder.key}:{address.recipient}", kind="reminder",
+                        topic=reminder.deadline, context={"deadline": deadline, "at": batch.today})
+    return batch.write()
 
 
 def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord, now: dt.datetime) -> int:
     """Tell the coordinator that a message is dead (not for a report that is dead itself)."""
     if row.dedup_key.startswith(DEAD_PREFIX):
         return 0
+    batch = Batch(session, settings, now)
     record = session.get(CaseRecord, row.case_id) if row.case_id is not None else None
     if record is not None:
-        targets = addresses(session, record, [COORDINATOR])
+        targets = batch.addresses(record, [COORDINATOR])
     else:
         coordinators = session.scalars(
             select(ActorRoleRecord.actor_id).where(ActorRoleRecord.role == COORDINATOR)
@@ -160,11 +135,10 @@ def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord
     error = (row.last_error or "").removeprefix("warning: ")
     failed = {"id": row.id, "to": row.recipient, "channel": row.channel, "attempts": row.attempts,
               "error": error}
-    return sum(
-        _queue(session, settings, record, address, f"{DEAD_PREFIX}{row.id}:{address.recipient}", now,
-               kind="undeliverable", topic=None, context={"failed": failed, "at": _local_day(now, settings)})
-        for address in targets
-    )
+    for address in targets:
+        batch.queue(record, address, f"{DEAD_PREFIX}{row.id}:{address.recipient}", kind="undeliverable",
+                    topic=None, context={"failed": failed, "at": batch.today})
+    return batch.write()
 
 
 def test_message(settings: Settings, name: str, roles: tuple[str, ...], channel: str,
@@ -176,43 +150,153 @@ def test_message(settings: Settings, name: str, roles: tuple[str, ...], channel:
                            template_dir=settings.template_dir)
 
 
-# -- one message to one address ------------------------------------------------------------------
+# -- the messages of one transaction -------------------------------------------------------------
 
 
-def _queue(
-    session: Session, settings: Settings, record: CaseRecord | None, address: Address, key: str,
-    now: dt.datetime, *, kind: str, topic: str | None, context: dict[str, Any],
-) -> int:
-    """One row per route of the address (the first under `key`, so a cause is queued once even
-    if the routes change later), or one row without a route that waits for one."""
-    if queued(session, key):
-        return 0
-    table = routes.load(settings)
-    targets = table.find(address, known_regions(session)) if table.targets else []
-    contact = _contact(session, record)
-    texts: dict[str, messages.Rendered] = {}
-    rows = 0
-    for index, target in enumerate(targets or [None]):
-        channel = target.channel if target else None
-        if (channel or "") not in texts:
-            texts[channel or ""] = messages.render(
-                kind, {
-                    **context,
-                    "case": _case(record, settings, channel),
-                    "recipient": {"name": actor_name(session, address.actor), "roles": list(address.roles)},
-                    "contact": contact,
-                    "channel": channel or "unknown",
-                },
-                locale=settings.locale, topic=topic, roles=address.roles, template_dir=settings.template_dir,
+@dataclass(frozen=True)
+class _Message:
+    record: CaseRecord | None
+    address: Address
+    key: str  # the first row's dedup key; a second route's row gets `key|route`
+    kind: str
+    topic: str | None
+    context: dict[str, Any]
+
+
+class Batch:
+    """The messages of one transaction, queued together. The directory, the routes, the known
+    regions and the templates are looked up once per batch, not once per message; the keys
+    queued before are read together, and the new rows written in one insert."""
+
+    def __init__(self, session: Session, settings: Settings, now: dt.datetime) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.today = _local_day(now, settings)
+        self._texts = messages.Texts(settings.locale, settings.template_dir)
+        self._staff: dict[tuple[str, str | None], list[str]] = {}
+        self._names: dict[str, str | None] = {}
+        self._contacts: dict[str | None, dict[str, Any] | None] = {}
+        self._routes: dict[Address, list[Target]] = {}
+        self._regions: set[str] | None = None
+        self._table: routes.Routes | None = None
+        self._planned: list[_Message] = []
+
+    def recipients(self, record: CaseRecord, role: str) -> list[str]:
+        """The actors of a case for a role: its employer for `employer`, else the role's actors
+        of the case's region (or without a region)."""
+        if role == "employer":
+            return [record.employer_id]
+        if (role, record.region) not in self._staff:
+            query = (
+                select(ActorRecord.id)
+                .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
+                .where(ActorRoleRecord.role == role)
+                .where((ActorRecord.region == record.region) | (ActorRecord.region.is_(None)))  # type: ignore[union-attr]
+                .order_by(ActorRecord.id)
             )
-        text = texts[channel or ""]
-        rows += enqueue(
-            session, case_id=record.id if record else None, recipient=address.recipient,
-            tags=str(address), subject=text.subject, body=text.body,
-            dedup_key=key if index == 0 else f"{key}|{target.key if target else index}", now=now,
-            channel=channel, route=target.key if target else None, warning=text.warning,
+            self._staff[(role, record.region)] = list(self.session.scalars(query))
+        return self._staff[(role, record.region)]
+
+    def addresses(self, record: CaseRecord, roles: list[str]) -> list[Address]:
+        """One address per recipient of a case: an actor with several of the roles is told once."""
+        by_actor: dict[str, list[str]] = {}
+        unstaffed: list[str] = []
+        for role in dict.fromkeys(roles):
+            found = self.recipients(record, role)
+            if not found:
+                unstaffed.append(role)
+            for actor_id in found:
+                by_actor.setdefault(actor_id, []).append(role)
+        return [Address(tuple(r), record.region, actor) for actor, r in by_actor.items()] + [
+            Address((role,), record.region) for role in unstaffed
+        ]
+
+    def actor_name(self, actor_id: str | None) -> str | None:
+        if actor_id is None:
+            return None
+        if actor_id not in self._names:
+            self._names[actor_id] = actor_name(self.session, actor_id)
+        return self._names[actor_id]
+
+    def contact(self, record: CaseRecord | None) -> dict[str, Any] | None:
+        """The case's coordinator: of its region, else of the whole alliance."""
+        if record is None:
+            return None
+        if record.region not in self._contacts:
+            self._contacts[record.region] = None
+            for actor_id in self.recipients(record, COORDINATOR):
+                actor = self.session.get(ActorRecord, actor_id)
+                if actor is not None:
+                    self._contacts[record.region] = {"name": actor.name, "email": actor.email}
+                    break
+        return self._contacts[record.region]
+
+    def queue(
+        self, record: CaseRecord | None, address: Address, key: str, *,
+        kind: str, topic: str | None, context: dict[str, Any],
+    ) -> None:
+        """Plan one message to one address; `write` queues it, unless `key` was queued before."""
+        self._planned.append(_Message(record, address, key, kind, topic, context))
+
+    def write(self) -> int:
+        """Queue what is planned and was not queued before: one row per route of the address (the
+        first under its key, so a cause is queued once even if the routes change later), or one
+        row without a route that waits for one. Returns the number of rows queued."""
+        planned = [(message, self._keyed_targets(message)) for message in self._planned]
+        self._planned = []
+        done = outbox.queued_keys(self.session, [key for _, keyed in planned for key, _ in keyed])
+        rows = []
+        for message, keyed in planned:
+            if message.key in done:
+                continue
+            texts: dict[str | None, messages.Rendered] = {}
+            for key, target in keyed:
+                if key in done:
+                    continue
+                done.add(key)
+                channel = target.channel if target else None
+                if channel not in texts:
+                    texts[channel] = self._render(message, channel)
+                rows.append(self._row(message, key, target, texts[channel]))
+        outbox.write(self.session, rows)
+        return len(rows)
+
+    def _keyed_targets(self, message: _Message) -> list[tuple[str, Target | None]]:
+        """The routes of a message's address, each with its row's key; or one row without a route."""
+        if message.address not in self._routes:
+            if self._table is None:
+                self._table = routes.load(self.settings)
+            if self._table.targets and self._regions is None:
+                self._regions = known_regions(self.session)
+            found = self._table.find(message.address, self._regions or set()) if self._table.targets else []
+            self._routes[message.address] = found
+        found = self._routes[message.address]
+        if not found:
+            return [(message.key, None)]
+        return [(message.key if index == 0 else f"{message.key}|{target.key}", target)
+                for index, target in enumerate(found)]
+
+    def _render(self, message: _Message, channel: str | None) -> messages.Rendered:
+        address = message.address
+        return self._texts.render(message.kind, {
+            **message.context,
+            "case": _case(message.record, self.settings, channel),
+            "recipient": {"name": self.actor_name(address.actor), "roles": list(address.roles)},
+            "contact": self.contact(message.record),
+            "channel": channel or "unknown",
+        }, topic=message.topic, roles=address.roles)
+
+    def _row(
+        self, message: _Message, key: str, target: Target | None, text: messages.Rendered,
+    ) -> dict[str, Any]:
+        record = message.record
+        return outbox.row(
+            case_id=record.id if record else None, recipient=message.address.recipient,
+            tags=str(message.address), subject=text.subject, body=text.body, dedup_key=key, now=self.now,
+            channel=target.channel if target else None, route=target.key if target else None,
+            warning=text.warning,
         )
-    return rows
 
 
 def _case(record: CaseRecord | None, settings: Settings, channel: str | None) -> dict[str, Any] | None:
@@ -238,17 +322,6 @@ def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dic
             text = fact_kinds.display(value)
         shown.append({"id": name, "title": fact.title or name, "value": text})
     return sorted(shown, key=lambda f: list(process.facts).index(f["id"]))
-
-
-def _contact(session: Session, record: CaseRecord | None) -> dict[str, Any] | None:
-    """The case's coordinator: of its region, else of the whole alliance."""
-    if record is None:
-        return None
-    for actor_id in recipients(session, record, COORDINATOR):
-        actor = session.get(ActorRecord, actor_id)
-        if actor is not None:
-            return {"name": actor.name, "email": actor.email}
-    return None
 
 
 def actor_name(session: Session, actor_id: str | None) -> str | None:

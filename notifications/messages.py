@@ -52,18 +52,48 @@ def render(
     roles: tuple[str, ...] = (), template_dir: Path | None = None,
 ) -> Rendered:
     """Subject and body of one message; falls back to the shipped default if an override fails."""
-    names = template_names(locale, kind, topic, roles)
-    try:
-        template = _environment(locale, _folder(template_dir)).select_template(names)
-        subject, body = _blocks(template, context)
-        return Rendered(subject, body)
-    except Exception as exc:  # an override can fail in any way: syntax, variables, filters
-        if template_dir is None:
-            raise  # our own templates are tested; a failure here is a bug, not a setting
-        problem = describe(exc)
-    subject, body = _blocks(_environment(locale, None).get_template(names[-1]), context)
-    return Rendered(subject, body, f"warning: template in {template_dir} is broken ({problem}); "
-                                   "the default text was sent")
+    return Texts(locale, template_dir).render(kind, context, topic=topic, roles=roles)
+
+
+class Texts:
+    """The templates of one locale and override folder, each chosen once: a daily check renders
+    thousands of messages from a handful of templates. Keep one for a batch, not for longer, so
+    that an edited override is read again by the next batch."""
+
+    def __init__(self, locale: str, template_dir: Path | None) -> None:
+        self.locale = locale
+        self.template_dir = template_dir
+        self._chosen: dict[tuple[str, ...], Any] = {}  # a template, or why the override failed
+
+    def render(
+        self, kind: str, context: dict[str, Any], *, topic: str | None = None, roles: tuple[str, ...] = (),
+    ) -> Rendered:
+        names = template_names(self.locale, kind, topic, roles)
+        chosen = self._choose(tuple(names))
+        problem = chosen if isinstance(chosen, str) else None
+        if problem is None:
+            try:
+                subject, body = _blocks(chosen, context)
+                return Rendered(subject, body)
+            except Exception as exc:  # an override can fail in any way: variables, filters
+                if self.template_dir is None:
+                    raise  # our own templates are tested; a failure here is a bug, not a setting
+                problem = describe(exc)
+        subject, body = _blocks(self._choose((names[-1],), shipped=True), context)
+        return Rendered(subject, body, f"warning: template in {self.template_dir} is broken ({problem}); "
+                                       "the default text was sent")
+
+    def _choose(self, names: tuple[str, ...], *, shipped: bool = False) -> Any:
+        key = ("", *names) if shipped else names
+        if key not in self._chosen:
+            env = _environment(self.locale, None if shipped else _folder(self.template_dir))
+            try:
+                self._chosen[key] = env.select_template(list(names))
+            except Exception as exc:  # an override can fail in any way: syntax, a missing file
+                if shipped or self.template_dir is None:
+                    raise
+                self._chosen[key] = describe(exc)
+        return self._chosen[key]
 
 
 def check(template_dir: Path | None) -> list[str]:
@@ -132,4 +162,4 @@ def format_day(value: dt.date | dt.datetime | str | None, locale: str) -> str:
     return value.strftime("%d.%m.%Y") if locale == "de" else value.isoformat()
 
 
-__all__ = ["KINDS", "Rendered", "TemplateNotFound", "check", "render", "template_names"]
+__all__ = ["KINDS", "Rendered", "TemplateNotFound", "Texts", "check", "render", "template_names"]

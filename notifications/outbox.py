@@ -9,9 +9,10 @@ even when it was sent.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from states.errors import BadInput
@@ -19,6 +20,7 @@ from states.records import CaseRecord, OutboxRecord
 
 STATUSES = ("pending", "sent", "failed", "dead")
 WARNING = "warning: "
+_CHUNK = 500  # keys per IN (...) query, well under every database's limit of bound parameters
 
 
 def enqueue(
@@ -38,17 +40,44 @@ def enqueue(
     """Queue one message in the open transaction; False if this cause queued it already."""
     if queued(session, dedup_key):
         return False
-    session.add(OutboxRecord(
-        case_id=case_id, dedup_key=dedup_key, recipient=recipient, tags=tags, channel=channel,
-        route=route, subject=subject[:300], body=body, status="pending", attempts=0,
-        next_attempt_at=now, created_at=now, last_error=warning,
-    ))
+    write(session, [row(
+        case_id=case_id, recipient=recipient, tags=tags, subject=subject, body=body, dedup_key=dedup_key,
+        now=now, channel=channel, route=route, warning=warning,
+    )])
     return True
 
 
+def row(
+    *, case_id: int | None, recipient: str, tags: str, subject: str, body: str, dedup_key: str,
+    now: dt.datetime, channel: str | None, route: str | None, warning: str | None,
+) -> dict[str, Any]:
+    """The outbox row of one message, pending from `now`."""
+    return {
+        "case_id": case_id, "dedup_key": dedup_key, "recipient": recipient, "tags": tags, "channel": channel,
+        "route": route, "subject": subject[:300], "body": body, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now, "last_error": warning,
+    }
+
+
+def write(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue messages in the open transaction, in one insert; the caller has left out those
+    queued already (`queued_keys`)."""
+    if rows:
+        session.execute(insert(OutboxRecord), rows)
+
+
 def queued(session: Session, dedup_key: str) -> bool:
-    found = session.scalars(select(OutboxRecord.id).where(OutboxRecord.dedup_key == dedup_key)).first()
-    return found is not None
+    return bool(queued_keys(session, [dedup_key]))
+
+
+def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of these dedup keys are queued already: one query per chunk of keys."""
+    unique = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start:start + _CHUNK]
+        found.update(session.scalars(select(OutboxRecord.dedup_key).where(OutboxRecord.dedup_key.in_(chunk))))  # type: ignore[attr-defined]
+    return found
 
 
 def listing(

@@ -120,7 +120,6 @@ class _Row:
     finding: Finding
     row_id: int
     next_at: dt.date | None  # when the level after this one is due
-    process: Process
 
 
 def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = False) -> list[Finding]:
@@ -134,12 +133,8 @@ def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = 
         fresh = [row for row in found if row.finding.reminded]
         if not dry_run and fresh:
             cases = _cases(session, [row.finding.ref for row in fresh])
-            # Every reminder has its own key, so none needs to see the others before the commit:
-            # one flush at the end instead of one per query.
-            with session.no_autoflush:
-                for row in fresh:
-                    reminder = _reminder(row.finding)
-                    dispatch.remind(session, ctx.settings, row.process, cases[row.finding.ref], reminder, now)
+            reminders = [(cases[row.finding.ref], _reminder(row.finding)) for row in fresh]
+            dispatch.remind_many(session, ctx.settings, reminders, now)
             session.execute(update(DeadlineRecord), [
                 {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
             ])
@@ -171,7 +166,7 @@ def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_R
             ref=ref, deadline=deadline, title=r.title, due=due, level=level, role=r.role_of(level),
             responsible=r.role, basis=r.basis, overdue_days=(day - due).days, reminded=level > reminded,
         )
-        found.append(_Row(finding, row_id, r.level_date(due, level + 1), process))
+        found.append(_Row(finding, row_id, r.level_date(due, level + 1)))
     return found
 
 
