@@ -1,13 +1,12 @@
 """Benchmark: `lotse check` over 100,000 open cases with 5,000 deadlines due (goal: under 3 s and
 under 300 MB peak memory on SQLite, for the real run that queues the reminders).
 
-Builds the database by bulk insert (cases, deadline rows open and closed, actors) and a routes file
-(a chat route per role and region, e-mail routes for the coordinator and the
-recognition office) in a temporary folder, then
-runs the real command line in a fresh process (real run, dry run, the same day again) and measures
-its wall time and peak memory (the child's maximum resident set). Beside it: the check's own time
-in this process, the part of it spent queueing the reminders, and the floor, the same query
-written by hand in SQL.
+Builds the database by bulk insert (cases, deadline rows open and closed, actors) and a routes
+file (a chat route per role and region, e-mail routes for the coordinator and the recognition
+office) in a temporary folder, then runs the real command line in a fresh process (dry run, real
+run, the same day again) and measures its wall time and peak memory (the child's maximum resident
+set). Beside it: the check's own time in this process, the part of it spent queueing the
+reminders, and the floor, the same query written by hand in SQL.
 
     .venv/bin/python benchmarks/check_deadlines.py
 """
