@@ -31,47 +31,44 @@ def up(settings: Settings, *, port: int | None = None, no_server: bool = False, 
 
         ctx = Context.from_settings(settings)  # refuses a database `lotse init` has not made
         port = port or settings.prefect_port
-        local = None
+        given = os.environ.get("PREFECT_API_URL")
+        api = given or prefect_server.api_url(port)
+        start_server = not given and not no_server
+        if start_server and prefect_server.port_taken(port):
+            raise Refused(
+                f"port {port} is in use (is `lotse up` already running? {prefect_server.ui_url(api)}); "
+                "stop it, choose another --port, or set PREFECT_API_URL to use that server"
+            )
+        os.environ["PREFECT_API_URL"] = api  # before Prefect is imported: for this process and its runs
+        from flows import deployments
+
+        planned = deployments.build(ctx)  # a bad schedule setting is refused before a server starts
+        if not start_server:
+            _require(api, "PREFECT_API_URL points to no answering Prefect server" if given else
+                     "--no-server, but no Prefect server answers there; drop --no-server or set "
+                     "PREFECT_API_URL")
+            _serve(ctx, planned, api, say, own_server=False)
+            return
+        home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
+        local = prefect_server.LocalServer(port, home)
+        say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}, "
+            f"log {local.log}) ...")
         try:
-            api = os.environ.get("PREFECT_API_URL")
-            if api:
-                _require(api, "PREFECT_API_URL points to no answering Prefect server")
-            elif no_server:
-                api = prefect_server.api_url(port)
-                _require(api, "--no-server, but no Prefect server answers there; drop --no-server "
-                              "or set PREFECT_API_URL")
-            else:
-                if prefect_server.port_taken(port):
-                    raise Refused(
-                        f"port {port} is in use (is `lotse up` already running? "
-                        f"{prefect_server.ui_url(prefect_server.api_url(port))}); "
-                        "stop it, choose another --port, or set PREFECT_API_URL to use that server"
-                    )
-                home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
-                local = prefect_server.LocalServer(port, home)
-                say(f"starting a Prefect server on {prefect_server.ui_url(local.api)} "
-                    f"(PREFECT_HOME {home}, log {local.log}) ...")
-                local.start()
-                local.wait_healthy()
-                api = local.api
-            os.environ["PREFECT_API_URL"] = api  # for this process and the flow runs it starts
-            _serve(ctx, api, say)
+            local.start()
+            local.wait_healthy()
+            _serve(ctx, planned, api, say, own_server=True)
         finally:
-            if local is not None:
-                say("stopping the Prefect server ...")
-                local.stop()
-                say("stopped")
+            say("stopping the Prefect server ...")
+            local.stop()
+            say("stopped")
 
 
-def _serve(ctx: Any, api: str, say: Say) -> None:
+def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool) -> None:
     from prefect.deployments import run_deployment
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import deployments
-
     with temporary_settings(updates={PREFECT_API_URL: api}):
-        planned = deployments.build(ctx)
         runner = Runner(name="lotse", pause_on_shutdown=True)
         for deployment in planned.built:
             runner.add_deployment(deployment)
@@ -87,12 +84,12 @@ def _serve(ctx: Any, api: str, say: Say) -> None:
             run_deployment("pipeline-report/pipeline-report", timeout=0)
             say("started one pipeline-report run, so the pipeline artifact is current")
         say(f"deployments: {ui}/deployments   artifacts: {ui}/artifacts")
-        say("Ctrl-C stops lotse up" + (" and the server" if "127.0.0.1" in api else ""))
+        ready = "Ctrl-C stops lotse up" + (" and the server" if own_server else "")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_until_stopped(runner))
+            asyncio.run(_until_stopped(runner, lambda: say(ready)))
 
 
-async def _until_stopped(runner: Any) -> None:
+async def _until_stopped(runner: Any, ready: Callable[[], None]) -> None:
     """Serve until SIGTERM or Ctrl-C, then stop the runner the graceful way (it pauses the
     schedules and cancels its runs); the server is stopped after it, by the caller."""
     loop = asyncio.get_running_loop()
@@ -112,6 +109,7 @@ async def _until_stopped(runner: Any) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
+    ready()
     await serving
 
 

@@ -16,7 +16,7 @@ from prefect.deployments import run_deployment
 from flows.deployments import PLANNED
 from flows.server import port_taken
 from tests.conftest import run_lotse
-from tests.e2e.conftest import Up, alive, newest_artifact, prefect_at, start
+from tests.e2e.conftest import Up, alive, free_port, newest_artifact, prefect_at, start
 from tests.flows.server_reads import artifacts
 
 pytestmark = pytest.mark.prefect
@@ -106,3 +106,30 @@ def test_ctrl_c_stops_the_served_flows_and_the_server_and_leaves_no_process(tmp_
     assert "stopping the Prefect server ...\nstopped\n" in up.text()
     assert not [pid for pid in below | up.descendants if alive(pid)]
     assert not port_taken(up.port)
+
+
+@pytest.mark.parametrize(
+    ("init", "args", "env", "code", "expected"),
+    [
+        (False, [], {}, 1, "error: no Lotse database at"),
+        (True, [], {"LOTSE_SCHEDULE_CHECK": "every morning"}, 2,
+         "error: LOTSE_SCHEDULE_CHECK: 'every morning' is not a cron schedule"),
+        (True, ["--no-server"], {}, 1, "error: --no-server, but no Prefect server answers there"),
+        (True, [], {"PREFECT_API_URL": "http://127.0.0.1:9/api"}, 1,
+         "error: PREFECT_API_URL points to no answering Prefect server"),
+    ],
+)
+def test_lotse_up_refuses_to_start_what_cannot_work_and_starts_no_server(
+    tmp_path: Path, init: bool, args: list[str], env: dict[str, str], code: int, expected: str
+) -> None:
+    home = tmp_path / "home"
+    if init:
+        assert run_lotse(home, "init").returncode == 0
+    port = free_port()
+
+    refused = run_lotse(home, "up", "--port", str(port), *args, env=env)
+
+    [line] = refused.stderr.strip().splitlines()
+    assert (refused.returncode, line[:len(expected)]) == (code, expected)
+    assert not port_taken(port)
+    assert not (home / "prefect").exists()
