@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import NoResultFound, OperationalError
 
 from config.settings import Settings
-from states.errors import NotReady
+from states.errors import BadInput, NotReady
 from states.records import CaseRecord
 from tasks import casework, cohort_import, deadlines, delivery, pipeline_report
 from tasks.context import Context
@@ -35,11 +35,32 @@ def apply_event(
     case_ref: str, event: str, actor: str, facts: dict[str, Any] | None, note: str | None,
     request_id: str | None,
 ) -> dict[str, Any]:
-    """Fire one event on one case; the flow run's id makes a retried run change nothing twice."""
+    """Fire one event on one case; the flow run's id makes a retried run change nothing twice.
+
+    Facts marked personal (nationality, a reason for withdrawal, ...) are refused here: Prefect
+    keeps every parameter for ever, so they are set with `lotse case set` instead.
+    """
+    ctx = _context()
+    _refuse_personal_facts(ctx, case_ref, facts or {})
     return casework.advance(
-        _context(), case_ref, event, by=actor, facts=facts, note=note, via="flow",
-        request_id=request_id,
+        ctx, case_ref, event, by=actor, facts=facts, note=note, via="flow", request_id=request_id,
     )
+
+
+def _refuse_personal_facts(ctx: Context, case_ref: str, facts: dict[str, Any]) -> None:
+    with ctx.db.reading() as session:
+        found = session.execute(select(CaseRecord.process, CaseRecord.process_version)
+                                .where(CaseRecord.ref == case_ref.strip().upper())).first()
+    if found is None or not facts:
+        return
+    process = ctx.catalog.get(found.process, found.process_version)
+    personal = sorted(name for name in facts if name in process.facts and process.facts[name].personal)
+    if personal:
+        raise BadInput(
+            f"{case_ref}: {', '.join(personal)} is personal data and is not taken through Prefect; "
+            f"set it with `lotse case set {case_ref} {personal[0]}=... --by ACTOR_ID`, then run again "
+            "without it"
+        )
 
 
 # -- orchestration: enrolling, reporting, tagging (the plain work is in cohort_import and

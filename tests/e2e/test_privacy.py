@@ -52,8 +52,11 @@ def test_no_known_name_appears_anywhere_on_the_prefect_server(served: Up, tmp_pa
         run("enrol-cohort", file=str(cohort))  # refused: one bad row, names in every row
         run("enrol-cohort", file=str(cohort), skip_invalid=True)
         run("advance-case", case_ref=ref, event="apply_visa", actor="koordination")  # refused
-        run("advance-case", case_ref=ref, event="withdraw", actor="koordination",
-            facts={"withdraw_reason": "returned home"}, note="requested by the person")
+        run("advance-case", case_ref=ref, event="withdraw", actor="koordination",  # refused: personal
+            facts={"withdraw_reason": "returned home"})
+        assert served.lotse("case", "set", ref, "withdraw_reason=returned home", "--by",
+                            "koordination").returncode == 0
+        run("advance-case", case_ref=ref, event="withdraw", actor="koordination", note="by request")
         run("pipeline-report")
         for name in ("check-deadlines", "deliver-notifications"):
             if present(name):

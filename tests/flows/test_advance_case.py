@@ -9,7 +9,7 @@ import pytest
 from prefect import get_client
 
 from flows.advance_case import advance_case
-from states.errors import RequirementsMissing
+from states.errors import BadInput, RequirementsMissing
 from tasks import case_file, casework
 from tasks.context import Context
 from tests.flows.server_reads import artifacts
@@ -89,3 +89,17 @@ def test_an_unknown_case_fails_the_run_without_a_timeline(
     assert state.is_failed()
     assert "unknown case" in (state.message or "")
     assert not artifacts("case-se-1999-0001")
+
+
+def test_a_personal_fact_is_refused_through_prefect_and_set_with_the_command_line_instead(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    ref = ready_for_visa(alliance)
+
+    with pytest.raises(BadInput, match=r"withdraw_reason is personal data .* `lotse case set"):
+        advance_case(case_ref=ref, event="withdraw", actor="klinik-nord",
+                     facts={"withdraw_reason": "moved away"})
+    casework.set_facts(alliance, ref, {"withdraw_reason": "moved away"}, by="klinik-nord")
+    done = advance_case(case_ref=ref, event="withdraw", actor="klinik-nord")
+
+    assert done["to"] == "withdrawn"
