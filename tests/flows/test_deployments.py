@@ -1,0 +1,54 @@
+"""The deployments `lotse up` registers: one per flow, schedules from the settings (changed or
+switched off), and the events and actors as choices of the `advance-case` run form."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows import deployments
+from states.errors import BadInput
+from tasks.context import Context
+
+
+def crons(built: deployments.Deployments) -> dict[str, list[tuple[str, str]]]:
+    return {d.name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] for d in built.built}
+
+
+def test_each_flow_gets_a_deployment_with_the_default_schedules_in_berlin_time(alliance: Context) -> None:
+    built = deployments.build(alliance)
+
+    planned = {p.name for p in deployments.PLANNED}
+    assert {d.name for d in built.built} | set(built.missing) == planned
+    assert crons(built)["pipeline-report"] == [("0 7 * * *", "Europe/Berlin")]
+    assert crons(built)["advance-case"] == crons(built)["enrol-cohort"] == []
+    assert all(d.entrypoint and d.entrypoint.startswith("flows.") for d in built.built)
+
+
+def test_a_schedule_can_be_changed_or_switched_off_by_setting(alliance: Context) -> None:
+    alliance.settings = alliance.settings.model_copy(update={
+        "schedule_report": "15 8 * * 1-5", "schedule_deliver": "", "schedule_check": "off",
+        "timezone": "Europe/Vienna",
+    })
+
+    built = deployments.build(alliance)
+
+    assert crons(built)["pipeline-report"] == [("15 8 * * 1-5", "Europe/Vienna")]
+    for name in ("deliver-notifications", "check-deadlines"):
+        if name not in built.missing:
+            assert crons(built)[name] == [] and built.schedules[name] is None
+
+
+def test_a_malformed_schedule_is_bad_input_naming_its_setting(alliance: Context) -> None:
+    alliance.settings = alliance.settings.model_copy(update={"schedule_report": "daily at seven"})
+
+    with pytest.raises(BadInput, match="LOTSE_SCHEDULE_REPORT: 'daily at seven' is not a cron schedule"):
+        deployments.build(alliance)
+
+
+def test_the_advance_case_form_offers_every_event_and_actor_as_a_choice(alliance: Context) -> None:
+    [advance] = [d for d in deployments.build(alliance).built if d.name == "advance-case"]
+
+    schema = advance._parameter_openapi_schema.properties
+    assert {"apply_visa", "arrive", "settle", "withdraw"} <= set(schema["event"]["enum"])
+    assert schema["actor"]["enum"] == sorted(schema["actor"]["enum"]) and "koord" in schema["actor"]["enum"]
+    assert "enum" not in schema["case_ref"]
