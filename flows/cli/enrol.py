@@ -25,10 +25,10 @@ def enrol(
     """Enrol a cohort: every row is checked first; one bad row and nothing is imported (unless
     --skip-invalid). Importing the same file again enrols no one twice."""
     if os.environ.get("PREFECT_API_URL"):
-        from flows.cli.prefect_console import quiet
+        from flows.cli.prefect_console import flow_run_ahead
         from flows.enrol_cohort import enrol_cohort
 
-        quiet()
+        flow_run_ahead()
         result = enrol_cohort(file=str(file.resolve()), skip_invalid=skip_invalid, by=by)
     else:
         from tasks import cohort_import

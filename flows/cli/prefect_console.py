@@ -1,9 +1,24 @@
-"""Commands that run a flow in this process print their own lines: Prefect's console log (which
-shows a traceback for a refused change) is turned down to critical messages."""
+"""Commands that run a flow in this process (when PREFECT_API_URL is set) print their own lines:
+they check the server answers first, and turn Prefect's console log (which shows a traceback for
+a refused change) down to critical messages."""
 
 from __future__ import annotations
 
 import logging
+import os
+
+from states.errors import NotReady
+
+
+def flow_run_ahead() -> None:
+    """Refuse early when the server does not answer; quiet Prefect's console."""
+    from flows.server import healthy
+
+    api = os.environ.get("PREFECT_API_URL", "")
+    if not healthy(api):
+        raise NotReady(f"PREFECT_API_URL {api} does not answer; start `lotse up`, or unset it to run "
+                       "without Prefect")
+    quiet()
 
 
 def quiet() -> None:

@@ -27,10 +27,10 @@ def report(
     their stage longer than its limit; the last transitions."""
     day = _day(as_of)
     if os.environ.get("PREFECT_API_URL"):
-        from flows.cli.prefect_console import quiet
+        from flows.cli.prefect_console import flow_run_ahead
         from flows.pipeline_report import pipeline_report
 
-        quiet()
+        flow_run_ahead()
         data: dict[str, Any] = pipeline_report(as_of=day)
     else:
         from tasks import pipeline_report as plain

@@ -132,3 +132,19 @@ def test_report_refuses_a_bad_date(alliance: Context, lotse: Lotse) -> None:
     refused = lotse("report", "--as-of", "soon")
 
     assert (refused.code, refused.error) == (2, "error: --as-of 'soon' is not a date like 2026-03-01")
+
+
+@pytest.mark.parametrize("command", [["report"], ["enrol", "cohort.csv"]])
+def test_a_prefect_api_url_that_does_not_answer_is_refused_before_anything_runs(
+    alliance: Context, lotse: Lotse, tables: Tables, tmp_path: Path, command: list[str]
+) -> None:
+    write(tmp_path, HEADER, *GOOD)
+    before = tables()
+
+    refused = lotse(*command[:1], *[str(tmp_path / c) for c in command[1:]],
+                    env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+
+    assert (refused.code, refused.error) == (
+        1, "error: PREFECT_API_URL http://127.0.0.1:9/api does not answer; start `lotse up`, or unset it "
+           "to run without Prefect")
+    assert tables() == before
