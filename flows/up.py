@@ -39,7 +39,11 @@ def up(settings: Settings, *, port: int | None = None, no_server: bool = False, 
                 f"port {port} is in use (is `lotse up` already running? {prefect_server.ui_url(api)}); "
                 "stop it, choose another --port, or set PREFECT_API_URL to use that server"
             )
-        os.environ["PREFECT_API_URL"] = api  # before Prefect is imported: for this process and its runs
+        home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
+        # Set before Prefect is imported: for this process and the flow runs it starts.
+        os.environ["PREFECT_API_URL"] = api
+        if start_server:
+            os.environ["PREFECT_HOME"] = str(home)
         from flows import deployments
 
         planned = deployments.build(ctx)  # a bad schedule setting is refused before a server starts
@@ -49,7 +53,6 @@ def up(settings: Settings, *, port: int | None = None, no_server: bool = False, 
                      "PREFECT_API_URL")
             _serve(ctx, planned, api, say, own_server=False)
             return
-        home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
         local = prefect_server.LocalServer(port, home)
         say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}, "
             f"log {local.log}) ...")

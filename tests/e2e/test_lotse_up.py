@@ -135,4 +135,4 @@ def test_lotse_up_refuses_to_start_what_cannot_work_and_starts_no_server(
     [line] = refused.stderr.strip().splitlines()
     assert (refused.returncode, line[:len(expected)]) == (code, expected)
     assert not port_taken(port)
-    assert not (home / "prefect").exists()
+    assert not (home / "prefect" / "server.log").exists() and not (home / "prefect" / "prefect.db").exists()
