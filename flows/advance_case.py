@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.prefect_tasks import apply_event, publish_timeline, tag_run_with_case
+from tasks.prefect_tasks import apply_event, deliver_case_messages, publish_timeline, tag_run_with_case
 
 
 @flow(name="advance-case", flow_run_name="{event} {case_ref}")
@@ -22,12 +22,13 @@ def advance_case(
 
     Parameters carry case references, event and actor ids only: never a person's name. The run
     is tagged with the case's process and region, and leaves the case's timeline as the artifact
-    `case-<ref>`, also when the event is refused.
+    `case-<ref>`, also when the event is refused. The change's messages are sent right after it.
     """
     run_id = flow_run.get_id()
     request_id = f"flow-run:{run_id}" if run_id else None
     tag_run_with_case(case_ref)
     try:
-        return apply_event(case_ref, event, actor, facts, note, request_id=request_id)
+        result = apply_event(case_ref, event, actor, facts, note, request_id=request_id)
     finally:
         publish_timeline(case_ref)
+    return {**result, "messages": deliver_case_messages(case_ref)}

@@ -10,6 +10,7 @@ marked sent: then the claim expires and the next delivery sends it again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,6 +85,22 @@ def deliver(
                 report.left += len(rows) - index
                 return report
             _deliver_row(ctx, table, sender, row, token, regions, report)
+
+
+def deliver_after_change(ctx: Context, ref: str, warn: Callable[[str], None]) -> dict[str, int] | None:
+    """Send a change's messages right after its commit, within a short time; whatever is left or
+    fails waits in the outbox for `lotse notify` and the scheduled delivery. Never raises: the
+    change is made, and a message that was not sent is not lost."""
+    if not ctx.settings.notify_on_advance or ctx.settings.notify_config is None:
+        return None
+    try:
+        report = deliver(ctx, case_ref=ref, budget_seconds=ctx.settings.notify_timeout_seconds)
+    except Exception as exc:  # the outbox keeps every message; delivery is only tried here
+        warn(f"messages of {ref} not sent yet ({exc}); they wait in the outbox (`lotse outbox`)")
+        return None
+    if report.failed or report.dead or report.left:
+        warn(f"messages of {ref}: {report.summary()}; see `lotse outbox --case {ref}`")
+    return {"sent": report.sent, "failed": report.failed + report.dead, "waiting": report.left}
 
 
 def _deliver_row(

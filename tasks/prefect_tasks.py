@@ -198,3 +198,11 @@ def deliver_outbox(retry_failed_now: bool = False, case_ref: str | None = None) 
         logger.warning("message #%s to %s %s: %s", problem["id"], problem["to"], problem["status"],
                        problem["error"])
     return report.as_dict()
+
+
+@task(name="deliver-case-messages", task_run_name="deliver messages of {case_ref}", **_ALWAYS)
+def deliver_case_messages(case_ref: str) -> dict[str, int] | None:
+    """Send one case's new messages right after its change, within the short notify timeout;
+    never fails the run (what is not sent waits in the outbox for the scheduled delivery)."""
+    logger = get_run_logger()
+    return delivery.deliver_after_change(_context(), case_ref, logger.warning)

@@ -8,7 +8,6 @@ import typer
 
 from flows.cli.output import context, emit_json, table, warn
 from tasks import case_file, casework
-from tasks.context import Context
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -126,29 +125,14 @@ def advance(
     if os.environ.get("PREFECT_API_URL"):
         from flows.advance_case import advance_case  # Prefect only where it is used
 
+        # the flow run delivers the messages itself, right after the change
         result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note)
     else:
+        from tasks import delivery
+
         result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note)
-    result["messages"] = _deliver_now(ctx, result["ref"])
+        result["messages"] = delivery.deliver_after_change(ctx, result["ref"], warn)
     if as_json:
         emit_json(result)
     else:
         typer.echo(f"{result['ref']}: {result['from']} -> {result['to']} ({event})")
-
-
-def _deliver_now(ctx: Context, ref: str) -> dict[str, int] | None:
-    """Send the change's messages right after its commit, within a short time; whatever is left
-    or fails waits in the outbox for `lotse notify` and the scheduled delivery. Never fails the
-    command: the change is made."""
-    if not ctx.settings.notify_on_advance or ctx.settings.notify_config is None:
-        return None
-    from tasks import delivery
-
-    try:
-        report = delivery.deliver(ctx, case_ref=ref, budget_seconds=ctx.settings.notify_timeout_seconds)
-    except Exception as exc:  # the outbox keeps every message; delivery is only tried here
-        warn(f"messages of {ref} not sent yet ({exc}); they wait in the outbox (`lotse outbox`)")
-        return None
-    if report.failed or report.dead or report.left:
-        warn(f"messages of {ref}: {report.summary()}; see `lotse outbox --case {ref}`")
-    return {"sent": report.sent, "failed": report.failed + report.dead, "waiting": report.left}

@@ -103,3 +103,26 @@ def test_a_personal_fact_is_refused_through_prefect_and_set_with_the_command_lin
     done = advance_case(case_ref=ref, event="withdraw", actor="klinik-nord")
 
     assert done["to"] == "withdrawn"
+
+
+def test_the_flow_run_sends_the_changes_messages_right_after_it(
+    prefect_harness: None, alliance: Context, lotse_env: None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.notifications.conftest import Webhook
+
+    chat = Webhook()
+    try:
+        routes = tmp_path / "routes.yaml"
+        routes.write_text(f'version: 1\nurls:\n  - "{chat.url()}":\n      tag: foreigners_office\n',
+                          encoding="utf-8")
+        monkeypatch.setenv("LOTSE_NOTIFY_CONFIG", str(routes))
+        ref = ready_for_visa(alliance)
+
+        result = advance_case(case_ref=ref, event="apply_visa", actor="vermittlung")
+
+        assert result["messages"]["sent"] >= 1
+        assert any(ref in str(post["json"]) for post in chat.posts)
+        assert FAMILY not in str(chat.posts)
+    finally:
+        chat.stop()
