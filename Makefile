@@ -18,7 +18,7 @@ install: $(BIN)/lotse
 demo: install
 	$(BIN)/lotse init --demo
 	@echo "database and state: $${LOTSE_HOME:-.lotse}/"
-	$(BIN)/lotse up
+	$(BIN)/lotse up --demo
 
 # Debian's chromium for the browser check; skipped (not failed) where it cannot be installed.
 browser:

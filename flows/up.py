@@ -23,7 +23,10 @@ from states.errors import NotReady, Refused
 Say = Callable[[str], None]
 
 
-def up(settings: Settings, *, port: int | None = None, no_server: bool = False, say: Say = print) -> None:
+def up(
+    settings: Settings, *, port: int | None = None, no_server: bool = False, demo: bool = False,
+    say: Say = print,
+) -> None:
     """Run until stopped; every user error is a `LotseError` raised before anything starts."""
     _stop_on_sigterm()
     with _only_one(settings.home):
@@ -51,7 +54,7 @@ def up(settings: Settings, *, port: int | None = None, no_server: bool = False, 
             _require(api, "PREFECT_API_URL points to no answering Prefect server" if given else
                      "--no-server, but no Prefect server answers there; drop --no-server or set "
                      "PREFECT_API_URL")
-            _serve(ctx, planned, api, say, own_server=False)
+            _serve(ctx, planned, api, say, own_server=False, demo=demo)
             return
         local = prefect_server.LocalServer(port, home)
         say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}, "
@@ -59,14 +62,14 @@ def up(settings: Settings, *, port: int | None = None, no_server: bool = False, 
         try:
             local.start()
             local.wait_healthy()
-            _serve(ctx, planned, api, say, own_server=True)
+            _serve(ctx, planned, api, say, own_server=True, demo=demo)
         finally:
             say("stopping the Prefect server ...")
             local.stop()
             say("stopped")
 
 
-def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool) -> None:
+def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool, demo: bool = False) -> None:
     from prefect.deployments import run_deployment
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -86,6 +89,12 @@ def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool) -> N
         if "pipeline-report" in planned.schedules:
             run_deployment("pipeline-report/pipeline-report", timeout=0)
             say("started one pipeline-report run, so the pipeline artifact is current")
+        if demo and "advance-case" in planned.schedules:
+            from tasks.demo import ready_events
+
+            for parameters in ready_events(ctx):
+                run_deployment("advance-case/advance-case", parameters=parameters, timeout=0)
+                say(f"demo: started advance-case {parameters['event']} {parameters['case_ref']}")
         say(f"deployments: {ui}/deployments   artifacts: {ui}/artifacts")
         ready = "Ctrl-C stops lotse up" + (" and the server" if own_server else "")
         with contextlib.suppress(KeyboardInterrupt):

@@ -85,5 +85,5 @@ def _machine(position: _Position, case: Case, process: Process) -> Machine:
         initial=position._stage,
         auto_transitions=False,
         model_attribute="_stage",
-        model_override=True,
+        model_override=False,  # bind onto the bare position; nothing there to override
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from states.records import CaseRecord
-from tasks import casework, directory
+from tasks import case_file, casework, directory
 from tasks.context import Context
 
 ACTORS = [
@@ -107,6 +107,12 @@ CHANCEN_TO = {
 }
 
 
+# One case per process and stage is left ready for its next event, so that `lotse up --demo` can
+# fire it as a flow run and the Prefect UI shows real runs of the demo's transitions.
+READY_NEXT = {("pflege", "recruited"), ("pflege", "visa"), ("pflege", "language_course"),
+              ("chancen", "recruited")}
+
+
 def create(ctx: Context) -> str:
     """Add the demo alliance, unless cases exist already; say what was done."""
     with ctx.db.reading() as session:
@@ -118,16 +124,17 @@ def create(ctx: Context) -> str:
         directory.add_actor(ctx, actor_id, name=name, roles=roles, region=region,
                             email=f"{actor_id}@demo.lotse.invalid")
     count = 0
+    prepared: set[tuple[str, str]] = set()
     try:
         people = iter(PFLEGE_PEOPLE)
         for stage, n in PFLEGE_SPREAD.items():
             for _ in range(n):
-                _walk(ctx, today, count, next(people), "pflege", stage)
+                _walk(ctx, today, count, next(people), "pflege", stage, prepared)
                 count += 1
         people = iter(CHANCEN_PEOPLE)
         for stage, n in CHANCEN_SPREAD.items():
             for _ in range(n):
-                _walk(ctx, today, count, next(people), "chancen", stage)
+                _walk(ctx, today, count, next(people), "chancen", stage, prepared)
                 count += 1
     finally:
         ctx.clock = real_clock
@@ -135,8 +142,9 @@ def create(ctx: Context) -> str:
 
 
 def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, str],
-          process: str, target: str) -> None:
-    """Open a case and take it along its way until it stands in `target`."""
+          process: str, target: str, prepared: set[tuple[str, str]]) -> None:
+    """Open a case and take it along its way until it stands in `target`; the first case of a
+    stage in READY_NEXT is also made ready for its next event."""
     way = _way(process, target)
     dwell = (5, 20, 45, 80, 120)[index % 5]  # some cases stall, so checks and reports show them
     span = sum(step.days for step in way) + dwell
@@ -160,11 +168,47 @@ def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, 
             casework.advance(ctx, ref, step.event, by=actor, facts=facts)
         elif facts:
             casework.set_facts(ctx, ref, facts, by=actor)
+    if (process, target) in READY_NEXT - prepared:
+        prepared.add((process, target))
+        _prepare_next_event(ctx, today, ref, process, way, employer, region)
     if target == "withdrawn":
         ctx.clock = lambda: today - dt.timedelta(days=2)
         casework.advance(ctx, ref, "withdraw", by=coordinator,
                          facts={"withdraw_reason": "Rückkehr ins Herkunftsland (fiktiv)"},
                          note="demo: withdrawn")
+
+
+def _prepare_next_event(ctx: Context, today: dt.datetime, ref: str, process: str, way: list[Step],
+                        employer: str, region: str) -> None:
+    """Do what the next event needs (ticks, facts), but leave the event itself to a flow run."""
+    full = _way(process, "integrated")
+    moment = today - dt.timedelta(days=1)
+    ctx.clock = lambda: moment
+    for step in full[len(way):]:
+        facts = {k: (_date(int(v[1:]), today) if v[0] in "+-" else v) for k, v in step.facts}
+        actor = _actor_for(step.role, employer, region)
+        if step.done:
+            casework.tick(ctx, ref, list(step.done), by=actor)
+        if facts:
+            casework.set_facts(ctx, ref, facts, by="koordination")
+        if step.event:
+            return
+
+
+def ready_events(ctx: Context) -> list[dict[str, str]]:
+    """The events open cases are ready for now (nothing missing), with an actor who may fire
+    them: the parameters of the demo's advance-case flow runs. No names, only references."""
+    runs = []
+    for row in case_file.list_cases(ctx):
+        if ctx.catalog.get(row["process"], row["process_version"]).is_final(row["stage"]):
+            continue
+        for option in case_file.case_file(ctx, row["ref"])["allowed_events"]:
+            if option["event"] != "withdraw" and not option["missing"]:
+                role = option["roles"][0] if option["roles"] else "coordinator"
+                runs.append({"case_ref": row["ref"], "event": option["event"],
+                             "actor": _actor_for(role, row["employer"], row["region"])})
+                break
+    return runs
 
 
 def _way(process: str, target: str) -> list[Step]:

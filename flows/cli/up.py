@@ -14,9 +14,12 @@ def up(
     no_server: bool = typer.Option(
         False, "--no-server", help="Start no server: use PREFECT_API_URL, or the one already on --port."
     ),
+    demo: bool = typer.Option(
+        False, "--demo", help="Also fire the demo's ready events as advance-case flow runs."
+    ),
 ) -> None:
     """Run Lotse in Prefect: start a local server (unless PREFECT_API_URL is set), register one
     deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM."""
     from flows.up import up as run  # Prefect only where it is used
 
-    run(Settings(), port=port, no_server=no_server, say=typer.echo)
+    run(Settings(), port=port, no_server=no_server, demo=demo, say=typer.echo)

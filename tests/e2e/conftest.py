@@ -85,7 +85,8 @@ def start(tmp: Path, *, demo: bool = False, timeout: float = 150) -> Up:
     output = tmp / "lotse-up.out"
     env = environment(home, prefect_home)
     with output.open("wb") as out:
-        process = subprocess.Popen([*LOTSE, "up", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+        up_args = ["up", "--port", str(port), *(["--demo"] if demo else [])]
+        process = subprocess.Popen([*LOTSE, *up_args], stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env)
     up = Up(process, home, port, output, env)
     deadline = time.monotonic() + timeout

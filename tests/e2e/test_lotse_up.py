@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 
 from flows.deployments import PLANNED
@@ -71,6 +73,23 @@ def test_a_served_advance_case_run_completes_and_moves_the_case(served: Up, tmp_
     shown = json.loads(served.lotse("case", "show", ref, "--json").stdout)
     assert shown["stage"] == "visa" and shown["history"][-1]["via"] == "flow"
     assert artifacts(f"case-{ref.lower()}", served.api)
+
+
+def test_the_demo_transitions_run_as_advance_case_flow_runs_and_move_their_cases(served: Up) -> None:
+    started = [line.split()[-2:] for line in served.text().splitlines()
+               if line.startswith("demo: started advance-case")]
+    assert len(started) >= 3, served.text()
+    for event, ref in started:
+        deadline = time.monotonic() + 90
+        while True:  # the served runner picks the runs up on its own; wait for each with a deadline
+            history = json.loads(served.lotse("case", "show", ref, "--json").stdout)["history"]
+            if any(h["action"] == event and h["via"] == "flow" for h in history):
+                break
+            assert time.monotonic() < deadline, f"{event} {ref} did not run:\n{served.text()}"
+            time.sleep(0.5)
+    with prefect_at(served.api), get_client(sync_client=True) as client:
+        names = {run.name for run in client.read_flow_runs(limit=200, sort=FlowRunSort.ID_DESC)}
+    assert {f"{event} {ref}" for event, ref in started} <= names
 
 
 def test_lotse_up_published_the_pipeline_when_it_started(served: Up) -> None:
