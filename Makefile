@@ -36,6 +36,8 @@ benchmark: install
 	$(BIN)/python benchmarks/advance_case.py
 	$(BIN)/python benchmarks/enrol_cohort.py
 	$(BIN)/python benchmarks/check_deadlines.py
+	$(BIN)/python benchmarks/deliver_outbox.py
+	$(BIN)/python benchmarks/read_commands.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis
