@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from flows.cli import main
 from tasks import casework
 from tasks.context import Context
+from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import Clock
 
 ALLIANCE_ROLES = {
@@ -200,17 +201,6 @@ def arrive(ctx: Context, ref: str, request_id: str | None = None) -> dict[str, A
                             facts={"arrival_date": "2026-03-03", "visa_valid_until": "2026-09-30"})
 
 
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Lotse = Callable[..., Outcome]
 
 
 @pytest.fixture
