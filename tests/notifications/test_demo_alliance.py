@@ -1,0 +1,107 @@
+"""The demo alliance end to end: every transition's messages and every due reminder reach the
+inboxes of the right organisations on a real SMTP server, and a reminder arrives only once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from states.records import CaseRecord, HistoryRecord, OutboxRecord
+from tasks import deadlines, delivery, demo
+from tasks.context import Context
+from tests.notifications.conftest import Inbox
+
+
+def address(actor_id: str) -> str:
+    return f"{actor_id}@demo.example"
+
+
+def route_every_demo_actor(ctx: Context, inbox: Inbox, folder: Path) -> None:
+    lines = ["version: 1", "urls:"]
+    for actor_id, *_ in demo.ACTORS:
+        lines += [f'  - "{inbox.url(address(actor_id))}":', f"      tag: {actor_id}"]
+    path = folder / "routes.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ctx.settings.notify_config = path
+
+
+def expected_recipients(ctx: Context) -> Counter[tuple[str, str]]:
+    """(case ref, actor) for every stage change of the demo: the transition's notify roles, as the
+    definition says, resolved to the case's employer or the role's actors of the case's region."""
+    expected: Counter[tuple[str, str]] = Counter()
+    with ctx.db.reading() as session:
+        cases = {c.id: c for c in session.scalars(select(CaseRecord))}
+        stage_changes = select(HistoryRecord).where(HistoryRecord.from_stage != HistoryRecord.to_stage)
+        for change in session.scalars(stage_changes):
+            case = cases[change.case_id]
+            process = ctx.catalog.get(case.process, case.process_version)
+            transition = process.transition(change.action, change.from_stage or "")
+            assert transition is not None
+            actors = set()
+            for role in transition.notify:
+                if role == "employer":
+                    actors.add(case.employer_id)
+                    continue
+                actors |= {a for a, _, roles, region in demo.ACTORS
+                           if role in roles and region in (None, case.region)}
+            expected.update((case.ref, actor) for actor in actors)
+    return expected
+
+
+def delivered(ctx: Context, inbox: Inbox) -> Counter[tuple[str, str]]:
+    got: Counter[tuple[str, str]] = Counter()
+    for mail in inbox.mails:
+        [to] = mail.recipients
+        ref = mail.subject.split()[0].rstrip(":")
+        got[(ref, to.split("@")[0])] += 1
+    return got
+
+
+def test_every_demo_transition_tells_the_right_organisations(
+    ctx: Context, inbox: Inbox, tmp_path: Path,
+) -> None:
+    demo.create(ctx)
+    route_every_demo_actor(ctx, inbox, tmp_path)
+
+    report = delivery.deliver(ctx)
+
+    assert report.failed == report.dead == 0
+    with ctx.db.reading() as session:
+        assert set(session.scalars(select(OutboxRecord.status))) == {"sent"}
+    assert delivered(ctx, inbox) == expected_recipients(ctx)
+    family_names = [family for _, family, _ in demo.PFLEGE_PEOPLE + demo.CHANCEN_PEOPLE]
+    for mail in inbox.mails:  # no family name and no nationality, ever
+        assert not [n for n in family_names if n in mail.text or n in mail.subject], mail.text
+        assert "PHL" not in mail.text and "Philippin" not in mail.text
+
+
+def test_the_demos_overdue_deadlines_are_reminded_once_and_climb_to_the_coordinator(
+    ctx: Context, inbox: Inbox, tmp_path: Path,
+) -> None:
+    demo.create(ctx)
+    route_every_demo_actor(ctx, inbox, tmp_path)
+    delivery.deliver(ctx)
+    before = len(inbox.mails)
+    today = deadlines.today(ctx)
+
+    found = deadlines.check_deadlines(ctx, as_of=today)
+    delivery.deliver(ctx)
+    reminders = inbox.mails[before:]
+
+    assert found, "the demo has overdue cases"
+    assert len(reminders) >= len(found)
+    assert any(address("koordination") in m.recipients for m in reminders)  # the ladder's level 2
+
+    again = deadlines.check_deadlines(ctx, as_of=today)
+    delivery.deliver(ctx)
+    assert again and len(inbox.mails) == before + len(reminders)  # the same day: nothing new
+
+    for day in range(1, 20):  # the following days: whatever climbs is sent, each message once
+        deadlines.check_deadlines(ctx, as_of=today + dt.timedelta(days=day))
+        delivery.deliver(ctx)
+    with ctx.db.reading() as session:
+        sent = session.scalars(select(OutboxRecord.dedup_key).where(OutboxRecord.status == "sent")).all()
+    assert len(sent) == len(inbox.mails) == len(set(sent))
