@@ -41,6 +41,14 @@ def parse_facts(process: Process, raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def personal_facts(ctx: Context, ref: str, names: list[str]) -> list[str]:
+    """Which of these facts of the case are personal data (never to pass through Prefect)."""
+    with ctx.db.reading() as session:
+        record = store.find_case(session, ref)
+    process = ctx.catalog.get(record.process, record.process_version)
+    return sorted(n for n in names if n in process.facts and process.facts[n].personal)
+
+
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
     """`KEY=VALUE` words of the command line as a dict."""
     result = {}

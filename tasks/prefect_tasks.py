@@ -48,13 +48,7 @@ def apply_event(
 
 
 def _refuse_personal_facts(ctx: Context, case_ref: str, facts: dict[str, Any]) -> None:
-    with ctx.db.reading() as session:
-        found = session.execute(select(CaseRecord.process, CaseRecord.process_version)
-                                .where(CaseRecord.ref == case_ref.strip().upper())).first()
-    if found is None or not facts:
-        return
-    process = ctx.catalog.get(found.process, found.process_version)
-    personal = sorted(name for name in facts if name in process.facts and process.facts[name].personal)
+    personal = casework.personal_facts(ctx, case_ref, list(facts)) if facts else []
     if personal:
         raise BadInput(
             f"{case_ref}: {', '.join(personal)} is personal data and is not taken through Prefect; "

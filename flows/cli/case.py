@@ -122,7 +122,12 @@ def advance(
         from notifications import routes
 
         routes.load(ctx.settings)
-    if os.environ.get("PREFECT_API_URL"):
+    through_prefect = bool(os.environ.get("PREFECT_API_URL"))
+    if through_prefect and (personal := casework.personal_facts(ctx, ref, list(facts))):
+        # Prefect keeps every flow parameter for ever: personal data never goes there.
+        warn(f"{', '.join(personal)} is personal data: the change is made here, not as a flow run")
+        through_prefect = False
+    if through_prefect:
         from flows.advance_case import advance_case  # Prefect only where it is used
 
         # the flow run delivers the messages itself, right after the change

@@ -63,3 +63,44 @@ def test_report_runs_as_a_flow_run_and_publishes_the_pipeline(
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["open_cases"] == 0
     assert {a["id"] for a in artifacts("pipeline")} - before
+
+
+def _visa_ready(ctx: Context) -> str:
+    from tasks import casework
+
+    ref = casework.open_case(ctx, given_name="Lina", family_name="Gharbi", nationality="TUN",
+                             employer="klinik-nord")
+    casework.tick(ctx, ref, ["employment_contract", "recognition_documents"], by="koord")
+    return ref
+
+
+def test_case_advance_runs_as_a_flow_run_when_prefect_api_url_is_set(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    ref = _visa_ready(alliance)
+
+    done = run_lotse(home, "case", "advance", ref, "apply_visa", "--by", "klinik-nord", "--json",
+                     env={"PREFECT_API_URL": api_url()})
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["to"] == "visa"
+    assert runs_named(f"apply_visa {ref}")[0]["state_type"] == "COMPLETED"
+    shown = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)
+    assert shown["history"][-1]["via"] == "flow"
+
+
+def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    ref = _visa_ready(alliance)
+    reason = "Erkrankung in der Familie"
+
+    done = run_lotse(home, "case", "advance", ref, "withdraw", "--by", "koord",
+                     "--set", f"withdraw_reason={reason}", env={"PREFECT_API_URL": api_url()})
+
+    assert done.returncode == 0, done.stderr
+    assert "personal data" in done.stderr and "not as a flow run" in done.stderr
+    shown = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)
+    assert shown["stage"] == "withdrawn" and shown["history"][-1]["via"] == "cli"
+    assert runs_named(f"withdraw {ref}") == []
+    assert reason not in json.dumps(post("/flow_runs/filter", {"limit": 200, "offset": 0, "sort": "ID_DESC"}))
