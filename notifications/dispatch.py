@@ -15,7 +15,6 @@ expected to do, and whom to contact. Never the family name, and never a fact mar
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,12 +32,6 @@ from states.events import StageChanged
 from states.process import COORDINATOR, Process
 from states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 
-# A second guard behind `personal: true`: a fact whose name or title looks like one of these is
-# never put in a message, even if a definition forgot to mark it.
-_SENSITIVE = re.compile(
-    r"birth|geburt|passport|reisepass|pass_no|nationalit|staatsang|citizenship|health|gesundheit|"
-    r"diagnos|disab|behinder|pregnan|schwanger|religio", re.IGNORECASE,
-)
 DEAD_PREFIX = "dead:"
 
 
@@ -312,7 +305,7 @@ def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dic
     shown = []
     for name, value in values.items():
         fact = process.facts.get(name)
-        if fact is None or fact.personal or _SENSITIVE.search(name) or _SENSITIVE.search(fact.title):
+        if fact is None or process.is_personal(name):
             continue
         if isinstance(value, dt.date):
             text = messages.format_day(value, locale)

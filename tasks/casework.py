@@ -46,7 +46,7 @@ def personal_facts(ctx: Context, ref: str, names: list[str]) -> list[str]:
     with ctx.db.reading() as session:
         record = store.find_case(session, ref)
     process = ctx.catalog.get(record.process, record.process_version)
-    return sorted(n for n in names if n in process.facts and process.facts[n].personal)
+    return sorted(n for n in names if n in process.facts and process.is_personal(n))
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:

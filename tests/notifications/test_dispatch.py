@@ -10,7 +10,7 @@ from sqlalchemy import select
 from notifications import dispatch
 from notifications.channels import RecordingSender
 from states import store
-from states.process import Process
+from states.process import Catalog, Process
 from states.records import OutboxRecord
 from tasks import casework, delivery, directory
 from tasks.context import Context
@@ -109,3 +109,18 @@ def test_personal_facts_never_appear_even_if_a_definition_forgot_to_mark_them(al
               "shoe_size": 39, "arrival_date": dt.date(2026, 3, 3), "withdraw_reason": "Krankheit"}
     shown = dispatch._facts(process, values, "de")
     assert [f["id"] for f in shown] == ["arrival_date", "shoe_size"]
+
+
+def test_a_birth_date_not_marked_personal_stays_out_of_messages_and_out_of_prefect(alliance: Context) -> None:
+    data = alliance.catalog.get("pflege").model_dump(by_alias=True)
+    data["facts"]["birth_date"] = {"type": "date", "title": "Datum", "set_by": ["employer"]}  # no `personal`
+    alliance.catalog = Catalog([Process.model_validate(data)])
+    ref = visa_case(alliance)
+    # the one rule both guards read: the Prefect path refuses it, the messages leave it out
+    assert casework.personal_facts(alliance, ref, ["arrival_date", "birth_date"]) == ["birth_date"]
+    casework.advance(alliance, ref, "arrive", by="klinik-nord",
+                     facts={"arrival_date": "2026-03-03", "visa_valid_until": "2026-09-30",
+                            "birth_date": "1990-05-01"})
+    told = [r for r in rows(alliance) if "Eingereist" in r.subject]
+    assert told and all("03.03.2026" in r.body for r in told)  # the facts are shown ...
+    assert not any("1990" in r.body for r in told)  # ... but not the birth date
