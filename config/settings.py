@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
@@ -27,6 +28,15 @@ class Settings(BaseSettings):
     default_region: str = "SE"
     timezone: str = "Europe/Berlin"
     locale: Literal["de", "en"] = "de"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone like Europe/Berlin") from None
+        return value
 
     # notifications
     notify_config: Path | None = Field(

@@ -25,7 +25,7 @@ from states import schema
 from states.actor import Actor
 from states.case import Case
 from states.errors import BadInput, NotFound, NotReady
-from states.events import DomainEvent, StageChanged
+from states.events import CaseOpened, DomainEvent, FactsSet, ItemsTicked, StageChanged
 from states.process import Process
 from states.records import (
     ActorRecord,
@@ -68,7 +68,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(url, **kwargs)
+        # An error must never carry a statement's values (names, facts) into a log or a Prefect run.
+        self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
         self._writer = self.engine.execution_options(lotse_write=True)
@@ -196,25 +197,30 @@ def record_events(
     rows = []
     for index, domain_event in enumerate(events):
         detail: Any = None
-        if hasattr(domain_event, "values"):
-            for name, value in domain_event.values.items():
-                _upsert_fact(session, record.id, name, value, domain_event.actor, at)
-            detail = domain_event.values
-        if hasattr(domain_event, "items"):
-            for item in domain_event.items:
-                _upsert_item(session, record.id, item, domain_event.done, domain_event.actor, at)
-            detail = list(domain_event.items)
-        from_stage = to_stage = getattr(domain_event, "stage", None)
-        if isinstance(domain_event, StageChanged):
-            from_stage, to_stage = domain_event.from_stage, domain_event.to_stage
-            record.stage = to_stage
-            record.version += 1
-            record.stage_entered_at = at
-            session.add(record)
+        note: str | None = None
+        match domain_event:
+            case CaseOpened(stage=stage):
+                from_stage = to_stage = stage
+            case FactsSet(stage=stage, values=values):
+                from_stage = to_stage = stage
+                for name, value in values.items():
+                    _upsert_fact(session, record.id, name, value, domain_event.actor, at)
+                detail = values
+            case ItemsTicked(stage=stage, items=items, done=done):
+                from_stage = to_stage = stage
+                for item in items:
+                    _upsert_item(session, record.id, item, done, domain_event.actor, at)
+                detail = list(items)
+            case StageChanged(from_stage=from_stage, to_stage=to_stage, note=note):
+                record.stage = to_stage
+                record.version += 1
+                record.stage_entered_at = at
+                session.add(record)
+            case _:
+                raise TypeError(f"not a domain event: {domain_event!r}")
         rows.append(HistoryRecord(
             case_id=record.id, at=at, action=domain_event.action, from_stage=from_stage,
-            to_stage=to_stage, actor_id=domain_event.actor, via=via,
-            note=getattr(domain_event, "note", None), detail=detail,
+            to_stage=to_stage, actor_id=domain_event.actor, via=via, note=note, detail=detail,
             request_id=request_id if index == len(events) - 1 else None,
         ))
         session.add(rows[-1])

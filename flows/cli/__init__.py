@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 try:  # newer Typer carries its own copy of click
@@ -19,7 +20,7 @@ except ImportError:  # pragma: no cover - Typer before it vendored click
 from flows.cli import actor, case, notify, process
 from flows.cli.check import check
 from flows.cli.enrol import enrol
-from flows.cli.output import context, warn
+from flows.cli.output import context, settings_error, warn
 from flows.cli.report import report
 from flows.cli.up import up
 from states.errors import LotseError, NotReady
@@ -74,6 +75,8 @@ def main() -> None:
         code = app(standalone_mode=False)
     except LotseError as exc:
         _fail(str(exc), exc.exit_code)
+    except ValidationError as exc:  # settings read outside `output.settings()`: still one line
+        _fail(str(settings_error(exc)), 2)
     except NoArgsIsHelpError as exc:  # `lotse case` alone: show what it offers, yet it did nothing
         typer.echo(exc.ctx.get_help())
         _fail(f"missing a command; see `{exc.ctx.command_path} --help`", exc.exit_code)

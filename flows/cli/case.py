@@ -129,6 +129,9 @@ def advance(
         through_prefect = False
     if through_prefect:
         from flows.advance_case import advance_case  # Prefect only where it is used
+        from flows.cli.prefect_console import flow_run_ahead
+
+        flow_run_ahead()
 
         # the flow run delivers the messages itself, right after the change
         result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note)

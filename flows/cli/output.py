@@ -19,9 +19,14 @@ def settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "LOTSE_" + "_".join(str(part) for part in error["loc"]).upper()
-        raise BadInput(f"setting {name}: {error['msg']}") from None
+        raise settings_error(exc) from None
+
+
+def settings_error(exc: ValidationError) -> BadInput:
+    """A bad LOTSE_* value, named, in one line."""
+    error = exc.errors()[0]
+    name = "LOTSE_" + "_".join(str(part) for part in error["loc"]).upper()
+    return BadInput(f"setting {name}: {error['msg'].removeprefix('Value error, ')}")
 
 
 def context(*, check_schema: bool = True) -> Context:

@@ -78,13 +78,15 @@ def test_case_advance_runs_as_a_flow_run_when_prefect_api_url_is_set(
     prefect_harness: None, alliance: Context, home: Path
 ) -> None:
     ref = _visa_ready(alliance)
+    before = {run["id"] for run in runs_named(f"apply_visa {ref}")}
 
     done = run_lotse(home, "case", "advance", ref, "apply_visa", "--by", "klinik-nord", "--json",
                      env={"PREFECT_API_URL": api_url()})
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["to"] == "visa"
-    assert runs_named(f"apply_visa {ref}")[0]["state_type"] == "COMPLETED"
+    [new] = [run for run in runs_named(f"apply_visa {ref}") if run["id"] not in before]
+    assert new["state_type"] == "COMPLETED"
     shown = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)
     assert shown["history"][-1]["via"] == "flow"
 
@@ -94,6 +96,7 @@ def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
 ) -> None:
     ref = _visa_ready(alliance)
     reason = "Erkrankung in der Familie"
+    before = {run["id"] for run in runs_named(f"withdraw {ref}")}  # the server is shared by the session
 
     done = run_lotse(home, "case", "advance", ref, "withdraw", "--by", "koord",
                      "--set", f"withdraw_reason={reason}", env={"PREFECT_API_URL": api_url()})
@@ -102,5 +105,37 @@ def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
     assert "personal data" in done.stderr and "not as a flow run" in done.stderr
     shown = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)
     assert shown["stage"] == "withdrawn" and shown["history"][-1]["via"] == "cli"
-    assert runs_named(f"withdraw {ref}") == []
+    assert {run["id"] for run in runs_named(f"withdraw {ref}")} == before
     assert reason not in json.dumps(post("/flow_runs/filter", {"limit": 200, "offset": 0, "sort": "ID_DESC"}))
+
+
+def test_a_refused_case_advance_flow_run_is_one_error_line_without_a_traceback(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    from tasks import casework
+
+    ref = casework.open_case(alliance, given_name="Lina", family_name="Gharbi", nationality="TUN",
+                             employer="klinik-nord")
+
+    refused = run_lotse(home, "case", "advance", ref, "apply_visa", "--by", "klinik-nord",
+                        env={"PREFECT_API_URL": api_url()})
+
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error: {ref}: 'apply_visa' needs checklist item 'employment_contract'")
+
+
+def test_case_advance_says_so_when_the_prefect_server_does_not_answer(
+    alliance: Context, home: Path
+) -> None:
+    from tests.notifications.conftest import free_port
+
+    ref = _visa_ready(alliance)
+
+    refused = run_lotse(home, "case", "advance", ref, "apply_visa", "--by", "klinik-nord",
+                        env={"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"})
+
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert "does not answer" in line and line.startswith("error: PREFECT_API_URL")
+    assert json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)["stage"] == "recruited"
