@@ -18,7 +18,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -29,6 +28,7 @@ from notifications.routes import Address, Target
 from states import facts as fact_kinds
 from states import store
 from states.events import StageChanged
+from states.moments import local_date
 from states.process import COORDINATOR, Process
 from states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 
@@ -138,7 +138,7 @@ def test_message(settings: Settings, name: str, roles: tuple[str, ...], channel:
                  now: dt.datetime) -> messages.Rendered:
     """The text of `lotse notify test`."""
     context = {"recipient": {"name": name, "roles": list(roles)}, "channel": channel,
-               "at": _local_day(now, settings)}
+               "at": local_date(now, settings.timezone)}
     return messages.render("test", context, locale=settings.locale, roles=roles,
                            template_dir=settings.template_dir)
 
@@ -165,7 +165,7 @@ class Batch:
         self.session = session
         self.settings = settings
         self.now = now
-        self.today = _local_day(now, settings)
+        self.today = local_date(now, settings.timezone)
         self._texts = messages.Texts(settings.locale, settings.template_dir)
         self._staff: dict[tuple[str, str | None], list[str]] = {}
         self._names: dict[str, str | None] = {}
@@ -320,7 +320,3 @@ def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dic
 def actor_name(session: Session, actor_id: str | None) -> str | None:
     actor = session.get(ActorRecord, actor_id) if actor_id else None
     return actor.name if actor else actor_id
-
-
-def _local_day(now: dt.datetime, settings: Settings) -> dt.date:
-    return now.astimezone(ZoneInfo(settings.timezone)).date()

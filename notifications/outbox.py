@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from states.errors import BadInput
+from states.moments import iso
 from states.records import CaseRecord, OutboxRecord
 
 STATUSES = ("pending", "sent", "failed", "dead")
@@ -111,12 +112,3 @@ def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:
          "at": iso(row.sent_at or row.created_at)}
         for row in session.scalars(query)
     ]
-
-
-def iso(moment: dt.datetime | None) -> str | None:
-    """A stored moment as ISO 8601 UTC; SQLite hands back naive datetimes that are UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")

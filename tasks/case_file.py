@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -11,16 +10,10 @@ from notifications import outbox
 from states import facts as fact_kinds
 from states import machine, store
 from states.errors import NotFound
+from states.moments import iso
 from states.records import CaseRecord
 from tasks import deadlines
 from tasks.context import Context
-
-
-def iso(moment: dt.datetime) -> str:
-    """A stored moment as ISO 8601 UTC; SQLite hands back naive datetimes that are UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def case_file(ctx: Context, ref: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -19,6 +18,7 @@ from sqlmodel import Session
 from notifications import dispatch
 from states.case import Case
 from states.deadlines import Rule, openings, rule, why_closed
+from states.moments import local_date
 from states.process import Process
 from states.records import CaseRecord, DeadlineRecord
 from tasks.context import Context
@@ -29,12 +29,6 @@ _CHUNK = 500  # ids per IN (...) query, well under every database's limit of bou
 def today(ctx: Context) -> dt.date:
     """The calendar date now in the alliance's time zone (Europe/Berlin by default)."""
     return local_date(ctx.clock(), ctx.settings.timezone)
-
-
-def local_date(moment: dt.datetime, timezone: str) -> dt.date:
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes that are UTC
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 # -- opening and closing, with every change --------------------------------------------------------

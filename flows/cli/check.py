@@ -5,12 +5,9 @@ Reads and writes the database only: no Prefect here, so it stays fast for a dail
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 
-from flows.cli.output import context, emit_json, table
-from states.errors import BadInput
+from flows.cli.output import as_of_day, context, emit_json, table
 from tasks import deadlines
 
 COLUMNS = ["ref", "deadline", "due", "overdue_days", "level", "role", "basis"]
@@ -24,7 +21,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check deadlines: list what is due or overdue and queue the reminders of the levels now due."""
-    day = _day(as_of)
+    day = as_of_day(as_of)
     ctx = context()
     findings = deadlines.check_deadlines(ctx, as_of=day, dry_run=dry_run)
     rows = [
@@ -38,12 +35,3 @@ def check(
     verb = "would be queued (dry run)" if dry_run else "queued"
     on = (day or deadlines.today(ctx)).isoformat()
     typer.echo(f"{len(findings)} due or overdue on {on}; {queued} reminders {verb}")
-
-
-def _day(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-02") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -31,6 +32,16 @@ def settings_error(exc: ValidationError) -> BadInput:
 
 def context(*, check_schema: bool = True) -> Context:
     return Context.from_settings(settings(), check_schema=check_schema)
+
+
+def as_of_day(text: str | None) -> dt.date | None:
+    """The day of `--as-of YYYY-MM-DD` (spaces around it ignored); None when not given."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-02") from None
 
 
 def emit_json(value: Any) -> None:

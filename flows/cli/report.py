@@ -6,14 +6,12 @@ PREFECT_API_URL is set, else a plain read of the database without Prefect.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import Any
 
 import typer
 
-from flows.cli.output import context, emit_json, table
-from states.errors import BadInput
+from flows.cli.output import as_of_day, context, emit_json, table
 
 SHOWN_TRANSITIONS = 10
 
@@ -25,7 +23,7 @@ def report(
 ) -> None:
     """Show the pipeline: open cases per stage and process, per employer, per region; cases in
     their stage longer than its limit; the last transitions."""
-    day = _day(as_of)
+    day = as_of_day(as_of)
     if os.environ.get("PREFECT_API_URL"):
         from flows.cli.prefect_console import flow_run_ahead
         from flows.pipeline_report import pipeline_report
@@ -51,12 +49,3 @@ def report(
     ]:
         typer.echo(f"\n{title}:")
         table(rows, columns)
-
-
-def _day(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-01") from None

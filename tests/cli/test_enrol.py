@@ -128,10 +128,15 @@ def test_report_shows_counts_stalled_cases_and_transitions(
     assert "Joanna" not in shown.out
 
 
-def test_report_refuses_a_bad_date(alliance: Context, lotse: Lotse) -> None:
-    refused = lotse("report", "--as-of", "soon")
+@pytest.mark.parametrize("command", ["report", "check"])
+def test_report_and_check_read_a_day_alike_and_refuse_a_bad_one_alike(
+    alliance: Context, lotse: Lotse, command: str
+) -> None:
+    refused = lotse(command, "--as-of", "soon")
+    read = lotse(command, "--as-of", " 2026-03-05 ")  # pasted with spaces around it
 
-    assert (refused.code, refused.error) == (2, "error: --as-of 'soon' is not a date like 2026-03-01")
+    assert (refused.code, refused.error) == (2, "error: --as-of 'soon' is not a date like 2026-03-02")
+    assert read.code == 0 and "on 2026-03-05" in read.out.replace("as of", "on")
 
 
 @pytest.mark.parametrize("command", [["report"], ["enrol", "cohort.csv"]])
