@@ -16,14 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifications import claims, dispatch, messages, routes
+from notifications import claims, dispatch, routes
 from notifications.channels import AppriseSender, Sender, SendFailed
 from notifications.outbox import enqueue, listing
 from notifications.routes import Address, Routes, Target
 from states import store
-from states.errors import NotFound, NotReady
-from states.process import COORDINATOR
-from states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from states.errors import NotReady
+from states.records import CaseRecord, OutboxRecord
 from tasks.context import Context
 
 
@@ -211,93 +210,3 @@ def outbox(ctx: Context, *, status: str | None = None, case_ref: str | None = No
     with ctx.db.reading() as session:
         case_id = store.find_case(session, case_ref).id if case_ref else None
         return listing(session, status=status, case_id=case_id)
-
-
-# -- routes: are they there, do they work ------------------------------------------------------
-
-
-def route_report(ctx: Context) -> tuple[str, list[str]]:
-    """The notification setup in one line, and every problem of it, one line each: the
-    configuration, the templates, and every role a process notifies (and the coordinator) that
-    has no route for some actor or region."""
-    settings = ctx.settings
-    if settings.notify_config is None:
-        return ("LOTSE_NOTIFY_CONFIG is not set: messages wait in the outbox until it is "
-                "(see config/notify.example.yaml)", [])
-    table = routes.load(settings)
-    problems = [f"{table.source}: {w}" for w in table.warnings] + messages.check(settings.template_dir)
-    notified = {role for p in ctx.catalog.latest() for t in p.transitions for role in t.notify}
-    with ctx.db.reading() as session:
-        regions = dispatch.known_regions(session)
-        for role in sorted(notified | {COORDINATOR}):
-            addresses = _addresses_of_role(session, role, regions)
-            missing = [a for a in addresses if not table.find(a, regions)]
-            for who in dict.fromkeys(a.actor for a in missing):
-                gaps = [a for a in missing if a.actor == who]
-                everywhere = len(gaps) > 1 and len(gaps) == len([a for a in addresses if a.actor == who])
-                shown = [Address(gaps[0].roles, None, who)] if everywhere else gaps
-                problems += [table.explain_missing(a, with_warnings=False) for a in shown]
-    return f"{len(table.targets)} route(s) from {table.source}", problems
-
-
-def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str, Any]:
-    """Send a test message to an actor, or to every actor (and region) of a role, through each of
-    its routes. Returns what was sent and what has no route."""
-    settings = ctx.settings
-    table = routes.load(settings)
-    sender = sender or AppriseSender()
-    known_roles = {role for p in ctx.catalog.latest() for role in p.roles}
-    with ctx.db.reading() as session:
-        regions = dispatch.known_regions(session)
-        actor = session.get(ActorRecord, who)
-        if actor is not None:
-            roles = tuple(session.scalars(
-                select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == who)).all())
-            targets = [Address(roles, region, actor.id) for region in _regions(actor.region, regions)]
-        elif who in known_roles:
-            targets = _addresses_of_role(session, who, regions)
-        else:
-            raise NotFound(f"'{who}' is neither an actor nor a role; see `lotse actor list` "
-                           f"(roles: {', '.join(sorted(known_roles))})")
-        names = {a.actor: dispatch.actor_name(session, a.actor) for a in targets}
-    sent: list[dict[str, Any]] = []
-    missing: list[str] = []
-    tried: set[str] = set()
-    for address in targets:
-        found = table.find(address, regions)
-        if not found:
-            missing.append(table.explain_missing(address, with_warnings=False))
-        for target in found:
-            if target.key in tried:
-                continue
-            tried.add(target.key)
-            name = names.get(address.actor) or address.recipient
-            text = dispatch.test_message(settings, name, address.roles, target.channel, ctx.clock())
-            outcome: dict[str, Any] = {"to": address.recipient, "route": target.label,
-                                       "channel": target.channel, "ok": True, "error": None}
-            try:
-                sender.send(target, text.subject, text.body)
-            except SendFailed as exc:
-                outcome.update(ok=False, error=str(exc))
-            sent.append(outcome)
-    return {"sent": sent, "missing": missing, "warnings": list(table.warnings)}
-
-
-def _addresses_of_role(session: Any, role: str, regions: set[str]) -> list[Address]:
-    """The addresses messages to a role can have: each of its actors in each region it serves
-    (all regions, if it has none), or the role itself in each region where it has no actor."""
-    actors = session.execute(
-        select(ActorRecord.id, ActorRecord.region)
-        .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
-        .where(ActorRoleRecord.role == role).order_by(ActorRecord.id)
-    ).all()
-    if not actors:
-        return [Address((role,), region) for region in _regions(None, regions)]
-    return [Address((role,), region, actor_id)
-            for actor_id, home in actors for region in _regions(home, regions)]
-
-
-def _regions(home: str | None, regions: set[str]) -> list[str | None]:
-    if home:
-        return [home]
-    return list(sorted(regions)) or [None]

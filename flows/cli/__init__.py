@@ -61,9 +61,9 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
         from tasks import demo as demo_data
 
         typer.echo(demo_data.create(ctx))
-    from tasks import delivery  # no Apprise unless routes are configured
+    from tasks import route_check  # no Apprise unless routes are configured
 
-    routes, problems = delivery.route_report(ctx)
+    routes, problems = route_check.route_report(ctx)
     typer.echo(f"notifications: {routes}")
     for problem in problems:
         warn(f"notifications: {problem}")

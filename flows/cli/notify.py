@@ -9,7 +9,7 @@ import typer
 
 from flows.cli.output import context, emit_json, table, warn
 from states.errors import Refused
-from tasks import delivery
+from tasks import delivery, route_check
 
 app = typer.Typer(help="Notifications: deliver the outbox, test a route.")
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -57,7 +57,7 @@ def test(
     as_json: bool = JSON,
 ) -> None:
     """Send a test message through the configured route(s) of an actor or of a role."""
-    result = delivery.send_test(context(), who)
+    result = route_check.send_test(context(), who)
     if as_json:
         emit_json(result)
     else:
