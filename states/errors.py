@@ -6,6 +6,7 @@
     │   └── BadFactValue          a value does not fit its fact's type, or the fact is unknown
     └── Refused                   exit 1: well-formed, but the rules or the data say no
         ├── NotFound              unknown case, actor, process or checklist item
+        ├── OpeningRefused        this actor may not open this case (roles, § 38 BeschV)
         ├── EventNotAllowed       the event does not exist or is not allowed from this stage
         ├── RoleMissing           the actor lacks a role the definition asks for
         ├── RequirementsMissing   checklist items or facts are missing
@@ -43,6 +44,14 @@ class Refused(LotseError):
 
 class NotFound(Refused):
     pass
+
+
+class OpeningRefused(Refused):
+    """Who may open a case for whom; `column` and `reason` repeat no value, for import problems."""
+
+    def __init__(self, message: str, *, column: str, reason: str) -> None:
+        self.column, self.reason = column, reason
+        super().__init__(message)
 
 
 class EventNotAllowed(Refused):

@@ -21,11 +21,11 @@ from states import facts as fact_kinds
 from states import machine, safeguards, store
 from states.actor import Actor
 from states.case import Case
-from states.errors import BadInput, Conflict, NotFound, Refused
+from states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
 from states.events import CaseOpened, DomainEvent, StageChanged
 from states.process import COORDINATOR, Process
 from states.records import CaseRecord, HistoryRecord, RefCounterRecord
-from tasks import deadlines
+from tasks import deadlines, directory
 from tasks.context import VIA, Context
 
 OPENER_ROLES = ["employer", "agency", COORDINATOR]
@@ -88,15 +88,11 @@ def open_case(
             if request_id and (earlier := _earlier(session, request_id)) is not None:
                 return earlier[0].ref
             owner = store.get_actor(session, employer)
-            if "employer" not in owner.roles:
-                roles = ", ".join(sorted(owner.roles))
-                raise Refused(f"actor '{employer}' is not an employer (roles: {roles})")
             actor = store.get_actor(session, by) if by else owner
-            if not actor.has_any(OPENER_ROLES):
-                needed = ", ".join(OPENER_ROLES)
-                raise Refused(f"actor '{actor.id}' may not open cases: it needs one of {needed}")
-            safeguards.check_placement(actor, values["nationality"])
-            case_region = ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
+            check_opening(actor, owner, values["nationality"])
+            case_region = directory.check_region(
+                ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
+            )
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now), process=definition.name,
                 process_version=definition.version, stage=definition.initial,
@@ -110,13 +106,39 @@ def open_case(
                 CaseOpened(record.ref, definition.name, definition.version, definition.initial, actor.id),
                 case.set_facts(definition, actor, values),
             ]
-            _commit_change(session, ctx, definition, record, case, events, via, now, request_id)
+            commit_change(session, ctx, definition, record, case, events, via, now, request_id)
             return record.ref
     except IntegrityError:
         # The same request, run twice at once: the other run committed first and opened the case.
         if request_id and (earlier := _earlier_committed(ctx, request_id)) is not None:
             return earlier[0].ref
         raise
+
+
+def check_opener(actor: Actor) -> None:
+    """Refuse an actor that may not open cases at all."""
+    if not actor.has_any(OPENER_ROLES):
+        needed = ", ".join(OPENER_ROLES)
+        message = f"actor '{actor.id}' may not open cases: it needs one of {needed}"
+        raise OpeningRefused(message, column="by", reason=message)
+
+
+def check_opening(actor: Actor, owner: Actor, nationality: str) -> None:
+    """The rules for opening a case, for `lotse case add` and cohort imports alike: the owner is an
+    employer, the actor may open cases, and § 38 BeschV allows it to place from this country."""
+    if "employer" not in owner.roles:
+        roles = ", ".join(sorted(owner.roles))
+        raise OpeningRefused(f"actor '{owner.id}' is not an employer (roles: {roles})",
+                             column="employer", reason=f"actor '{owner.id}' is not an employer")
+    check_opener(actor)
+    try:
+        safeguards.check_placement(actor, nationality)
+    except Refused as exc:  # the import's problems must not name the country: they reach Prefect
+        raise OpeningRefused(
+            str(exc), column="nationality",
+            reason="§ 38 BeschV: a private agency may not place from this country (WHO safeguards list); "
+                   "the employer opens it",
+        ) from None
 
 
 def set_facts(
@@ -174,13 +196,18 @@ def _change(ctx: Context, ref: str, by: str, via: str, request_id: str | None, d
         return _outcome(record, history, repeated=False)
 
 
-def _commit_change(
+def commit_change(
     session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case,
     events: list[DomainEvent], via: str, now: dt.datetime, request_id: str | None,
 ) -> HistoryRecord:
+    """Write a decided change in the caller's open transaction: its history rows (with `request_id`
+    on them) and what it causes (deadlines, outbox messages). Returns the last history row."""
     rows = store.record_events(session, record, events, via=via, at=now, request_id=request_id)
     _after_change(session, ctx, process, record, case, list(zip(events, rows, strict=True)), now)
     return rows[-1]
+
+
+_commit_change = commit_change  # the name `_change` calls it by
 
 
 def _after_change(
@@ -253,4 +280,7 @@ def _check_via(via: str) -> None:
         raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
 
 
-__all__ = ["StageChanged", "advance", "open_case", "parse_assignments", "set_facts", "tick"]
+__all__ = [
+    "StageChanged", "advance", "check_opening", "commit_change", "open_case", "parse_assignments",
+    "set_facts", "tick",
+]

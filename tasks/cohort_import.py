@@ -3,14 +3,16 @@
 Columns: `given_name`, `family_name`, `nationality`, `employer` (an actor id), optionally `process`
 and `region`, and any fact of the row's process (`arrival_date`, ...); an empty cell sets nothing.
 
-Every row is checked before anything is written, by the same rules as `lotse case add` (the
-employer is an employer, the actor may open cases and set those facts, values fit their types). A
+Every row is checked before anything is written, by the same rules as `lotse case add`
+(`casework.check_opening`: the employer is an employer, the actor may open cases, § 38 BeschV;
+the actor may set those facts, values fit their types, the region is a plain name). A
 file with a bad row imports nothing, unless bad rows are skipped on request. The good rows are then
 written in one transaction, each with its history rows (entry point `import`) and whatever a new
 case causes, so the import is all or nothing.
 
 A row's key is a hash of the person's names, nationality, employer and process; it is stored as the
-request id of the case's opening, so importing the same file again opens no case twice.
+request id of the case's opening, so importing the same file again opens no case twice, even while
+the first import is still running: the lookup happens inside the writing transaction.
 
 Problems name the line and the column, never a cell's value: a shifted column could carry a
 person's name into a message, and messages reach logs and the Prefect UI.
@@ -18,30 +20,28 @@ person's name into a message, and messages reach logs and the Prefect UI.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlmodel import Session
 
 from states import facts as fact_kinds
 from states.actor import Actor
 from states.case import Case
-from states.errors import BadFactValue, LotseError
+from states.errors import BadFactValue, LotseError, OpeningRefused
 from states.events import CaseOpened, DomainEvent
 from states.process import Process
 from states.records import CaseRecord, HistoryRecord
 from states.store import list_actors
-from tasks import casework
+from tasks import casework, directory
+from tasks.cohort_file import OPTIONAL, REQUIRED, Line, Unreadable, read
 from tasks.context import Context
 
-REQUIRED = ("given_name", "family_name", "nationality", "employer")
-OPTIONAL = ("process", "region")
 CHUNK = 500  # rows per flush and per progress report
 KEY_PREFIX = "enrol:"
 
@@ -118,8 +118,8 @@ def enrol(
     """Check every row of the file, then open a case per new, valid row in one transaction."""
     result = Enrolment(file=path.name)
     try:
-        header, cells = _read(path)
-    except _Unreadable as exc:
+        header, cells = read(path)
+    except Unreadable as exc:
         result.problems.append(Problem(0, f"{path.name}: {exc}"))
         return result
     result.rows = len(cells)
@@ -134,72 +134,8 @@ def enrol(
     if whole_file or (result.problems and not skip_invalid):
         return result
     result.skipped = len({p.line for p in result.problems})
-    earlier = _enrolled_before(ctx, [r.key for r in rows])
-    result.already = [earlier[r.key] for r in rows if r.key in earlier]
-    result.enrolled = _open_cases(ctx, [r for r in rows if r.key not in earlier], progress)
+    result.enrolled, result.already = _open_cases(ctx, rows, progress)
     return result
-
-
-# -- reading ---------------------------------------------------------------------------------------
-
-
-class _Unreadable(Exception):
-    pass
-
-
-def _read(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    """The normalised header and the non-empty rows with their line numbers."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise _Unreadable("no such file")
-    if suffix == ".csv":
-        lines = _csv_lines(path)
-    elif suffix == ".xlsx":
-        lines = _xlsx_lines(path)
-    else:
-        raise _Unreadable("not a CSV or XLSX file; save the list as .csv (UTF-8) or .xlsx")
-    try:
-        first = next(lines)
-    except StopIteration:
-        raise _Unreadable(f"the file is empty; it needs a header line with {', '.join(REQUIRED)}") from None
-    header = [str(c or "").strip().lower().replace(" ", "_").replace("-", "_") for c in first[1]]
-    return header, list(lines)
-
-
-def _csv_lines(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise _Unreadable("not a UTF-8 text file; export the list as CSV (UTF-8) or .xlsx") from None
-    if "\x00" in text:
-        raise _Unreadable("not a CSV text file; export the list as CSV (UTF-8) or .xlsx")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first_line.count)  # spreadsheets in German locales write `;`
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
-    try:
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                yield reader.line_num, cells
-    except csv.Error as exc:
-        raise _Unreadable(f"line {reader.line_num}: not valid CSV ({exc})") from None
-
-
-def _xlsx_lines(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook  # only where a workbook is read
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
-        raise _Unreadable("not an XLSX workbook; save the list as .xlsx or .csv (UTF-8)") from None
-    try:
-        sheet = book.active
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = ["" if v is None else v for v in values]
-            if any(str(c).strip() for c in cells):
-                yield number, cells
-    finally:
-        book.close()
 
 
 # -- checking --------------------------------------------------------------------------------------
@@ -223,7 +159,7 @@ def _check_header(ctx: Context, header: list[str]) -> list[Problem]:
 
 
 def _check_rows(
-    ctx: Context, header: list[str], cells: list[tuple[int, list[Any]]], by: str | None,
+    ctx: Context, header: list[str], cells: list[Line], by: str | None,
     problems: list[Problem],
 ) -> list[_Row]:
     with ctx.db.reading() as session:
@@ -231,10 +167,12 @@ def _check_rows(
     if by is not None and by not in actors:
         problems.append(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
         return []
-    if by is not None and not actors[by].has_any(casework.OPENER_ROLES):
-        problems.append(Problem(0, f"actor '{by}' may not open cases: it needs one of "
-                                   f"{', '.join(casework.OPENER_ROLES)}"))
-        return []
+    if by is not None:
+        try:
+            casework.check_opener(actors[by])
+        except OpeningRefused as exc:
+            problems.append(Problem(0, exc.reason))
+            return []
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
     for line, values in cells:
@@ -272,11 +210,20 @@ def _check_row(
     employer = actors.get(text.get("employer", ""))
     if text.get("employer") and employer is None:
         reasons.append("employer: no actor with this id; see `lotse actor list`")
-    elif employer is not None and "employer" not in employer.roles:
-        reasons.append(f"employer: actor '{employer.id}' is not an employer")
     actor = actors[by] if by else employer
     values = _facts(process, cell, reasons)
-    if reasons or employer is None or actor is None:
+    region = text.get("region") or (employer.region if employer else None) or ctx.settings.default_region
+    try:
+        directory.check_region(region)
+    except LotseError:
+        reasons.append(f"region: {directory.REGION_RULE}")
+    if employer is None or actor is None:
+        return None
+    try:  # the rules of `lotse case add`, among them § 38 BeschV
+        casework.check_opening(actor, employer, values.get("nationality", ""))
+    except OpeningRefused as exc:
+        reasons.append(f"{exc.column}: {exc.reason}")
+    if reasons:
         return None
     trial = Case(ref="", process=process.name, process_version=process.version, stage=process.initial,
                  employer=employer.id, region="")
@@ -285,7 +232,6 @@ def _check_row(
     except LotseError as exc:
         reasons.append(str(exc))
         return None
-    region = text.get("region") or employer.region or ctx.settings.default_region
     return _Row(
         line=0, key=_key(text, process), process=process, employer=employer, actor=actor,
         region=region, given_name=text["given_name"], family_name=text["family_name"], values=values,
@@ -327,33 +273,27 @@ def _key(text: dict[str, str], process: Process) -> str:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _enrolled_before(ctx: Context, keys: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    with ctx.db.reading() as session:
-        for start in range(0, len(keys), CHUNK):
-            query = (
-                select(HistoryRecord.request_id, CaseRecord.ref)
-                .join(CaseRecord, CaseRecord.id == HistoryRecord.case_id)
-                .where(HistoryRecord.request_id.in_(keys[start:start + CHUNK]))  # type: ignore[union-attr]
-            )
-            found.update({key: ref for key, ref in session.execute(query) if key})
-    return found
-
-
-def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> list[str]:
-    """One transaction for all rows: the same records, history and consequences as `open_case`."""
-    if not rows:
-        if progress:
-            progress(0, 0)
-        return []
+def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tuple[list[str], list[str]]:
+    """One transaction for all rows: the same records, history and consequences as `open_case`.
+    Returns the references opened now and those enrolled before, by this file or another."""
     now = ctx.clock()
     with ctx.db.writing() as session:
+        _wait_for_other_imports(session)
+        # Looked up inside the write transaction: an import running at once has committed by now.
+        earlier = _enrolled_before(session, [r.key for r in rows])
+        already = [earlier[r.key] for r in rows if r.key in earlier]
+        rows = [r for r in rows if r.key not in earlier]
+        if not rows:
+            if progress:
+                progress(0, 0)
+            return [], already
         by_region: dict[str, list[_Row]] = {}
         for row in rows:
             by_region.setdefault(row.region, []).append(row)
         refs: dict[int, str] = {}
         for region, group in by_region.items():
-            for row, ref in zip(group, casework.reserve_refs(session, region, now, len(group)), strict=True):
+            reserved = casework.reserve_refs(session, region, now, len(group))
+            for row, ref in zip(group, reserved, strict=True):
                 refs[row.line] = ref
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
@@ -365,11 +305,30 @@ def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> li
                 _record_openings(session, ctx, chunk, records, now)
             if progress:
                 progress(start + len(chunk), len(rows))
-        return [refs[row.line] for row in rows]
+        return [refs[row.line] for row in rows], already
+
+
+def _wait_for_other_imports(session: Session) -> None:
+    """Imports of one alliance run one after the other. SQLite's writer holds the database's write
+    lock from BEGIN IMMEDIATE already; PostgreSQL's takes a lock held until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('lotse:enrol-cohort'))"))
+
+
+def _enrolled_before(session: Session, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), CHUNK):
+        query = (
+            select(HistoryRecord.request_id, CaseRecord.ref)
+            .join(CaseRecord, CaseRecord.id == HistoryRecord.case_id)
+            .where(HistoryRecord.request_id.in_(keys[start:start + CHUNK]))  # type: ignore[union-attr]
+        )
+        found.update({key: ref for key, ref in session.execute(query) if key})
+    return found
 
 
 def _record_openings(
-    session: Any, ctx: Context, rows: list[_Row], records: list[CaseRecord], now: dt.datetime
+    session: Session, ctx: Context, rows: list[_Row], records: list[CaseRecord], now: dt.datetime
 ) -> None:
     for row, record in zip(rows, records, strict=True):
         case = Case(ref=record.ref, process=row.process.name, process_version=row.process.version,
@@ -378,9 +337,7 @@ def _record_openings(
             CaseOpened(record.ref, row.process.name, row.process.version, record.stage, row.actor.id),
             case.set_facts(row.process, row.actor, row.values),
         ]
-        casework._commit_change(  # the same path as `open_case`, inside this transaction
-            session, ctx, row.process, record, case, events, "import", now, row.key
-        )
+        casework.commit_change(session, ctx, row.process, record, case, events, "import", now, row.key)
 
 
 def _record(row: _Row, ref: str, now: dt.datetime) -> CaseRecord:

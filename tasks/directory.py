@@ -12,6 +12,16 @@ from tasks.context import Context
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# A region is written into message tags and routing addresses, where `;` or `=` would add a field.
+_REGION = re.compile(r"\w[\w-]{0,63}")  # letters include umlauts: HL-Süd
+REGION_RULE = "use letters, digits, '-' or '_', at most 64 characters (e.g. SE-Nord)"
+
+
+def check_region(region: str) -> str:
+    """The region if it is a plain name; anything else is bad input."""
+    if not _REGION.fullmatch(region):
+        raise BadInput(f"region {region!r}: {REGION_RULE}")
+    return region
 
 
 def add_actor(
@@ -34,6 +44,8 @@ def add_actor(
     for role in roles:
         if role not in known:
             raise BadInput(f"unknown role '{role}'; roles of the processes: {', '.join(known)}")
+    if region is not None:
+        check_region(region)
     if email is not None and not _EMAIL.match(email):
         raise BadInput(f"'{email}' is not an e-mail address")
     with ctx.db.writing() as session:

@@ -4,7 +4,11 @@ enrols no one twice."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,8 @@ import pytest
 from states.durations import Duration
 from tasks.context import Context
 from tests.cli.conftest import Lotse
+from tests.conftest import LOTSE, run_lotse
+from tests.postgres import fresh_database
 
 HEADER = "given_name,family_name,nationality,employer,arrival_date"
 GOOD = ["Joanna,Villareal,PHL,klinik-nord,2026-05-01", "Anjali,Menon,IND,klinik-nord,"]
@@ -153,3 +159,68 @@ def test_a_prefect_api_url_that_does_not_answer_is_refused_before_anything_runs(
         1, "error: PREFECT_API_URL http://127.0.0.1:9/api does not answer; start `lotse up`, or unset it "
            "to run without Prefect")
     assert tables() == before
+
+
+def test_an_agency_may_not_enrol_a_person_from_a_who_safeguards_list_country(
+    alliance: Context, lotse: Lotse, tables: Tables, tmp_path: Path
+) -> None:
+    before = tables()
+
+    refused = lotse("enrol", write(tmp_path, HEADER, GOOD[0], "Kwame,Mensah,GHA,klinik-nord,"),
+                    "--by", "vermittlung")
+
+    assert refused.code == 2
+    assert refused.error.endswith(
+        "line 3: nationality: § 38 BeschV: a private agency may not place from this country "
+        "(WHO safeguards list); the employer opens it")
+    assert "Ghana" not in refused.err and "GHA" not in refused.err
+    assert tables() == before
+    assert lotse("enrol", write(tmp_path, HEADER, GOOD[0], "Kwame,Mensah,GHA,klinik-nord,")).code == 0
+
+
+def test_a_region_that_is_not_a_plain_name_is_a_problem_without_its_value(
+    alliance: Context, lotse: Lotse, tables: Tables, tmp_path: Path
+) -> None:
+    before = tables()
+
+    refused = lotse("enrol", write(tmp_path, f"{HEADER},region", f"{GOOD[0]},SE;actor=koord",
+                                   f"{GOOD[1]},SE-Nord"))
+
+    assert refused.code == 2
+    assert refused.error.endswith(
+        "line 2: region: use letters, digits, '-' or '_', at most 64 characters (e.g. SE-Nord)")
+    assert "actor=koord" not in refused.err
+    assert tables() == before
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_same_file_imported_twice_at_once_enrols_everyone_once(
+    tmp_path: Path, home: Path, database: str
+) -> None:
+    with contextlib.ExitStack() as stack:
+        env = {}
+        if database == "postgresql":
+            env["LOTSE_DATABASE_URL"] = stack.enter_context(fresh_database())
+        assert run_lotse(home, "init", env=env).returncode == 0
+        assert run_lotse(home, "actor", "add", "klinik-nord", "--name", "Klinik Nord", "--role",
+                         "employer", "--region", "SE-Nord", env=env).returncode == 0
+        # Enough rows that both imports check theirs before either writes.
+        path = write(tmp_path, HEADER, *(f"Person{n},Family{n},PHL,klinik-nord," for n in range(400)))
+
+        both = [_start_lotse(home, "enrol", path, "--json", env=env) for _ in range(2)]
+        outcomes = [(*p.communicate(timeout=120), p.returncode) for p in both]
+        listed = run_lotse(home, "case", "list", "--json", env=env)
+
+    assert [code for _, _, code in outcomes] == [0, 0], [err for _, err, _ in outcomes]
+    assert not any("Traceback" in err for _, err, _ in outcomes)
+    counts = sorted((json.loads(out)["enrolled"], json.loads(out)["already_enrolled"])
+                    for out, _, _ in outcomes)
+    assert counts == [(0, 400), (400, 0)]
+    assert len(json.loads(listed.stdout)) == 400
+
+
+def _start_lotse(home: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "PREFECT_API_URL"))}
+    environment.update({"LOTSE_HOME": str(home), **env})
+    return subprocess.Popen([*LOTSE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=environment)
