@@ -9,6 +9,7 @@ even when it was sent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection
 from typing import Any
 
@@ -22,6 +23,8 @@ from states.records import CaseRecord, OutboxRecord
 STATUSES = ("pending", "sent", "failed", "dead")
 WARNING = "warning: "
 _CHUNK = 500  # keys per IN (...) query, well under every database's limit of bound parameters
+KEY_LENGTH = 200  # the width of `outbox.dedup_key`
+_DIGEST = 64  # a sha256 in hex
 
 
 def enqueue(
@@ -54,9 +57,9 @@ def row(
 ) -> dict[str, Any]:
     """The outbox row of one message, pending from `now`."""
     return {
-        "case_id": case_id, "dedup_key": dedup_key, "recipient": recipient, "tags": tags, "channel": channel,
-        "route": route, "subject": subject[:300], "body": body, "status": "pending", "attempts": 0,
-        "next_attempt_at": now, "created_at": now, "last_error": warning,
+        "case_id": case_id, "dedup_key": stored_key(dedup_key), "recipient": recipient, "tags": tags,
+        "channel": channel, "route": route, "subject": subject[:300], "body": body, "status": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": warning,
     }
 
 
@@ -73,12 +76,22 @@ def queued(session: Session, dedup_key: str) -> bool:
 
 def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
     """Which of these dedup keys are queued already: one query per chunk of keys."""
-    unique = list(dict.fromkeys(keys))
+    by_stored = {stored_key(key): key for key in keys}
+    unique = list(by_stored)
     found: set[str] = set()
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
         found.update(session.scalars(select(OutboxRecord.dedup_key).where(OutboxRecord.dedup_key.in_(chunk))))  # type: ignore[attr-defined]
-    return found
+    return {by_stored[key] for key in found}
+
+
+def stored_key(key: str) -> str:
+    """A dedup key as the column holds it: as it is, or, if longer than the column (a reminder to
+    `role@region` of a long deadline id), its start and the sha256 of the whole key. The start
+    keeps it readable and keeps its prefix (`dead:`); the digest keeps it unique."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return f"{key[:KEY_LENGTH - _DIGEST - 1]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def listing(

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from states import facts as fact_kinds
 from states.durations import Duration
 from states.errors import DefinitionError, NotFound
-from states.timers import DEFAULT_LADDER, Deadline, Step
+from states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
+from states.timers import ID as _ID
 from states.timers import check as check_deadlines
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
 _CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
-_ID = r"^[a-z][a-z0-9_]*$"
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same safety
 # A second guard behind `personal: true`: a fact whose name or title looks like one of these is
 # personal data even if its definition forgot to say so (never in messages, never in Prefect).
@@ -98,7 +98,7 @@ class Transition(_Strict):
 
 
 class Process(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=ID_LENGTH)
     version: int = Field(ge=1)
     title: str
     initial: str
@@ -212,6 +212,10 @@ def check(process: Process, file: str) -> None:
         raise DefinitionError(file, path, problem)
 
     stages, roles = set(process.stages), set(process.roles)
+    for kind, names in (("stages", process.stages), ("roles", process.roles)):
+        for name in names:
+            if len(name) > ID_LENGTH:
+                fail(f"{kind}.{name}", f"a name has at most {ID_LENGTH} characters")
     if COORDINATOR not in roles:
         fail("roles", f"must include '{COORDINATOR}'")
 
@@ -228,7 +232,7 @@ def check(process: Process, file: str) -> None:
         stage(f"final.{i}", name)
     for name, fact in process.facts.items():
         if not re.fullmatch(_ID, name):
-            fail(f"facts.{name}", "a fact name is lower case letters, digits and _")
+            fail(f"facts.{name}", f"a fact name is {ID_RULE}")
         if fact.type == "enum" and not fact.values:
             fail(f"facts.{name}.values", "an enum fact needs a list of values")
         for i, r in enumerate(fact.set_by):

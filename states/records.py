@@ -131,15 +131,16 @@ class RefCounterRecord(SQLModel, table=True):
 
 class OutboxRecord(SQLModel, table=True):
     """A message to one recipient, written in the transaction of the change that causes it and
-    delivered afterwards. `dedup_key` makes sure one cause never queues the same message twice."""
+    delivered afterwards. `dedup_key` makes sure one cause never queues the same message twice
+    (a key longer than the column is stored shortened, with its digest: `outbox.stored_key`)."""
 
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     dedup_key: str = Field(unique=True, max_length=200)
-    recipient: str = Field(max_length=128)  # an actor id, or role@region where no actor is known
-    tags: str = Field(max_length=400)  # the Apprise tags the route is looked up by
+    recipient: str = Field(max_length=200)  # an actor id, or role@region where no actor is known
+    tags: str  # the address the route is looked up by: actor, every role it has, region
     channel: str | None = Field(default=None, max_length=32)  # email, chat, ... once known
     route: str | None = Field(default=None, max_length=32)  # the route's id (no secrets), once known
     subject: str = Field(max_length=300)
@@ -158,7 +159,10 @@ class DeadlineRecord(SQLModel, table=True):
     """A deadline a case has: opened when the case enters a stage or a fact is set, closed when the
     item is done, the fact changes or the case leaves the stage. One row per (case, deadline, due
     date): a deadline closed and opened again on the same due date keeps the levels it reminded.
-    Only open rows carry `alert_on` and `next_at`, so the daily check reads an index range."""
+    Only open rows carry `alert_on`, so the daily check reads the index range `alert_on <= day`:
+    every open deadline whose first level is due, reminded already or not, since `lotse check`
+    lists them all. `next_at` is only shown (the next reminder in the case file); a check does
+    not select by it, because the ladder it was computed from may have changed since."""
 
     __tablename__ = "deadlines"
     __table_args__ = (UniqueConstraint("case_id", "deadline", "due"),)
@@ -168,7 +172,7 @@ class DeadlineRecord(SQLModel, table=True):
     deadline: str = Field(max_length=64)  # the deadline's id in the process definition
     due: dt.date
     alert_on: dt.date | None = Field(default=None, index=True)  # level 1 is due (open rows only)
-    next_at: dt.date | None = Field(default=None, index=True)  # the next level is due (open rows only)
+    next_at: dt.date | None = None  # the next level is due (open rows only; shown, not queried)
     level: int = 0  # the highest level reminded so far
     opened_at: dt.datetime = _when(nullable=False)
     closed_at: dt.datetime | None = _when(nullable=True)

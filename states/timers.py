@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 
 RESPONSIBLE = "responsible"
 STAGE_ENTRY = "stage_entry"
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Ids are stored in columns of this width (deadlines, facts, items, stages, history actions) and
+# make up the outbox's keys: a longer one is refused when the definition is loaded.
+ID_LENGTH = 64
+ID = rf"^[a-z][a-z0-9_]{{0,{ID_LENGTH - 1}}}$"
+ID_RULE = f"lower case letters, digits and _, at most {ID_LENGTH} characters"
+_ID = re.compile(ID)
 _DUE = re.compile(r"^\s*(?:on|(\d+\s*[a-z]+)\s+(after|before))\s+([a-z][a-z0-9_]*)\s*$")
 _DAYS = {"days": 1.0, "weeks": 7.0, "months": 30.44, "years": 365.25}
 
@@ -182,12 +187,15 @@ def check(
             ladder(f"stages.{name}.escalation", stage.escalation)
         if stage.limit is not None:
             limits.add(limit_id(name))
+            if len(limit_id(name)) > ID_LENGTH:
+                fail(f"stages.{name}.limit", f"the limit's id '{limit_id(name)}' is longer than "
+                     f"{ID_LENGTH} characters; shorten the stage's name")
             if process.is_final(name):
                 fail(f"stages.{name}.limit", f"'{name}' is final: a case stays there for good")
     for key, deadline in process.deadlines.items():
         at = f"deadlines.{key}"
         if not _ID.fullmatch(key):
-            fail(at, "a deadline id is lower case letters, digits and _")
+            fail(at, f"a deadline id is {ID_RULE}")
         if key in limits:
             fail(at, f"'{key}' is the id of a stage's limit already; choose another")
         role(f"{at}.role", deadline.role)

@@ -209,6 +209,39 @@ def test_a_bad_time_limit_is_named(tmp_path: Path) -> None:
     assert error.path == "stages.start.limit" and "14 days" in error.problem
 
 
+LONG = "x" * 65  # one more than the id columns hold
+
+
+def _add_deadline(data: dict[str, Any], key: str) -> None:
+    data["deadlines"] = {key: {"title": "T", "role": "employer", "basis": "B",
+                               "due": "1 days after stage_entry"}}
+
+
+def _add_stage_with_limit(data: dict[str, Any], name: str) -> None:  # its limit's id: `{name}_limit`
+    data["stages"][name] = {"title": "Long", "limit": "2 weeks"}
+    data["transitions"].append({"event": "detour", "from": "start", "to": name})
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    (lambda d: d["facts"].update({LONG: {"type": "str"}}), f"facts.{LONG}"),
+    (lambda d: d["stages"]["start"]["checklist"][0].update(id=LONG), "stages.start.checklist.0.id"),
+    (lambda d: d["transitions"][0].update(event=LONG), "transitions.0.event"),
+    (lambda d: _add_deadline(d, LONG), f"deadlines.{LONG}"),
+    (lambda d: d["roles"].append(LONG), f"roles.{LONG}"),
+    (lambda d: _add_stage_with_limit(d, "y" * 60), f"stages.{'y' * 60}.limit"),
+])
+def test_an_id_longer_than_its_column_is_refused_at_load(tmp_path: Path, change: Any, path: str) -> None:
+    error = broken(tmp_path, change)
+    assert error.path == path and ("64" in error.problem or "63" in error.problem)
+
+
+def test_ids_of_64_characters_load(tmp_path: Path) -> None:
+    data = copy.deepcopy(VALID)
+    _add_deadline(data, "d" * 64)
+    data["facts"]["f" * 64] = {"type": "str"}
+    load_file(write(tmp_path, data))
+
+
 def test_the_same_name_and_version_in_two_files_is_refused(tmp_path: Path) -> None:
     write(tmp_path, VALID, "a.yaml")
     write(tmp_path, VALID, "b.yaml")
