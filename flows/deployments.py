@@ -3,6 +3,11 @@
 `advance-case` offers the events of the loaded process definitions and the actors of the directory
 as choices in the Prefect UI's run form; they are read when `lotse up` starts, so restart it after
 adding actors or processes.
+
+Prefect stores a run's parameters when it creates the run, before any Lotse code sees them, and
+keeps them for ever. So the form itself admits only the non-personal facts of the processes and a
+short note, and the server enforces the form's schema: a run with a personal fact is refused at
+creation and nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 TAGS = ["lotse"]
+NOTE_MAX = 200  # a reason, not a story: free text is where names creep in
+NOTE_HELP = (f"Why, in a few words (at most {NOTE_MAX} characters). Never a person's name, birth date, "
+             "nationality or passport data: Prefect keeps run parameters for ever.")
+FACTS_HELP = ("Facts to set with the event. Only facts that are not personal data; set personal ones "
+              "with `lotse case set` on the command line.")
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,11 @@ def build(ctx: Context) -> Deployments:
         deployment = flow.to_deployment(
             name=plan.name, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH,
             schedules=[Cron(cron, timezone=ctx.settings.timezone)] if cron else None,
+            enforce_parameter_schema=True,  # the server refuses a run outside the form's schema
         )
         if plan.name == "advance-case":
             offer_choices(deployment, event=events(ctx), actor=actors(ctx))
+            restrict_free_text(deployment, shareable_facts(ctx))
         result.built.append(deployment)
         result.schedules[plan.name] = cron
     return result
@@ -93,6 +105,27 @@ def actors(ctx: Context) -> list[str]:
 
     with ctx.db.reading() as session:
         return [a.id for a in list_actors(session)]
+
+
+def shareable_facts(ctx: Context) -> list[str]:
+    """The fact names no loaded process counts as personal data: the only ones a run may carry."""
+    processes = ctx.catalog.latest()
+    names = dict.fromkeys(name for p in processes for name in p.facts)
+    return [n for n in names if not any(p.is_personal(n) for p in processes)]
+
+
+def restrict_free_text(deployment: RunnerDeployment, facts: list[str]) -> None:
+    """`facts` admits only the named facts (as text), `note` only a short text with a warning."""
+    properties: dict[str, Any] = deployment._parameter_openapi_schema.properties
+    properties["facts"].update(
+        anyOf=[{"type": "object", "additionalProperties": False, "propertyNames": {"enum": facts},
+                "properties": {name: {"type": "string", "title": name} for name in facts}},
+               {"type": "null"}],
+        description=FACTS_HELP,
+    )
+    properties["note"].update(
+        anyOf=[{"type": "string", "maxLength": NOTE_MAX}, {"type": "null"}], description=NOTE_HELP,
+    )
 
 
 def offer_choices(deployment: RunnerDeployment, **choices: list[str]) -> None:

@@ -3,16 +3,20 @@ event and the case, tags it with process and region, and leaves the case's timel
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from prefect import get_client
+from prefect.exceptions import PrefectHTTPStatusError
 
+from flows import deployments
 from flows.advance_case import advance_case
 from states.errors import BadInput, RequirementsMissing
 from tasks import case_file, casework
 from tasks.context import Context
-from tests.flows.server_reads import artifacts
+from tasks.prefect_tasks import apply_event
+from tests.flows.server_reads import artifacts, every
 
 pytestmark = pytest.mark.prefect
 
@@ -95,14 +99,32 @@ def test_a_personal_fact_is_refused_through_prefect_and_set_with_the_command_lin
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
     ref = ready_for_visa(alliance)
+    reason = f"moved away {uuid.uuid4().hex}"  # a value no other test sends
+    [deployment] = [d for d in deployments.build(alliance).built if d.name == "advance-case"]
 
+    with get_client(sync_client=True) as client:
+        deployment_id = deployment.apply()
+        # Prefect stores parameters when it creates a run: the server must refuse the run itself.
+        with pytest.raises(PrefectHTTPStatusError, match="409"):
+            client.create_flow_run_from_deployment(deployment_id, parameters={
+                "case_ref": ref, "event": "withdraw", "actor": "klinik-nord",
+                "facts": {"withdraw_reason": reason}})
+        with pytest.raises(PrefectHTTPStatusError, match="409"):
+            client.create_flow_run_from_deployment(deployment_id, parameters={
+                "case_ref": ref, "event": "withdraw", "actor": "klinik-nord", "note": "x" * 201})
+        allowed = client.create_flow_run_from_deployment(deployment_id, parameters={
+            "case_ref": ref, "event": "arrive", "actor": "koord", "facts": {"arrival_date": "2026-05-01"}})
+        client.delete_flow_run(allowed.id)
+
+    assert reason not in str(every("/flow_runs/filter", "START_TIME_DESC"))
     with pytest.raises(BadInput, match=r"withdraw_reason is personal data .* `lotse case set"):
-        advance_case(case_ref=ref, event="withdraw", actor="klinik-nord",
-                     facts={"withdraw_reason": "moved away"})
-    casework.set_facts(alliance, ref, {"withdraw_reason": "moved away"}, by="klinik-nord")
+        # Called as a plain flow (no deployment), the task still refuses to apply it.
+        apply_event.fn(ref, "withdraw", "klinik-nord", {"withdraw_reason": "-"}, None, request_id=None)
+    casework.set_facts(alliance, ref, {"withdraw_reason": reason}, by="klinik-nord")
     done = advance_case(case_ref=ref, event="withdraw", actor="klinik-nord")
 
     assert done["to"] == "withdrawn"
+    assert reason not in str(every("/flow_runs/filter", "START_TIME_DESC"))
 
 
 def test_the_flow_run_sends_the_changes_messages_right_after_it(

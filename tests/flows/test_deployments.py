@@ -52,3 +52,15 @@ def test_the_advance_case_form_offers_every_event_and_actor_as_a_choice(alliance
     assert {"apply_visa", "arrive", "settle", "withdraw"} <= set(schema["event"]["enum"])
     assert schema["actor"]["enum"] == sorted(schema["actor"]["enum"]) and "koord" in schema["actor"]["enum"]
     assert "enum" not in schema["case_ref"]
+
+
+def test_the_advance_case_form_admits_only_non_personal_facts_and_a_short_note(alliance: Context) -> None:
+    [advance] = [d for d in deployments.build(alliance).built if d.name == "advance-case"]
+
+    schema = advance._parameter_openapi_schema.properties
+    facts = schema["facts"]["anyOf"][0]
+    assert advance.enforce_parameter_schema
+    assert facts["additionalProperties"] is False and "arrival_date" in facts["properties"]
+    assert not {"nationality", "withdraw_reason"} & set(facts["propertyNames"]["enum"])
+    assert schema["note"]["anyOf"][0]["maxLength"] == deployments.NOTE_MAX
+    assert "Never a person's name" in schema["note"]["description"]
