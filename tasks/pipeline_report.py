@@ -2,6 +2,9 @@
 
 Built for coordinators and for the Prefect UI, so it names cases by reference, stages, events,
 employers, regions and actor ids only: never a person's name, a fact value or a free-text note.
+
+Days are calendar days in the alliance's time zone, and a case is stuck when the deadline row of
+its stage's limit (`<stage>_limit`) is open and past due: the same rows `lotse check` reads.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.records import CaseRecord, HistoryRecord
+from states.moments import local_date
+from states.records import CaseRecord, DeadlineRecord, HistoryRecord
+from states.timers import limit_id
+from tasks import deadlines
 from tasks.case_file import iso
 from tasks.context import Context
 
@@ -21,7 +27,7 @@ RECENT_TRANSITIONS = 50
 
 def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
     """Open cases per process and stage, per employer and per region; stalled cases; recent moves."""
-    today = as_of or ctx.clock().date()
+    today = as_of or deadlines.today(ctx)
     processes = {p.name: p for p in ctx.catalog.latest()}
     with ctx.db.reading() as session:
         cases = list(session.execute(select(
@@ -29,6 +35,7 @@ def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
             CaseRecord.stage, CaseRecord.employer_id, CaseRecord.region, CaseRecord.stage_entered_at,
         )))
         moves = _recent_moves(ctx, session, {c.id: c.ref for c in cases})
+        overdue_limits = _overdue_limits(session, today)
     open_cases = [
         c for c in cases if not ctx.catalog.get(c.process, c.process_version).is_final(c.stage)
     ]
@@ -44,7 +51,7 @@ def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
         ],
         "by_employer": _counted(Counter(c.employer_id for c in open_cases), "employer"),
         "by_region": _counted(Counter(c.region for c in open_cases), "region"),
-        "stuck": _stuck(ctx, open_cases, today),
+        "stuck": _stuck(ctx, open_cases, overdue_limits, today),
         "transitions": moves,
     }
 
@@ -103,21 +110,31 @@ def _counted(counts: Counter[str], column: str) -> list[dict[str, Any]]:
     return [{column: key, "open": n} for key, n in sorted(counts.items())]
 
 
-def _stuck(ctx: Context, open_cases: list[Any], today: dt.date) -> list[dict[str, Any]]:
-    """Cases in their stage for longer than the stage's `limit`, longest overdue first."""
+def _overdue_limits(session: Any, today: dt.date) -> dict[tuple[int, str], dt.date]:
+    """(case id, deadline id) -> due date of every open deadline past due on `today`."""
+    query = select(DeadlineRecord.case_id, DeadlineRecord.deadline, DeadlineRecord.due).where(
+        DeadlineRecord.closed_at.is_(None), DeadlineRecord.due < today,  # type: ignore[union-attr]
+        DeadlineRecord.deadline.like("%_limit"),  # type: ignore[attr-defined]
+    )
+    return {(case_id, deadline): due for case_id, deadline, due in session.execute(query)}
+
+
+def _stuck(
+    ctx: Context, open_cases: list[Any], overdue: dict[tuple[int, str], dt.date], today: dt.date,
+) -> list[dict[str, Any]]:
+    """Cases whose stage's limit is past due, longest overdue first."""
     stuck = []
     for c in open_cases:
-        limit = ctx.catalog.get(c.process, c.process_version).stages[c.stage].limit
-        if limit is None:
+        due = overdue.get((c.id, limit_id(c.stage)))
+        if due is None:
             continue
-        since = _date(c.stage_entered_at)
-        due = limit.after(since)
-        if due < today:
-            stuck.append({
-                "ref": c.ref, "process": c.process, "stage": c.stage, "since": since.isoformat(),
-                "limit": str(limit), "due": due.isoformat(), "overdue_days": (today - due).days,
-                "employer": c.employer_id, "region": c.region,
-            })
+        limit = ctx.catalog.get(c.process, c.process_version).stages[c.stage].limit
+        stuck.append({
+            "ref": c.ref, "process": c.process, "stage": c.stage,
+            "since": local_date(c.stage_entered_at, ctx.settings.timezone).isoformat(),
+            "limit": str(limit), "due": due.isoformat(), "overdue_days": (today - due).days,
+            "employer": c.employer_id, "region": c.region,
+        })
     return sorted(stuck, key=lambda s: (-s["overdue_days"], s["ref"]))
 
 
@@ -135,9 +152,3 @@ def _recent_moves(ctx: Context, session: Any, refs: dict[int, str]) -> list[dict
          "to": h.to_stage, "actor": h.actor_id, "via": h.via}
         for h in session.scalars(query)
     ]
-
-
-def _date(moment: dt.datetime) -> dt.date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).date()

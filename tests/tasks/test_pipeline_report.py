@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tasks import casework, pipeline_report
+from tasks import casework, deadlines, pipeline_report
 from tasks.context import Context
 from tests.conftest import Clock
 
@@ -81,3 +81,22 @@ def test_the_timeline_is_keyed_by_the_reference_and_shows_neither_names_nor_note
     assert key == f"case-{ref.lower()}"
     assert markdown.count("\n| ") == 5  # header, open, set, done, apply_visa
     assert "Ana" not in markdown and "Muster" not in markdown and "spoke" not in markdown
+
+
+def test_days_are_the_alliances_days_and_stuck_cases_are_the_overdue_stage_limits_check_finds(
+    alliance: Context, clock: Clock
+) -> None:
+    clock.now = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)  # 2 March, 00:30 in Berlin
+    ref = opened(alliance, "Ana")  # recruited: limit 6 months, so due 2 September
+
+    on_the_day = pipeline_report.pipeline(alliance, as_of=dt.date(2026, 9, 2))
+    clock.now = dt.datetime(2026, 9, 2, 22, 30, tzinfo=dt.UTC)  # 3 September, 00:30 in Berlin
+    after = pipeline_report.pipeline(alliance)
+    checked = deadlines.check_deadlines(alliance, dry_run=True)
+
+    assert on_the_day["stuck"] == []
+    assert after["as_of"] == "2026-09-03"
+    assert [(s["ref"], s["since"], s["due"], s["overdue_days"]) for s in after["stuck"]] == [
+        (ref, "2026-03-02", "2026-09-02", 1)]
+    assert [(f.ref, f.due, f.overdue_days) for f in checked if f.deadline == "recruited_limit"] == [
+        (ref, dt.date(2026, 9, 2), 1)]
