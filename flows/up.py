@@ -28,11 +28,12 @@ def up(
     say: Say = print,
 ) -> None:
     """Run until stopped; every user error is a `LotseError` raised before anything starts."""
-    _stop_on_sigterm()
-    with _only_one(settings.home):
-        from tasks.context import Context
+    from tasks.context import Context
 
-        ctx = Context.from_settings(settings)  # refuses a database `lotse init` has not made
+    _stop_on_sigterm()
+    # Refuses a database `lotse init` has not made, before the lock creates anything in the home.
+    ctx = Context.from_settings(settings)
+    with _only_one(settings.home):
         port = port or settings.prefect_port
         given = os.environ.get("PREFECT_API_URL")
         api = given or prefect_server.api_url(port)

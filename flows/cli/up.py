@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from config.settings import Settings
+from flows.cli.output import settings
 
 
 def up(
@@ -22,4 +22,4 @@ def up(
     deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM."""
     from flows.up import up as run  # Prefect only where it is used
 
-    run(Settings(), port=port, no_server=no_server, demo=demo, say=typer.echo)
+    run(settings(), port=port, no_server=no_server, demo=demo, say=typer.echo)

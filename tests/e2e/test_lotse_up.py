@@ -134,6 +134,7 @@ def test_ctrl_c_stops_the_served_flows_and_the_server_and_leaves_no_process(tmp_
     ("init", "args", "env", "code", "expected"),
     [
         (False, [], {}, 1, "error: no Lotse database at"),
+        (False, [], {"LOTSE_PREFECT_PORT": "four thousand"}, 2, "error: setting LOTSE_PREFECT_PORT: "),
         (True, [], {"LOTSE_SCHEDULE_CHECK": "every morning"}, 2,
          "error: LOTSE_SCHEDULE_CHECK: 'every morning' is not a cron schedule"),
         (True, ["--no-server"], {}, 1, "error: --no-server, but no Prefect server answers there"),
@@ -155,3 +156,4 @@ def test_lotse_up_refuses_to_start_what_cannot_work_and_starts_no_server(
     assert (refused.returncode, line[:len(expected)]) == (code, expected)
     assert not port_taken(port)
     assert not (home / "prefect" / "server.log").exists() and not (home / "prefect" / "prefect.db").exists()
+    assert init or not home.exists()  # neither the home nor its up.lock made for nothing
