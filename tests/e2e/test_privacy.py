@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 
 from tasks.demo import CHANCEN_PEOPLE, PFLEGE_PEOPLE
 from tests.e2e.conftest import Up, prefect_at
@@ -52,8 +53,9 @@ def test_no_known_name_appears_anywhere_on_the_prefect_server(served: Up, tmp_pa
         run("enrol-cohort", file=str(cohort))  # refused: one bad row, names in every row
         run("enrol-cohort", file=str(cohort), skip_invalid=True)
         run("advance-case", case_ref=ref, event="apply_visa", actor="koordination")  # refused
-        run("advance-case", case_ref=ref, event="withdraw", actor="koordination",  # refused: personal
-            facts={"withdraw_reason": "returned home"})
+        with pytest.raises(PrefectHTTPStatusError, match="409"):  # refused at creation: personal
+            run("advance-case", case_ref=ref, event="withdraw", actor="koordination",
+                facts={"withdraw_reason": "returned home"})
         assert served.lotse("case", "set", ref, "withdraw_reason=returned home", "--by",
                             "koordination").returncode == 0
         run("advance-case", case_ref=ref, event="withdraw", actor="koordination", note="by request")
@@ -67,6 +69,7 @@ def test_no_known_name_appears_anywhere_on_the_prefect_server(served: Up, tmp_pa
     assert len(held["flow runs"]) >= 6 and held["logs"] and held["artifacts"]
     text = json.dumps(held, ensure_ascii=False)
     assert ref in text  # cases are named by reference
+    assert "returned home" not in text  # a personal fact never became a run's parameter
     shown = served.lotse("case", "show", ref).stdout  # the names are in Lotse, so a leak would show
     assert any(name in shown for name in names())
     leaked = sorted(n for n in names() if re.search(rf"\b{re.escape(n)}\b", text))
