@@ -23,6 +23,7 @@ from states.actor import Actor
 from states.case import Case
 from states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
 from states.events import CaseOpened, DomainEvent, StageChanged
+from states.moments import local_date
 from states.process import COORDINATOR, Process
 from states.records import CaseRecord, HistoryRecord, RefCounterRecord
 from tasks import deadlines, directory
@@ -94,7 +95,7 @@ def open_case(
                 ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
             )
             record = CaseRecord(
-                ref=_next_ref(session, case_region, now), process=definition.name,
+                ref=_next_ref(session, case_region, now, ctx.settings.timezone), process=definition.name,
                 process_version=definition.version, stage=definition.initial,
                 employer_id=owner.id, region=case_region, given_name=given_name.strip(),
                 family_name=family_name.strip(), created_at=now, stage_entered_at=now,
@@ -146,7 +147,7 @@ def set_facts(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Set facts of a case (typed, checked against who may set them)."""
-    return _change(ctx, ref, by, via, request_id, lambda case, process, actor: [
+    return _change(ctx, ref, by, via, request_id, "set", lambda case, process, actor: [
         case.set_facts(process, actor, parse_facts(process, raw))
     ])
 
@@ -156,7 +157,7 @@ def tick(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Tick (or untick) checklist items of a case; only their owner role or the coordinator."""
-    return _change(ctx, ref, by, via, request_id, lambda case, process, actor: [
+    return _change(ctx, ref, by, via, request_id, "done" if done else "undone", lambda case, process, actor: [
         case.tick(process, actor, items, done)
     ])
 
@@ -177,22 +178,29 @@ def advance(
         events.append(machine.fire(case, process, event, actor, note))
         return events
 
-    return _change(ctx, ref, by, via, request_id, decide)
+    return _change(ctx, ref, by, via, request_id, event, decide)
 
 
-def _change(ctx: Context, ref: str, by: str, via: str, request_id: str | None, decide: Any) -> dict[str, Any]:
+def _change(
+    ctx: Context, ref: str, by: str, via: str, request_id: str | None, action: str, decide: Any,
+) -> dict[str, Any]:
     _check_via(via)
     now = ctx.clock()
     with ctx.db.writing() as session:
         record = store.find_case(session, ref, lock=True)
         # Looked up under the case's lock: the same request running at once has committed by now.
         if request_id and (earlier := _earlier(session, request_id)) is not None:
+            if earlier[0].id != record.id or earlier[1].action != action:
+                raise Refused(
+                    f"request id '{request_id}' was used for '{earlier[1].action}' on {earlier[0].ref}; "
+                    "nothing was written. Use a new request id for a new change"
+                )
             return _outcome(earlier[0], earlier[1], repeated=True)
         process = ctx.catalog.get(record.process, record.process_version)
         actor = store.get_actor(session, by)
         case = store.load_case(session, record, process)
         events = decide(case, process, actor)
-        history = _commit_change(session, ctx, process, record, case, events, via, now, request_id)
+        history = commit_change(session, ctx, process, record, case, events, via, now, request_id)
         return _outcome(record, history, repeated=False)
 
 
@@ -207,7 +215,6 @@ def commit_change(
     return rows[-1]
 
 
-_commit_change = commit_change  # the name `_change` calls it by
 
 
 def _after_change(
@@ -244,27 +251,32 @@ def _earlier_committed(ctx: Context, request_id: str) -> tuple[CaseRecord, Histo
         return _earlier(session, request_id)
 
 
-def _next_ref(session: Session, region: str, now: dt.datetime) -> str:
-    return reserve_refs(session, region, now, 1)[0]
+def _next_ref(session: Session, region: str, now: dt.datetime, timezone: str) -> str:
+    return reserve_refs(session, region, now, 1, timezone=timezone)[0]
 
 
-def reserve_refs(session: Session, region: str, now: dt.datetime, count: int) -> list[str]:
-    """The next `count` case references of a region (SE-2026-0042), taken in the open transaction."""
+def reserve_refs(
+    session: Session, region: str, now: dt.datetime, count: int, *, timezone: str,
+) -> list[str]:
+    """The next `count` case references of a region (SE-2026-0042), taken in the open transaction.
+    The year is the alliance's calendar year: a case opened at 00:30 on 1 January in Berlin is
+    already of the new year, though it is still 23:30 UTC."""
     prefix = (re.sub(r"[^A-Za-z]", "", region.split("-")[0]).upper() or "LO")[:4]
-    counter = _counter(session, prefix, now.year)
+    year = local_date(now, timezone).year
+    counter = _counter(session, prefix, year)
     if counter is None:
         try:
             with session.begin_nested():
-                session.add(RefCounterRecord(prefix=prefix, year=now.year, last=0))
+                session.add(RefCounterRecord(prefix=prefix, year=year, last=0))
         except IntegrityError:
             pass  # another transaction opened the year's first case meanwhile: count on from its row
-        counter = _counter(session, prefix, now.year)
+        counter = _counter(session, prefix, year)
         assert counter is not None
     first = counter.last + 1
     counter.last += count
     session.add(counter)
     session.flush()
-    return [f"{prefix}-{now.year}-{n:04d}" for n in range(first, first + count)]
+    return [f"{prefix}-{year}-{n:04d}" for n in range(first, first + count)]
 
 
 def _counter(session: Session, prefix: str, year: int) -> RefCounterRecord | None:

@@ -292,7 +292,7 @@ def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tu
             by_region.setdefault(row.region, []).append(row)
         refs: dict[int, str] = {}
         for region, group in by_region.items():
-            reserved = casework.reserve_refs(session, region, now, len(group))
+            reserved = casework.reserve_refs(session, region, now, len(group), timezone=ctx.settings.timezone)
             for row, ref in zip(group, reserved, strict=True):
                 refs[row.line] = ref
         for start in range(0, len(rows), CHUNK):
