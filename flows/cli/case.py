@@ -122,10 +122,14 @@ def advance(
         from notifications import routes
 
         routes.load(ctx.settings)
+    # Prefect keeps every flow parameter for ever: personal data, and a free-text note that may
+    # hold some, never go there; such a change is made here, audited the same way.
     through_prefect = bool(os.environ.get("PREFECT_API_URL"))
-    if through_prefect and (personal := casework.personal_facts(ctx, ref, list(facts))):
-        # Prefect keeps every flow parameter for ever: personal data never goes there.
-        warn(f"{', '.join(personal)} is personal data: the change is made here, not as a flow run")
+    private = casework.personal_facts(ctx, ref, list(facts)) if through_prefect else []
+    if through_prefect and note:
+        private.append("--note")
+    if private:
+        warn(f"{', '.join(private)} may hold personal data: the change is made here, not as a flow run")
         through_prefect = False
     if through_prefect:
         from flows.advance_case import advance_case  # Prefect only where it is used

@@ -102,7 +102,7 @@ def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
                      "--set", f"withdraw_reason={reason}", env={"PREFECT_API_URL": api_url()})
 
     assert done.returncode == 0, done.stderr
-    assert "personal data" in done.stderr and "not as a flow run" in done.stderr
+    assert "withdraw_reason may hold personal data" in done.stderr and "not as a flow run" in done.stderr
     shown = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)
     assert shown["stage"] == "withdrawn" and shown["history"][-1]["via"] == "cli"
     assert {run["id"] for run in runs_named(f"withdraw {ref}")} == before
@@ -139,3 +139,20 @@ def test_case_advance_says_so_when_the_prefect_server_does_not_answer(
     [line] = refused.stderr.strip().splitlines()
     assert "does not answer" in line and line.startswith("error: PREFECT_API_URL")
     assert json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)["stage"] == "recruited"
+
+
+def test_case_advance_with_a_note_never_sends_the_note_to_prefect(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    ref = _visa_ready(alliance)
+    note = "Frau Gharbi bringt die Urkunde am Montag"
+    before = {run["id"] for run in runs_named(f"apply_visa {ref}")}
+
+    done = run_lotse(home, "case", "advance", ref, "apply_visa", "--by", "klinik-nord", "--note", note,
+                     env={"PREFECT_API_URL": api_url()})
+
+    assert done.returncode == 0, done.stderr
+    assert "--note may hold personal data" in done.stderr
+    history = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)["history"]
+    assert history[-1]["note"] == note and history[-1]["via"] == "cli"
+    assert {run["id"] for run in runs_named(f"apply_visa {ref}")} == before
