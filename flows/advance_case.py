@@ -17,8 +17,10 @@ def advance_case(
     actor: str,
     facts: dict[str, str] | None = None,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Apply `event` to the case `case_ref` on behalf of `actor`, with optional facts and note.
+    """Apply `event` to the case `case_ref` on behalf of `actor`, with optional facts and note;
+    with `expected_version`, only if the case still stands at that version (else a conflict).
 
     Parameters carry case references, event and actor ids only: never a person's name. The run
     is tagged with the case's process and region, and leaves the case's timeline as the artifact
@@ -28,7 +30,8 @@ def advance_case(
     request_id = f"flow-run:{run_id}" if run_id else None
     tag_run_with_case(case_ref)
     try:
-        result = apply_event(case_ref, event, actor, facts, note, request_id=request_id)
+        result = apply_event(case_ref, event, actor, facts, note, request_id=request_id,
+                             expected_version=expected_version)
     finally:
         publish_timeline(case_ref)
     return {**result, "messages": deliver_case_messages(case_ref)}

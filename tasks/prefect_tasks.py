@@ -33,7 +33,7 @@ def _context() -> Context:
 @task(name="apply-event", task_run_name="apply {event} to {case_ref}")
 def apply_event(
     case_ref: str, event: str, actor: str, facts: dict[str, Any] | None, note: str | None,
-    request_id: str | None,
+    request_id: str | None, expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Fire one event on one case; the flow run's id makes a retried run change nothing twice.
 
@@ -44,6 +44,7 @@ def apply_event(
     _refuse_personal_facts(ctx, case_ref, facts or {})
     return casework.advance(
         ctx, case_ref, event, by=actor, facts=facts, note=note, via="flow", request_id=request_id,
+        expected_version=expected_version,
     )
 
 

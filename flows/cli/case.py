@@ -113,6 +113,10 @@ def advance(
     by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
     assignments: list[str] = typer.Option([], "--set", metavar="KEY=VALUE"),
     note: str | None = typer.Option(None, "--note"),
+    expected_version: int | None = typer.Option(
+        None, "--expected-version", metavar="N",
+        help="Only if the case still stands at version N (see `case show`); else a conflict, exit 1.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Fire an event on a case (as a Prefect flow run when PREFECT_API_URL is set)."""
@@ -138,11 +142,13 @@ def advance(
         flow_run_ahead()
 
         # the flow run delivers the messages itself, right after the change
-        result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note)
+        result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note,
+                              expected_version=expected_version)
     else:
         from tasks import delivery
 
-        result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note)
+        result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note,
+                                  expected_version=expected_version)
         result["messages"] = delivery.deliver_after_change(ctx, result["ref"], warn)
     if as_json:
         emit_json(result)

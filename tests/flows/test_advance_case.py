@@ -148,3 +148,17 @@ def test_the_flow_run_sends_the_changes_messages_right_after_it(
         assert FAMILY not in str(chat.posts)
     finally:
         chat.stop()
+
+
+def test_a_run_on_a_stale_version_fails_as_a_conflict_and_changes_nothing(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    from states.errors import Conflict
+
+    ref = ready_for_visa(alliance)
+
+    with pytest.raises(Conflict, match="changed since version 3"):
+        advance_case(case_ref=ref, event="apply_visa", actor="vermittlung", expected_version=3)
+
+    shown = case_file.case_file(alliance, ref)
+    assert shown["stage"] == "recruited" and shown["version"] == 0
