@@ -26,7 +26,7 @@ from config.settings import Settings
 from notifications import messages, outbox, routes
 from notifications.routes import Address, Target
 from states import facts as fact_kinds
-from states import store
+from states.case import Case
 from states.events import StageChanged
 from states.moments import local_date
 from states.process import COORDINATOR, Process
@@ -55,17 +55,17 @@ def known_regions(session: Session) -> set[str]:
 
 
 def on_stage_changed(
-    session: Session, settings: Settings, process: Process, record: CaseRecord,
+    session: Session, settings: Settings, process: Process, record: CaseRecord, case: Case,
     event: StageChanged, history_id: int, now: dt.datetime,
     due_dates: Mapping[str, dt.date] | None = None,
 ) -> int:
     """Queue the messages of a stage change to every role the transition names in `notify`;
-    `due_dates` (checklist item -> date), where known, are shown beside what is expected."""
+    `case` is the case as the change left it; `due_dates` (checklist item -> date), where known,
+    are shown beside what is expected."""
     transition = process.transition(event.event, event.from_stage)
     if transition is None or not transition.notify:
         return 0
     batch = Batch(session, settings, now)
-    case = store.load_case(session, record, process)
     stage = process.stages[event.to_stage]
     common = {
         "event": {"id": event.event, "title": transition.title or event.event},

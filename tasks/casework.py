@@ -225,7 +225,9 @@ def _after_change(
     due = deadlines.sync(session, ctx, process, record, case, now)  # opened, or closed, with the change
     for event, row in changes:
         if isinstance(event, StageChanged):
-            dispatch.on_stage_changed(session, ctx.settings, process, record, event, row.id or 0, now, due)
+            dispatch.on_stage_changed(
+                session, ctx.settings, process, record, case, event, row.id or 0, now, due
+            )
 
 
 def _outcome(record: CaseRecord, last: HistoryRecord, *, repeated: bool) -> dict[str, Any]:

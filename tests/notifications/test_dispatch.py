@@ -90,8 +90,9 @@ def test_due_dates_given_with_the_change_stand_beside_what_is_expected(alliance:
         process = alliance.catalog.get(record.process, record.process_version)
         history = store.history(session, record.id or 0)[-1]
         event = dispatch.StageChanged(ref, "pflege", 1, "arrive", "visa", "arrival", "klinik-nord")
+        case = store.load_case(session, record, process)
         dispatch.on_stage_changed(
-            session, alliance.settings, process, record, event, (history.id or 0) + 1000,
+            session, alliance.settings, process, record, case, event, (history.id or 0) + 1000,
             alliance.clock(), due_dates={"landlord_confirmation": dt.date(2026, 3, 17)},
         )
     (row,) = [r for r in rows(alliance) if r.dedup_key == f"h{(history.id or 0) + 1000}:wohnbau-nord"]
