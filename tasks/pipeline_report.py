@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.moments import local_date
+from states import store
+from states.moments import iso, local_date
 from states.records import CaseRecord, DeadlineRecord, HistoryRecord
 from states.timers import limit_id
 from tasks import deadlines
-from tasks.case_file import iso
 from tasks.context import Context
 
 RECENT_TRANSITIONS = 50
@@ -86,15 +86,14 @@ def transitions_markdown(report: dict[str, Any]) -> str:
 
 
 def timeline(ctx: Context, ref: str) -> tuple[str, str]:
-    """A case's history as markdown, and its artifact key (`case-<ref>` in lower case).
+    """A case's history as markdown, and its artifact key (`case-<ref>` in lower case); an
+    unknown case raises `NotFound`.
 
     Actions, stages, actor ids and entry points only; notes and fact values stay in Lotse.
     """
     with ctx.db.reading() as session:
-        record = session.scalars(select(CaseRecord).where(CaseRecord.ref == ref.strip().upper())).one()
-        rows = session.scalars(
-            select(HistoryRecord).where(HistoryRecord.case_id == record.id).order_by(HistoryRecord.id)
-        ).all()
+        record = store.find_case(session, ref)
+        rows = store.history(session, record.id or 0)
     lines = [
         f"# {record.ref}: {record.process} v{record.process_version}, now in `{record.stage}`",
         "",

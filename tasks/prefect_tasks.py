@@ -16,12 +16,11 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
-from sqlalchemy import select
-from sqlalchemy.exc import NoResultFound, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from config.settings import Settings
-from states.errors import BadInput, NotReady
-from states.records import CaseRecord
+from states import store
+from states.errors import BadInput, NotFound, NotReady
 from tasks import casework, cohort_import, deadlines, delivery, pipeline_report
 from tasks.context import Context
 
@@ -125,7 +124,7 @@ def publish_timeline(case_ref: str) -> None:
     ctx = _context()
     try:
         key, markdown = pipeline_report.timeline(ctx, case_ref)
-    except NoResultFound:
+    except NotFound:
         return
     create_markdown_artifact(markdown, key=key, description=f"Timeline of {key[5:].upper()}")
 
@@ -133,12 +132,13 @@ def publish_timeline(case_ref: str) -> None:
 def tag_run_with_case(case_ref: str) -> list[str]:
     """Tag the running flow run with the case's process and region (nothing for an unknown case)."""
     ctx = _context()
-    with ctx.db.reading() as session:
-        found = session.execute(
-            select(CaseRecord.process, CaseRecord.region).where(CaseRecord.ref == case_ref.strip().upper())
-        ).first()
     run = FlowRunContext.get()
-    if found is None or run is None or run.flow_run is None:
+    if run is None or run.flow_run is None:
+        return []
+    try:
+        with ctx.db.reading() as session:
+            found = store.find_case(session, case_ref)
+    except NotFound:
         return []
     labels = [found.process, found.region]
     with get_client(sync_client=True) as client:
