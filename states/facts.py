@@ -26,8 +26,12 @@ def parse_value(kind: str, raw: Any, values: list[str] | None = None, *, name: s
     try:
         return _PARSERS[kind](raw, values)
     except (ValueError, TypeError, LookupError) as exc:
-        hint = _HINTS[kind] if kind != "enum" else f"one of {', '.join(values or [])}"
-        raise BadFactValue(f"{label}: {raw!r} is not a valid {kind} ({hint})") from exc
+        raise BadFactValue(f"{label}: {raw!r} is not a valid {kind} ({expected(kind, values)})") from exc
+
+
+def expected(kind: str, values: list[str] | None = None) -> str:
+    """What a value of this kind looks like, for a message that must not repeat the bad value."""
+    return f"one of {', '.join(values or [])}" if kind == "enum" else _HINTS[kind]
 
 
 def to_json(kind: str, value: Any) -> Any:

@@ -251,17 +251,9 @@ def _facts(process: Process, cell: dict[str, Any], reasons: list[str]) -> dict[s
             values[name] = fact_kinds.parse_value(
                 fact.type, raw.strip() if isinstance(raw, str) else raw, fact.values, name=name
             )
-        except BadFactValue:
-            hint = f"one of {', '.join(fact.values or [])}" if fact.type == "enum" else _HINTS[fact.type]
-            reasons.append(f"{name}: not a valid {fact.type} ({hint})")
+        except BadFactValue:  # its message repeats the value; ours names the column only
+            reasons.append(f"{name}: not a valid {fact.type} ({fact_kinds.expected(fact.type, fact.values)})")
     return values
-
-
-_HINTS = {
-    "date": "a date like 2026-03-01", "int": "a whole number", "str": "some text",
-    "bool": "yes or no", "cefr": "a language level A1 to C2",
-    "country": "an ISO 3166 alpha-3 code like PHL",
-}
 
 
 def _key(text: dict[str, str], process: Process) -> str:

@@ -63,7 +63,7 @@ def test_enrolling_the_same_file_again_changes_nothing(
         ((HEADER, *GOOD, "Priya,Nair,IND,klinik-nord,2026-13-01", "Lina,Gharbi,TUN,nobody,",
           "Rania,Haddad,JOR,klinik-nord,", "Joanna,Villareal,PHL,klinik-nord,2026-05-01"), "cohort.csv",
          "error: cohort.csv: 3 problem(s), nothing imported: line 4: arrival_date: not a valid date "
-         "(a date like 2026-03-01); line 5: employer: no actor with this id; see `lotse actor list`; "
+         "(a date like 2027-03-01); line 5: employer: no actor with this id; see `lotse actor list`; "
          "line 7: same person as line 2 (duplicate row)"),
         (("given_name,family_name,employer", "Priya,Nair,klinik-nord"), "cohort.csv",
          "error: cohort.csv: 1 problem(s), nothing imported: line 1: missing column(s) nationality"),

@@ -196,7 +196,7 @@ def test_an_xlsx_workbook_is_read_with_its_date_cells_and_line_numbers(
     book.save(path)
     result = enrol(alliance, path)
 
-    assert problems(refused) == ["line 3: arrival_date: not a valid date (a date like 2026-03-01)"]
+    assert problems(refused) == ["line 3: arrival_date: not a valid date (a date like 2027-03-01)"]
     assert case_file.case_file(alliance, result.enrolled[0])["facts"]["arrival_date"] == "2026-07-01"
 
 
