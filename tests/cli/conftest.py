@@ -49,20 +49,28 @@ def lotse(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFix
     monkeypatch.setenv("LOTSE_HOME", str(home))
 
     def run(*args: str, env: dict[str, str] | None = None) -> Outcome:
-        capsys.readouterr()
-        with monkeypatch.context() as patch:
-            for name, value in (env or {}).items():
-                patch.setenv(name, value)
-            patch.setattr(sys, "argv", ["lotse", *args])
-            try:
-                main()
-                code = 0
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
+        return in_process(monkeypatch, capsys, args, env or {})
 
     return run
+
+
+def in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+    env: dict[str, str],
+) -> Outcome:
+    """One command through `flows.cli.main` in this process, with `env` set for its duration."""
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.setattr(sys, "argv", ["lotse", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)
 
 
 @pytest.fixture

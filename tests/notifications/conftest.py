@@ -9,7 +9,6 @@ import email
 import json
 import os
 import socket
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,10 +21,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows.cli import main
 from tasks import casework
 from tasks.context import Context
-from tests.cli.conftest import Lotse, Outcome
+from tests.cli.conftest import Lotse, Outcome, in_process
 from tests.conftest import Clock
 
 ALLIANCE_ROLES = {
@@ -222,17 +220,6 @@ def lotse(alliance: Context, home: Path, clock: Clock, monkeypatch: pytest.Monke
             env["LOTSE_NOTIFY_CONFIG"] = str(settings.notify_config)
         if settings.template_dir is not None:
             env["LOTSE_TEMPLATE_DIR"] = str(settings.template_dir)
-        capsys.readouterr()
-        with monkeypatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            patch.setattr(sys, "argv", ["lotse", *args])
-            try:
-                main()
-                code = 0
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else 0
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
+        return in_process(monkeypatch, capsys, args, env)
 
     return run
