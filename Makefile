@@ -5,15 +5,29 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install lint browser benchmark clean
+.PHONY: demo test install lock lint browser benchmark clean
 
-$(BIN)/lotse: pyproject.toml
+LOCK    = requirements.lock
+
+# Every dependency at the version in the lock file (tested together, hashes checked), then
+# Lotse itself on top without resolving anything again.
+$(BIN)/lotse: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	@# setuptools' note that a folder named `lotse` would shadow the package: there is none.
+	PYTHONWARNINGS="ignore:Editable installation" \
+	  $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(BIN)/lotse
+
+# Refresh the lock after changing a range in pyproject.toml, or to take new releases; then
+# run `make test` on it before committing both files.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra postgres --extra dev \
+	  --python-version 3.11 --generate-hashes --upgrade --quiet -o $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 
 demo: install
 	$(BIN)/lotse init --demo

@@ -27,10 +27,10 @@ def free_port() -> int:
 
 
 def prepare(home: Path) -> list[str]:
-    from config.settings import Settings
-    from states import schema
-    from tasks import casework, directory
-    from tasks.context import Context
+    from lotse.config.settings import Settings
+    from lotse.states import schema
+    from lotse.tasks import casework, directory
+    from lotse.tasks.context import Context
 
     ctx = Context.from_settings(Settings(home=home), check_schema=False)
     schema.upgrade(ctx.db.engine)
@@ -51,7 +51,7 @@ def main() -> int:
         home = Path(tmp) / "lotse"
         os.environ["LOTSE_HOME"] = str(home)
         refs = prepare(home)
-        from flows.server import LocalServer
+        from lotse.flows.server import LocalServer
 
         server = LocalServer(free_port(), Path(tmp) / "prefect")
         server.start()
@@ -66,8 +66,8 @@ def main() -> int:
 def measure(refs: list[str]) -> int:
     from prefect import flow
 
-    from flows.advance_case import advance_case
-    from flows.cli.prefect_console import quiet
+    from lotse.flows.advance_case import advance_case
+    from lotse.flows.cli.prefect_console import quiet
 
     @flow(name="empty")
     def empty(case_ref: str, event: str, actor: str) -> None:

@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from config.settings import Settings
-from notifications import dispatch
-from states import schema
-from states.records import ActorRecord, ActorRoleRecord, CaseRecord, DeadlineRecord
-from tasks.context import Context
-from tasks.deadlines import check_deadlines
+from lotse.config.settings import Settings
+from lotse.notifications import dispatch
+from lotse.states import schema
+from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, DeadlineRecord
+from lotse.tasks.context import Context
+from lotse.tasks.deadlines import check_deadlines
 
 CASES = 100_000
 DUE = 5_000
@@ -109,7 +109,7 @@ def floor(db: Path) -> tuple[float, int]:
 # alone. Not ru_maxrss: Linux carries that over from the forking parent, this big benchmark.
 _CHILD = """
 import re, sys
-from flows.cli import main
+from lotse.flows.cli import main
 try:
     main()
 finally:

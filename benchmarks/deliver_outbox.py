@@ -24,12 +24,12 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from config.settings import Settings
-from notifications.outbox import enqueue
-from notifications.routes import Address
-from states import schema
-from tasks import delivery
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.notifications.outbox import enqueue
+from lotse.notifications.routes import Address
+from lotse.states import schema
+from lotse.tasks import delivery
+from lotse.tasks.context import Context
 
 
 class Sink:

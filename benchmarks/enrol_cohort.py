@@ -33,10 +33,10 @@ def write_cohort(path: Path, rows: int) -> None:
 
 
 def alliance(home: Path) -> None:
-    from config.settings import Settings
-    from states import schema
-    from tasks import directory
-    from tasks.context import Context
+    from lotse.config.settings import Settings
+    from lotse.states import schema
+    from lotse.tasks import directory
+    from lotse.tasks.context import Context
 
     ctx = Context.from_settings(Settings(home=home), check_schema=False)
     schema.upgrade(ctx.db.engine)
@@ -48,9 +48,9 @@ def alliance(home: Path) -> None:
 
 
 def plain(home: Path, cohort: Path) -> tuple[float, float, int, int]:
-    from config.settings import Settings
-    from tasks import cohort_import
-    from tasks.context import Context
+    from lotse.config.settings import Settings
+    from lotse.tasks import cohort_import
+    from lotse.tasks.context import Context
 
     ctx = Context.from_settings(Settings(home=home))
     started = time.perf_counter()
@@ -64,7 +64,7 @@ def plain(home: Path, cohort: Path) -> tuple[float, float, int, int]:
 
 
 def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
-    from flows.server import LocalServer
+    from lotse.flows.server import LocalServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -77,8 +77,8 @@ def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
         os.environ["LOTSE_HOME"] = str(home)
         from prefect.logging.handlers import APILogWorker
 
-        from flows.cli.prefect_console import quiet
-        from flows.enrol_cohort import enrol_cohort
+        from lotse.flows.cli.prefect_console import quiet
+        from lotse.flows.enrol_cohort import enrol_cohort
 
         quiet()
         started = time.perf_counter()

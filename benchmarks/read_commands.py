@@ -21,7 +21,7 @@ from pathlib import Path
 
 RUNS = 7
 GOAL_S = 1.0
-LOTSE = [sys.executable, "-m", "flows.cli"]
+LOTSE = [sys.executable, "-m", "lotse.flows.cli"]
 FLOOR = [sys.executable, "-c", "import typer, sqlmodel, pydantic_settings"]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.prefect_tasks import apply_event, deliver_case_messages, publish_timeline, tag_run_with_case
+from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publish_timeline, tag_run_with_case
 
 
 @flow(name="advance-case", flow_run_name="{event} {case_ref}")

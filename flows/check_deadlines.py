@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from tasks.prefect_tasks import remind_due_deadlines
+from lotse.tasks.prefect_tasks import remind_due_deadlines
 
 COLUMNS = ("ref", "deadline", "due", "overdue_days", "level", "role", "basis", "reminded")
 

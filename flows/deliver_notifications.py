@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from tasks.prefect_tasks import deliver_outbox
+from lotse.tasks.prefect_tasks import deliver_outbox
 
 
 @flow(name="deliver-notifications")

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron
 
-from config.settings import Settings
-from states.errors import BadInput
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states.errors import BadInput
+from lotse.tasks.context import Context
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -45,12 +45,12 @@ class Planned:
 
 
 PLANNED = [
-    Planned("flows.advance_case", "advance_case", "advance-case"),
-    Planned("flows.enrol_cohort", "enrol_cohort", "enrol-cohort"),
-    Planned("flows.pipeline_report", "pipeline_report", "pipeline-report", "schedule_report"),
-    Planned("flows.deliver_notifications", "deliver_notifications", "deliver-notifications",
+    Planned("lotse.flows.advance_case", "advance_case", "advance-case"),
+    Planned("lotse.flows.enrol_cohort", "enrol_cohort", "enrol-cohort"),
+    Planned("lotse.flows.pipeline_report", "pipeline_report", "pipeline-report", "schedule_report"),
+    Planned("lotse.flows.deliver_notifications", "deliver_notifications", "deliver-notifications",
             "schedule_deliver"),
-    Planned("flows.check_deadlines", "check_deadlines", "check-deadlines", "schedule_check"),
+    Planned("lotse.flows.check_deadlines", "check_deadlines", "check-deadlines", "schedule_check"),
 ]
 
 
@@ -101,7 +101,7 @@ def events(ctx: Context) -> list[str]:
 
 
 def actors(ctx: Context) -> list[str]:
-    from states.store import list_actors
+    from lotse.states.store import list_actors
 
     with ctx.db.reading() as session:
         return [a.id for a in list_actors(session)]

@@ -8,8 +8,8 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from states.errors import BadInput
-from tasks.prefect_tasks import enrol_rows
+from lotse.states.errors import BadInput
+from lotse.tasks.prefect_tasks import enrol_rows
 
 
 def _run_name() -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.prefect_tasks import report_pipeline
+from lotse.tasks.prefect_tasks import report_pipeline
 
 
 @flow(name="pipeline-report")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from states.errors import NotReady
+from lotse.states.errors import NotReady
 
 HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1

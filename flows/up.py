@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from config.settings import Settings
-from flows import server as prefect_server
-from states.errors import NotReady, Refused
+from lotse.config.settings import Settings
+from lotse.flows import server as prefect_server
+from lotse.states.errors import NotReady, Refused
 
 Say = Callable[[str], None]
 
@@ -28,7 +28,7 @@ def up(
     say: Say = print,
 ) -> None:
     """Run until stopped; every user error is a `LotseError` raised before anything starts."""
-    from tasks.context import Context
+    from lotse.tasks.context import Context
 
     _stop_on_sigterm()
     # Refuses a database `lotse init` has not made, before the lock creates anything in the home.
@@ -48,7 +48,7 @@ def up(
         os.environ["PREFECT_API_URL"] = api
         if start_server:
             os.environ["PREFECT_HOME"] = str(home)
-        from flows import deployments
+        from lotse.flows import deployments
 
         planned = deployments.build(ctx)  # a bad schedule setting is refused before a server starts
         if not start_server:
@@ -91,7 +91,7 @@ def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool, demo
             run_deployment("pipeline-report/pipeline-report", timeout=0)
             say("started one pipeline-report run, so the pipeline artifact is current")
         if demo and "advance-case" in planned.schedules:
-            from tasks.demo import ready_events
+            from lotse.tasks.demo import ready_events
 
             for parameters in ready_events(ctx):
                 run_deployment("advance-case/advance-case", parameters=parameters, timeout=0)

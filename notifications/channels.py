@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from notifications.apprise_log import listening
-from notifications.routes import Target
+from lotse.notifications.apprise_log import listening
+from lotse.notifications.routes import Target
 
 
 class SendFailed(Exception):

@@ -15,8 +15,8 @@ import uuid
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
-from notifications.outbox import WARNING
-from states.records import OutboxRecord
+from lotse.notifications.outbox import WARNING
+from lotse.states.records import OutboxRecord
 
 OPEN = ("pending", "failed")
 LONGEST_WAIT_S = 6 * 3600

@@ -22,15 +22,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from config.settings import Settings
-from notifications import messages, outbox, routes
-from notifications.routes import Address, Target
-from states import facts as fact_kinds
-from states.case import Case
-from states.events import StageChanged
-from states.moments import local_date
-from states.process import COORDINATOR, Process
-from states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from lotse.config.settings import Settings
+from lotse.notifications import messages, outbox, routes
+from lotse.notifications.routes import Address, Target
+from lotse.states import facts as fact_kinds
+from lotse.states.case import Case
+from lotse.states.events import StageChanged
+from lotse.states.moments import local_date
+from lotse.states.process import COORDINATOR, Process
+from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 
 DEAD_PREFIX = "dead:"
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from states.errors import BadInput
-from states.moments import iso
-from states.records import CaseRecord, OutboxRecord
+from lotse.states.errors import BadInput
+from lotse.states.moments import iso
+from lotse.states.records import CaseRecord, OutboxRecord
 
 STATUSES = ("pending", "sent", "failed", "dead")
 WARNING = "warning: "

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config.settings import Settings
-from notifications.apprise_log import listening
+from lotse.config.settings import Settings
+from lotse.notifications.apprise_log import listening
 
 EMAIL = "email"
 CHAT = "chat"

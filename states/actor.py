@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from states.process import COORDINATOR
+from lotse.states.process import COORDINATOR
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from states import facts as fact_kinds
-from states.actor import Actor
-from states.errors import Refused, RoleMissing
-from states.events import FactsSet, ItemsTicked
-from states.process import Condition, Process, Transition
+from lotse.states import facts as fact_kinds
+from lotse.states.actor import Actor
+from lotse.states.errors import Refused, RoleMissing
+from lotse.states.events import FactsSet, ItemsTicked
+from lotse.states.process import Condition, Process, Transition
 
 
 @dataclass

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from states.case import Case
-from states.process import COORDINATOR, Condition, Process, parse_condition
-from states.timers import RESPONSIBLE, STAGE_ENTRY, Due, Step, limit_id
+from lotse.states.case import Case
+from lotse.states.process import COORDINATOR, Condition, Process, parse_condition
+from lotse.states.timers import RESPONSIBLE, STAGE_ENTRY, Due, Step, limit_id
 
 
 @dataclass(frozen=True)

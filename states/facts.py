@@ -11,7 +11,7 @@ from typing import Any
 
 import pycountry
 
-from states.errors import BadFactValue
+from lotse.states.errors import BadFactValue
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 KINDS = ("date", "int", "str", "bool", "cefr", "country", "enum")

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from transitions import Machine
 
-from states.actor import Actor
-from states.case import Case
-from states.errors import EventNotAllowed, RequirementsMissing, RoleMissing
-from states.events import StageChanged
-from states.process import Process
+from lotse.states.actor import Actor
+from lotse.states.case import Case
+from lotse.states.errors import EventNotAllowed, RequirementsMissing, RoleMissing
+from lotse.states.events import StageChanged
+from lotse.states.process import Process
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from states import facts as fact_kinds
-from states.durations import Duration
-from states.errors import DefinitionError, NotFound
-from states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
-from states.timers import ID as _ID
-from states.timers import check as check_deadlines
+from lotse.states import facts as fact_kinds
+from lotse.states.durations import Duration
+from lotse.states.errors import DefinitionError, NotFound
+from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
+from lotse.states.timers import ID as _ID
+from lotse.states.timers import check as check_deadlines
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
@@ -149,7 +149,7 @@ class Process(_Strict):
 
     def fact(self, name: str) -> Fact:
         if name not in self.facts:
-            from states.errors import BadFactValue
+            from lotse.states.errors import BadFactValue
 
             raise BadFactValue(
                 f"process {self.name} has no fact '{name}'; known: {', '.join(self.facts)}"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-import config
-from states.actor import Actor
-from states.errors import Refused
+from lotse import config
+from lotse.states.actor import Actor
+from lotse.states.errors import Refused
 
 LIST_FILE = Path(config.__file__).parent / "who_ssl_2023.yaml"
 

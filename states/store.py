@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, create_engine
 
-from states import facts as fact_kinds
-from states import schema
-from states.actor import Actor
-from states.case import Case
-from states.errors import BadInput, NotFound, NotReady
-from states.events import CaseOpened, DomainEvent, FactsSet, ItemsTicked, StageChanged
-from states.process import Process
-from states.records import (
+from lotse.states import facts as fact_kinds
+from lotse.states import schema
+from lotse.states.actor import Actor
+from lotse.states.case import Case
+from lotse.states.errors import BadInput, NotFound, NotReady
+from lotse.states.events import CaseOpened, DomainEvent, FactsSet, ItemsTicked, StageChanged
+from lotse.states.process import Process
+from lotse.states.records import (
     ActorRecord,
     ActorRoleRecord,
     CaseRecord,

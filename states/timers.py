@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from states.durations import Duration
+from lotse.states.durations import Duration
 
 if TYPE_CHECKING:
-    from states.process import Process
+    from lotse.states.process import Process
 
 RESPONSIBLE = "responsible"
 STAGE_ENTRY = "stage_entry"

@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifications import outbox
-from states import facts as fact_kinds
-from states import machine, store
-from states.errors import NotFound
-from states.moments import iso
-from states.records import CaseRecord
-from tasks import deadlines
-from tasks.context import Context
+from lotse.notifications import outbox
+from lotse.states import facts as fact_kinds
+from lotse.states import machine, store
+from lotse.states.errors import NotFound
+from lotse.states.moments import iso
+from lotse.states.records import CaseRecord
+from lotse.tasks import deadlines
+from lotse.tasks.context import Context
 
 
 def case_file(ctx: Context, ref: str) -> dict[str, Any]:

@@ -16,18 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from notifications import dispatch
-from states import facts as fact_kinds
-from states import machine, safeguards, store
-from states.actor import Actor
-from states.case import Case
-from states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
-from states.events import CaseOpened, DomainEvent, StageChanged
-from states.moments import local_date
-from states.process import COORDINATOR, Process
-from states.records import CaseRecord, HistoryRecord, RefCounterRecord
-from tasks import deadlines, directory
-from tasks.context import VIA, Context
+from lotse.notifications import dispatch
+from lotse.states import facts as fact_kinds
+from lotse.states import machine, safeguards, store
+from lotse.states.actor import Actor
+from lotse.states.case import Case
+from lotse.states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
+from lotse.states.events import CaseOpened, DomainEvent, StageChanged
+from lotse.states.moments import local_date
+from lotse.states.process import COORDINATOR, Process
+from lotse.states.records import CaseRecord, HistoryRecord, RefCounterRecord
+from lotse.tasks import deadlines, directory
+from lotse.tasks.context import VIA, Context
 
 OPENER_ROLES = ["employer", "agency", COORDINATOR]
 

@@ -30,17 +30,17 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from states import facts as fact_kinds
-from states.actor import Actor
-from states.case import Case
-from states.errors import BadFactValue, LotseError, OpeningRefused
-from states.events import CaseOpened, DomainEvent
-from states.process import Process
-from states.records import CaseRecord, HistoryRecord
-from states.store import list_actors
-from tasks import casework, directory
-from tasks.cohort_file import OPTIONAL, REQUIRED, Line, Unreadable, read
-from tasks.context import Context
+from lotse.states import facts as fact_kinds
+from lotse.states.actor import Actor
+from lotse.states.case import Case
+from lotse.states.errors import BadFactValue, LotseError, OpeningRefused
+from lotse.states.events import CaseOpened, DomainEvent
+from lotse.states.process import Process
+from lotse.states.records import CaseRecord, HistoryRecord
+from lotse.states.store import list_actors
+from lotse.tasks import casework, directory
+from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Line, Unreadable, read
+from lotse.tasks.context import Context
 
 CHUNK = 500  # rows per flush and per progress report
 KEY_PREFIX = "enrol:"

@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from config.settings import Settings
-from states.process import Catalog
-from states.records import utcnow
-from states.store import Database
+from lotse.config.settings import Settings
+from lotse.states.process import Catalog
+from lotse.states.records import utcnow
+from lotse.states.store import Database
 
 VIA = ("cli", "flow", "import", "schedule")
 

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from notifications import dispatch
-from states.case import Case
-from states.deadlines import Rule, openings, rule, why_closed
-from states.moments import local_date
-from states.process import Process
-from states.records import CaseRecord, DeadlineRecord
-from tasks.context import Context
+from lotse.notifications import dispatch
+from lotse.states.case import Case
+from lotse.states.deadlines import Rule, openings, rule, why_closed
+from lotse.states.moments import local_date
+from lotse.states.process import Process
+from lotse.states.records import CaseRecord, DeadlineRecord
+from lotse.tasks.context import Context
 
 _CHUNK = 500  # ids per IN (...) query, well under every database's limit of bound parameters
 

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifications import claims, dispatch, routes
-from notifications.channels import AppriseSender, Sender, SendFailed
-from notifications.outbox import enqueue, listing
-from notifications.routes import Address, Routes, Target
-from states import store
-from states.errors import NotReady
-from states.records import CaseRecord, OutboxRecord
-from tasks.context import Context
+from lotse.notifications import claims, dispatch, routes
+from lotse.notifications.channels import AppriseSender, Sender, SendFailed
+from lotse.notifications.outbox import enqueue, listing
+from lotse.notifications.routes import Address, Routes, Target
+from lotse.states import store
+from lotse.states.errors import NotReady
+from lotse.states.records import CaseRecord, OutboxRecord
+from lotse.tasks.context import Context
 
 
 @dataclass

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from states.records import CaseRecord
-from tasks import case_file, casework, directory
-from tasks.context import Context
+from lotse.states.records import CaseRecord
+from lotse.tasks import case_file, casework, directory
+from lotse.tasks.context import Context
 
 ACTORS = [
     ("koordination", "Koordinierungsstelle Fachkräfteallianz Seeland", ["coordinator"], None),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from states import store
-from states.actor import Actor
-from states.errors import BadInput, Refused
-from states.records import ActorRecord, ActorRoleRecord
-from tasks.context import Context
+from lotse.states import store
+from lotse.states.actor import Actor
+from lotse.states.errors import BadInput, Refused
+from lotse.states.records import ActorRecord, ActorRoleRecord
+from lotse.tasks.context import Context
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")

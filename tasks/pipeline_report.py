@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states import store
-from states.moments import iso, local_date
-from states.records import CaseRecord, DeadlineRecord, HistoryRecord
-from states.timers import limit_id
-from tasks import deadlines
-from tasks.context import Context
+from lotse.states import store
+from lotse.states.moments import iso, local_date
+from lotse.states.records import CaseRecord, DeadlineRecord, HistoryRecord
+from lotse.states.timers import limit_id
+from lotse.tasks import deadlines
+from lotse.tasks.context import Context
 
 RECENT_TRANSITIONS = 50
 

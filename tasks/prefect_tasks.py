@@ -18,11 +18,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from sqlalchemy.exc import OperationalError
 
-from config.settings import Settings
-from states import store
-from states.errors import BadInput, NotFound, NotReady
-from tasks import casework, cohort_import, deadlines, delivery, pipeline_report
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states import store
+from lotse.states.errors import BadInput, NotFound, NotReady
+from lotse.tasks import casework, cohort_import, deadlines, delivery, pipeline_report
+from lotse.tasks.context import Context
 
 
 def _context() -> Context:

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifications import dispatch, messages, routes
-from notifications.channels import AppriseSender, Sender, SendFailed
-from notifications.routes import Address
-from states.errors import NotFound
-from states.process import COORDINATOR
-from states.records import ActorRecord, ActorRoleRecord
-from tasks.context import Context
+from lotse.notifications import dispatch, messages, routes
+from lotse.notifications.channels import AppriseSender, Sender, SendFailed
+from lotse.notifications.routes import Address
+from lotse.states.errors import NotFound
+from lotse.states.process import COORDINATOR
+from lotse.states.records import ActorRecord, ActorRoleRecord
+from lotse.tasks.context import Context
 
 
 def route_report(ctx: Context) -> tuple[str, list[str]]:

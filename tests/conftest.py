@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings
-from states import schema
-from tasks import directory
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states import schema
+from lotse.tasks import directory
+from lotse.tasks.context import Context
 
-LOTSE = [sys.executable, "-m", "flows.cli"]
+LOTSE = [sys.executable, "-m", "lotse.flows.cli"]
 
 
 class Clock:

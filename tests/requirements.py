@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from states import facts as fact_kinds
-from states.process import Condition, Process, Transition
+from lotse.states import facts as fact_kinds
+from lotse.states.process import Condition, Process, Transition
 
 SAMPLE_TEXT = {
     "date": "2027-03-01",

@@ -17,13 +17,13 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from flows.cli import actor, case, notify, process
-from flows.cli.check import check
-from flows.cli.enrol import enrol
-from flows.cli.output import context, settings_error, warn
-from flows.cli.report import report
-from flows.cli.up import up
-from states.errors import LotseError, NotReady
+from lotse.flows.cli import actor, case, notify, process
+from lotse.flows.cli.check import check
+from lotse.flows.cli.enrol import enrol
+from lotse.flows.cli.output import context, settings_error, warn
+from lotse.flows.cli.report import report
+from lotse.flows.cli.up import up
+from lotse.states.errors import LotseError, NotReady
 
 app = typer.Typer(
     name="lotse",
@@ -47,7 +47,7 @@ app.command("up")(up)
 @app.command()
 def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo alliance.")) -> None:
     """Create or upgrade the database; safe to run twice."""
-    from states import schema  # Alembic only where it is used
+    from lotse.states import schema  # Alembic only where it is used
 
     ctx = context(check_schema=False)
     try:
@@ -58,10 +58,10 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
     typer.echo(f"database {ctx.db.display_url}: {state} (schema {after})")
     typer.echo(f"processes: {', '.join(p.key for p in ctx.catalog.latest())}")
     if demo:
-        from tasks import demo as demo_data
+        from lotse.tasks import demo as demo_data
 
         typer.echo(demo_data.create(ctx))
-    from tasks import route_check  # no Apprise unless routes are configured
+    from lotse.tasks import route_check  # no Apprise unless routes are configured
 
     routes, problems = route_check.route_report(ctx)
     typer.echo(f"notifications: {routes}")

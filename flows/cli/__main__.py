@@ -1,5 +1,5 @@
 """`python -m flows.cli` is `lotse`."""
 
-from flows.cli import main
+from lotse.flows.cli import main
 
 main()

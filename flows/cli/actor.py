@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.output import context, emit_json, table
-from tasks import directory
+from lotse.flows.cli.output import context, emit_json, table
+from lotse.tasks import directory
 
 app = typer.Typer(help="The alliance's actors (organisations and people).", no_args_is_help=True)
 

@@ -6,8 +6,8 @@ import os
 
 import typer
 
-from flows.cli.output import context, emit_json, table, warn
-from tasks import case_file, casework
+from lotse.flows.cli.output import context, emit_json, table, warn
+from lotse.tasks import case_file, casework
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -123,7 +123,7 @@ def advance(
     facts = casework.parse_assignments(assignments)
     ctx = context()
     if ctx.settings.notify_config is not None:  # read the routes before the change locks the database
-        from notifications import routes
+        from lotse.notifications import routes
 
         routes.load(ctx.settings)
     # Prefect keeps every flow parameter for ever: personal data, and a free-text note that may
@@ -136,8 +136,8 @@ def advance(
         warn(f"{', '.join(private)} may hold personal data: the change is made here, not as a flow run")
         through_prefect = False
     if through_prefect:
-        from flows.advance_case import advance_case  # Prefect only where it is used
-        from flows.cli.prefect_console import flow_run_ahead
+        from lotse.flows.advance_case import advance_case  # Prefect only where it is used
+        from lotse.flows.cli.prefect_console import flow_run_ahead
 
         flow_run_ahead()
 
@@ -145,7 +145,7 @@ def advance(
         result = advance_case(case_ref=ref, event=event, actor=by, facts=facts, note=note,
                               expected_version=expected_version)
     else:
-        from tasks import delivery
+        from lotse.tasks import delivery
 
         result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note,
                                   expected_version=expected_version)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.output import as_of_day, context, emit_json, table
-from tasks import deadlines
+from lotse.flows.cli.output import as_of_day, context, emit_json, table
+from lotse.tasks import deadlines
 
 COLUMNS = ["ref", "deadline", "due", "overdue_days", "level", "role", "basis"]
 

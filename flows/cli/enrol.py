@@ -12,8 +12,8 @@ from typing import Any
 
 import typer
 
-from flows.cli.output import context, emit_json, warn
-from states.errors import BadInput
+from lotse.flows.cli.output import context, emit_json, warn
+from lotse.states.errors import BadInput
 
 
 def enrol(
@@ -25,13 +25,13 @@ def enrol(
     """Enrol a cohort: every row is checked first; one bad row and nothing is imported (unless
     --skip-invalid). Importing the same file again enrols no one twice."""
     if os.environ.get("PREFECT_API_URL"):
-        from flows.cli.prefect_console import flow_run_ahead
-        from flows.enrol_cohort import enrol_cohort
+        from lotse.flows.cli.prefect_console import flow_run_ahead
+        from lotse.flows.enrol_cohort import enrol_cohort
 
         flow_run_ahead()
         result = enrol_cohort(file=str(file.resolve()), skip_invalid=skip_invalid, by=by)
     else:
-        from tasks import cohort_import
+        from lotse.tasks import cohort_import
 
         result = cohort_import.enrol(context(), file, skip_invalid=skip_invalid, by=by).as_dict()
     if as_json:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.output import context, emit_json, table, warn
-from states.errors import Refused
-from tasks import delivery, route_check
+from lotse.flows.cli.output import context, emit_json, table, warn
+from lotse.states.errors import Refused
+from lotse.tasks import delivery, route_check
 
 app = typer.Typer(help="Notifications: deliver the outbox, test a route.")
 JSON = typer.Option(False, "--json", help="Print JSON.")

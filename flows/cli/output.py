@@ -10,9 +10,9 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from config.settings import Settings
-from states.errors import BadInput
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states.errors import BadInput
+from lotse.tasks.context import Context
 
 
 def settings() -> Settings:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 import os
 
-from states.errors import NotReady
+from lotse.states.errors import NotReady
 
 
 def flow_run_ahead() -> None:
     """Refuse early when the server does not answer; quiet Prefect's console."""
-    from flows.server import healthy
+    from lotse.flows.server import healthy
 
     api = os.environ.get("PREFECT_API_URL", "")
     if not healthy(api):

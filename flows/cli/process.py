@@ -6,8 +6,8 @@ from typing import Any
 
 import typer
 
-from flows.cli.output import emit_json, settings, table
-from states.process import Catalog, Process
+from lotse.flows.cli.output import emit_json, settings, table
+from lotse.states.process import Catalog, Process
 
 app = typer.Typer(help="Process definitions (pathways).", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from flows.cli.output import as_of_day, context, emit_json, table
+from lotse.flows.cli.output import as_of_day, context, emit_json, table
 
 SHOWN_TRANSITIONS = 10
 
@@ -25,13 +25,13 @@ def report(
     their stage longer than its limit; the last transitions."""
     day = as_of_day(as_of)
     if os.environ.get("PREFECT_API_URL"):
-        from flows.cli.prefect_console import flow_run_ahead
-        from flows.pipeline_report import pipeline_report
+        from lotse.flows.cli.prefect_console import flow_run_ahead
+        from lotse.flows.pipeline_report import pipeline_report
 
         flow_run_ahead()
         data: dict[str, Any] = pipeline_report(as_of=day)
     else:
-        from tasks import pipeline_report as plain
+        from lotse.tasks import pipeline_report as plain
 
         data = plain.pipeline(context(), day)
     if as_json:

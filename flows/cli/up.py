@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from flows.cli.output import settings
+from lotse.flows.cli.output import settings
 
 
 def up(
@@ -20,6 +20,6 @@ def up(
 ) -> None:
     """Run Lotse in Prefect: start a local server (unless PREFECT_API_URL is set), register one
     deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM."""
-    from flows.up import up as run  # Prefect only where it is used
+    from lotse.flows.up import up as run  # Prefect only where it is used
 
     run(settings(), port=port, no_server=no_server, demo=demo, say=typer.echo)

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import states.records  # noqa: F401  (registers the tables on SQLModel.metadata)
+import lotse.states.records  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes["connection"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from flows.cli import main
-from tasks.context import Context
+from lotse.flows.cli import main
+from lotse.tasks.context import Context
 from tests.tables import dump
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from states.records import OutboxRecord
-from tasks import casework
-from tasks.context import Context
+from lotse.states.records import OutboxRecord
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.conftest import Clock, run_lotse
 
 KEYS = {"ref", "deadline", "due", "level", "role", "basis", "overdue_days", "reminded"}

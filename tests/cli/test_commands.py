@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from config.settings import PACKAGED_PROCESS_DIR
-from states.process import Catalog
-from tasks.context import Context
+from lotse.config.settings import PACKAGED_PROCESS_DIR
+from lotse.states.process import Catalog
+from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 
 REF = re.compile(r"^[A-Z]{2,4}-\d{4}-\d{4}$")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from states.durations import Duration
-from tasks.context import Context
+from lotse.states.durations import Duration
+from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.conftest import LOTSE, run_lotse
 from tests.postgres import fresh_database

@@ -20,7 +20,7 @@ READ_ONLY = [
 ]
 PROBE = """
 import json, os, sys
-from flows.cli import main
+from lotse.flows.cli import main
 codes = []
 for words in json.loads(sys.argv[1]):
     sys.argv = ["lotse", *words]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from config.settings import Settings
-from flows.cli.process import to_mermaid
-from states.process import Catalog
+from lotse.config.settings import Settings
+from lotse.flows.cli.process import to_mermaid
+from lotse.states.process import Catalog
 
 README = Path(__file__).parents[2] / "README.md"
 

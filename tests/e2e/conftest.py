@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import run_lotse
 
-LOTSE = [sys.executable, "-m", "flows.cli"]
+LOTSE = [sys.executable, "-m", "lotse.flows.cli"]
 READY = "Ctrl-C stops lotse up"
 
 
@@ -77,13 +77,13 @@ class Up:
             raise
 
 
-def start(tmp: Path, *, demo: bool = False, timeout: float = 150) -> Up:
+def start(tmp: Path, *, demo: bool = False, timeout: float = 150, env: dict[str, str] | None = None) -> Up:
     home, prefect_home = tmp / "lotse-home", tmp / "prefect-home"
     made = run_lotse(home, "init", *(["--demo"] if demo else []))
     assert made.returncode == 0, made.stderr
     port = free_port()
     output = tmp / "lotse-up.out"
-    env = environment(home, prefect_home)
+    env = {**environment(home, prefect_home), **(env or {})}
     with output.open("wb") as out:
         up_args = ["up", "--port", str(port), *(["--demo"] if demo else [])]
         process = subprocess.Popen([*LOTSE, *up_args], stdout=out, stderr=subprocess.STDOUT,
@@ -99,6 +99,13 @@ def start(tmp: Path, *, demo: bool = False, timeout: float = 150) -> Up:
     assert httpx.get(f"{up.api}/health", timeout=5).status_code == 200
     up.descendants = children(process.pid)
     return up
+
+
+def server_log_errors(up: Up) -> list[str]:
+    """The lines of the Prefect server's log that report an error (its services log there only)."""
+    log = Path(up.env["PREFECT_HOME"]) / "server.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line for line in lines if "ERROR" in line or line.startswith("Traceback")]
 
 
 def children(pid: int) -> set[int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.deployments import PLANNED
+from lotse.flows.deployments import PLANNED
 from tests.e2e.conftest import Up, newest_artifact
 from tests.e2e.test_lotse_up import present
 

@@ -15,8 +15,8 @@ from prefect import get_client
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 
-from flows.deployments import PLANNED
-from flows.server import port_taken
+from lotse.flows.deployments import PLANNED
+from lotse.flows.server import port_taken
 from tests.conftest import run_lotse
 from tests.e2e.conftest import Up, alive, free_port, newest_artifact, prefect_at, start
 from tests.flows.server_reads import artifacts
@@ -30,7 +30,7 @@ COHORT = "given_name,family_name,nationality,employer\nGrace,Okonkwo,NGA,klinik-
 
 def present(name: str) -> bool:
     plan = next(p for p in PLANNED if p.name == name)
-    return (Path(__file__).parents[2] / f"{plan.module.replace('.', '/')}.py").exists()
+    return (Path(__file__).parents[2] / f"{plan.module.removeprefix('lotse.').replace('.', '/')}.py").exists()
 
 
 def test_every_flow_is_deployed_with_its_schedule_in_berlin_time(served: Up) -> None:

@@ -12,7 +12,7 @@ import pytest
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 
-from tasks.demo import CHANCEN_PEOPLE, PFLEGE_PEOPLE
+from lotse.tasks.demo import CHANCEN_PEOPLE, PFLEGE_PEOPLE
 from tests.e2e.conftest import Up, prefect_at
 from tests.e2e.test_lotse_up import present
 from tests.flows.server_reads import every

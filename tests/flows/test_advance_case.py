@@ -10,12 +10,12 @@ import pytest
 from prefect import get_client
 from prefect.exceptions import PrefectHTTPStatusError
 
-from flows import deployments
-from flows.advance_case import advance_case
-from states.errors import BadInput, RequirementsMissing
-from tasks import case_file, casework
-from tasks.context import Context
-from tasks.prefect_tasks import apply_event
+from lotse.flows import deployments
+from lotse.flows.advance_case import advance_case
+from lotse.states.errors import BadInput, RequirementsMissing
+from lotse.tasks import case_file, casework
+from lotse.tasks.context import Context
+from lotse.tasks.prefect_tasks import apply_event
 from tests.flows.server_reads import artifacts, every
 
 pytestmark = pytest.mark.prefect
@@ -153,7 +153,7 @@ def test_the_flow_run_sends_the_changes_messages_right_after_it(
 def test_a_run_on_a_stale_version_fails_as_a_conflict_and_changes_nothing(
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
-    from states.errors import Conflict
+    from lotse.states.errors import Conflict
 
     ref = ready_for_visa(alliance)
 

@@ -12,9 +12,9 @@ import pytest
 from prefect import get_client
 from sqlalchemy import func, select
 
-from flows.check_deadlines import check_deadlines
-from states.records import OutboxRecord
-from tasks.context import Context
+from lotse.flows.check_deadlines import check_deadlines
+from lotse.states.records import OutboxRecord
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.tasks.test_deadlines import arrived
 

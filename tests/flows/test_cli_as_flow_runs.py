@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.context import Context
+from lotse.tasks.context import Context
 from tests.conftest import run_lotse
 from tests.flows.server_reads import api_url, artifacts, post
 
@@ -66,7 +66,7 @@ def test_report_runs_as_a_flow_run_and_publishes_the_pipeline(
 
 
 def _visa_ready(ctx: Context) -> str:
-    from tasks import casework
+    from lotse.tasks import casework
 
     ref = casework.open_case(ctx, given_name="Lina", family_name="Gharbi", nationality="TUN",
                              employer="klinik-nord")
@@ -112,7 +112,7 @@ def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
 def test_a_refused_case_advance_flow_run_is_one_error_line_without_a_traceback(
     prefect_harness: None, alliance: Context, home: Path
 ) -> None:
-    from tasks import casework
+    from lotse.tasks import casework
 
     ref = casework.open_case(alliance, given_name="Lina", family_name="Gharbi", nationality="TUN",
                              employer="klinik-nord")

@@ -14,9 +14,9 @@ from prefect import get_client
 from prefect.states import Completed, Failed
 from sqlalchemy.exc import OperationalError
 
-from flows.deliver_notifications import deliver_notifications
-from tasks.context import Context
-from tasks.prefect_tasks import network_trouble
+from lotse.flows.deliver_notifications import deliver_notifications
+from lotse.tasks.context import Context
+from lotse.tasks.prefect_tasks import network_trouble
 from tests.conftest import Clock
 from tests.notifications.conftest import ALLIANCE_ROLES, Inbox, arrive, visa_case
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from flows import deployments
-from states.errors import BadInput
-from tasks.context import Context
+from lotse.flows import deployments
+from lotse.states.errors import BadInput
+from lotse.tasks.context import Context
 
 
 def crons(built: deployments.Deployments) -> dict[str, list[tuple[str, str]]]:
@@ -21,7 +21,7 @@ def test_each_flow_gets_a_deployment_with_the_default_schedules_in_berlin_time(a
     assert {d.name for d in built.built} | set(built.missing) == planned
     assert crons(built)["pipeline-report"] == [("0 7 * * *", "Europe/Berlin")]
     assert crons(built)["advance-case"] == crons(built)["enrol-cohort"] == []
-    assert all(d.entrypoint and d.entrypoint.startswith("flows.") for d in built.built)
+    assert all(d.entrypoint and d.entrypoint.startswith("lotse.flows.") for d in built.built)
 
 
 def test_a_schedule_can_be_changed_or_switched_off_by_setting(alliance: Context) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.enrol_cohort import enrol_cohort
-from states.errors import BadInput
-from tasks import case_file
-from tasks.context import Context
+from lotse.flows.enrol_cohort import enrol_cohort
+from lotse.states.errors import BadInput
+from lotse.tasks import case_file
+from lotse.tasks.context import Context
 from tests.flows.server_reads import artifacts, get
 
 pytestmark = pytest.mark.prefect

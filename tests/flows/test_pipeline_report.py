@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from flows.pipeline_report import pipeline_report
-from tasks import casework
-from tasks.context import Context
+from lotse.flows.pipeline_report import pipeline_report
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.flows.server_reads import artifacts
 

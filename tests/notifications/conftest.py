@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tasks import casework
-from tasks.context import Context
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse, Outcome, in_process
 from tests.conftest import Clock
 

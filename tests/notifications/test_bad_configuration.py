@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks import case_file, delivery
-from tasks.context import Context
+from lotse.tasks import case_file, delivery
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.notifications.conftest import (
     Inbox,

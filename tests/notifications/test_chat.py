@@ -3,8 +3,8 @@ role and region, with the case's reference only when LOTSE_CHAT_REFERENCE_ONLY i
 
 from __future__ import annotations
 
-from tasks import delivery
-from tasks.context import Context
+from lotse.tasks import delivery
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Routes, Webhook, arrive, visa_case
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from notifications import claims
-from states.records import OutboxRecord
-from tasks import casework, delivery
-from tasks.context import Context
+from lotse.notifications import claims
+from lotse.states.records import OutboxRecord
+from lotse.tasks import casework, delivery
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.notifications.conftest import Inbox, Routes, arrive, mail_routes, visa_case
 
@@ -25,7 +25,7 @@ from tests.notifications.conftest import Inbox, Routes, arrive, mail_routes, vis
 def start_notify(home: Path, config: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "PREFECT_API_URL"))}
     env.update(LOTSE_HOME=str(home), LOTSE_NOTIFY_CONFIG=str(config), LOTSE_NOTIFY_BATCH_SIZE="2")
-    return subprocess.Popen([sys.executable, "-m", "flows.cli", "notify", *args], env=env, text=True,
+    return subprocess.Popen([sys.executable, "-m", "lotse.flows.cli", "notify", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from config.settings import Settings
-from notifications import claims
-from notifications.outbox import enqueue
-from states import schema
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.notifications import claims
+from lotse.notifications.outbox import enqueue
+from lotse.states import schema
+from lotse.tasks.context import Context
 from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.postgres

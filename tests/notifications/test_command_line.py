@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tasks import delivery
-from tasks.context import Context
+from lotse.tasks import delivery
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Inbox, Lotse, Routes, mail_routes, visa_case
 from tests.tables import dump
 

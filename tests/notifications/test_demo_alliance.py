@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from states.records import CaseRecord, HistoryRecord, OutboxRecord
-from tasks import deadlines, delivery, demo
-from tasks.context import Context
+from lotse.states.records import CaseRecord, HistoryRecord, OutboxRecord
+from lotse.tasks import deadlines, delivery, demo
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Inbox
 
 

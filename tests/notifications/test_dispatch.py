@@ -7,13 +7,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from notifications import dispatch
-from notifications.channels import RecordingSender
-from states import store
-from states.process import Catalog, Process
-from states.records import OutboxRecord
-from tasks import casework, delivery, directory
-from tasks.context import Context
+from lotse.notifications import dispatch
+from lotse.notifications.channels import RecordingSender
+from lotse.states import store
+from lotse.states.process import Catalog, Process
+from lotse.states.records import OutboxRecord
+from lotse.tasks import casework, delivery, directory
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Routes, arrive, visa_case
 
 CHAT = "json://127.0.0.1:1/{}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tasks import casework, delivery
-from tasks.context import Context
+from lotse.tasks import casework, delivery
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Inbox, Routes, arrive, mail_routes, visa_case
 
 ARRIVAL_RECIPIENTS = ["abh-nord", "beratung", "klinik-nord", "wohnbau-nord"]  # notify of `arrive`

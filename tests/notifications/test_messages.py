@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from notifications import messages
+from lotse.notifications import messages
 
 CONTEXT: dict[str, Any] = {
     "case": {"ref": "SE-2026-0001", "name": "Maricel", "process": "pflege", "region": "SE-Nord"},

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from states.records import OutboxRecord
-from tasks import case_file, delivery
-from tasks.context import Context
+from lotse.states.records import OutboxRecord
+from lotse.tasks import case_file, delivery
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.notifications.conftest import Inbox, Lotse, Routes, arrive, mail_routes, visa_case
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from config.settings import Settings
-from notifications import outbox
-from states import schema
-from states.process import Catalog, Process
-from states.records import OutboxRecord
-from tasks import casework, delivery, directory
-from tasks.context import Context
-from tasks.deadlines import check_deadlines
+from lotse.config.settings import Settings
+from lotse.notifications import outbox
+from lotse.states import schema
+from lotse.states.process import Catalog, Process
+from lotse.states.records import OutboxRecord
+from lotse.tasks import casework, delivery, directory
+from lotse.tasks.context import Context
+from lotse.tasks.deadlines import check_deadlines
 from tests.conftest import Clock
 from tests.notifications.conftest import Webhook
 from tests.postgres import fresh_database

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import delete, event, select
 
-from notifications import dispatch
-from states import store
-from states.records import OutboxRecord
-from tasks import casework
-from tasks.context import Context
+from lotse.notifications import dispatch
+from lotse.states import store
+from lotse.states.records import OutboxRecord
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.notifications.conftest import Routes
 
 CHAT = "json://127.0.0.1:1/{}"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings
-from notifications import routes
-from notifications.routes import Address
+from lotse.config.settings import Settings
+from lotse.notifications import routes
+from lotse.notifications.routes import Address
 
 REGIONS = {"SE-Nord", "SE-Sued"}
 

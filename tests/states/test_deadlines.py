@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import PACKAGED_PROCESS_DIR
-from states.case import Case
-from states.deadlines import Rule, openings, rule, rules, why_closed
-from states.errors import DefinitionError
-from states.process import Catalog, Process, load_file
+from lotse.config.settings import PACKAGED_PROCESS_DIR
+from lotse.states.case import Case
+from lotse.states.deadlines import Rule, openings, rule, rules, why_closed
+from lotse.states.errors import DefinitionError
+from lotse.states.process import Catalog, Process, load_file
 
 D = dt.date
 

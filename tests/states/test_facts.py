@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from states import facts
-from states.errors import BadFactValue, BadInput
+from lotse.states import facts
+from lotse.states.errors import BadFactValue, BadInput
 
 GOOD = [
     ("date", "2027-03-01", dt.date(2027, 3, 1)),

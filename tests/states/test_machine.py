@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from config.settings import PACKAGED_PROCESS_DIR
-from states import machine
-from states.actor import Actor
-from states.case import Case
-from states.errors import EventNotAllowed, Refused, RequirementsMissing, RoleMissing
-from states.process import Catalog, Process, Transition
+from lotse.config.settings import PACKAGED_PROCESS_DIR
+from lotse.states import machine
+from lotse.states.actor import Actor
+from lotse.states.case import Case
+from lotse.states.errors import EventNotAllowed, Refused, RequirementsMissing, RoleMissing
+from lotse.states.process import Catalog, Process, Transition
 from tests.requirements import meeting_facts, requirement_count
 
 CATALOG = Catalog.load([PACKAGED_PROCESS_DIR])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from states.moments import iso, local_date
+from lotse.states.moments import iso, local_date
 
 
 def test_a_late_evening_in_utc_is_the_next_day_in_berlin_and_a_naive_moment_is_utc() -> None:

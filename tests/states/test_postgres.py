@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from config.settings import Settings
-from states import schema, store
-from states.errors import RequirementsMissing, RoleMissing
-from states.store import Database
-from tasks import casework, directory
-from tasks.case_file import case_file
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states import schema, store
+from lotse.states.errors import RequirementsMissing, RoleMissing
+from lotse.states.store import Database
+from lotse.tasks import casework, directory
+from lotse.tasks.case_file import case_file
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.postgres import fresh_database
 from tests.states.test_store import (

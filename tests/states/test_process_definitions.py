@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import PACKAGED_PROCESS_DIR, Settings
-from states.errors import DefinitionError, NotFound
-from states.process import Catalog, load_file
+from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
+from lotse.states.errors import DefinitionError, NotFound
+from lotse.states.process import Catalog, load_file
 from tests.conftest import run_lotse
 
 VALID: dict[str, Any] = {

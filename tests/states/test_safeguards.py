@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from states.errors import Refused
-from states.records import CaseRecord
-from states.safeguards import safeguarded
-from tasks import casework
-from tasks.context import Context
+from lotse.states.errors import Refused
+from lotse.states.records import CaseRecord
+from lotse.states.safeguards import safeguarded
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 
 REFERENCE = Path(__file__).parents[3] / "shared" / "reference" / "who-ssl-2023.csv"
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, text
 
-from states import schema, store
-from states.errors import (
+from lotse.states import schema, store
+from lotse.states.errors import (
     BadFactValue,
     BadInput,
     Conflict,
@@ -25,10 +25,10 @@ from states.errors import (
     RequirementsMissing,
     RoleMissing,
 )
-from states.records import CaseRecord, HistoryRecord
-from states.store import Database
-from tasks import casework
-from tasks.context import Context
+from lotse.states.records import CaseRecord, HistoryRecord
+from lotse.states.store import Database
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.tables import dump
 

@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select
 
-from config.settings import Settings
-from states import schema, store
-from states.errors import LotseError
-from states.records import CaseRecord
-from tasks import casework, directory
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states import schema, store
+from lotse.states.errors import LotseError
+from lotse.states.records import CaseRecord
+from lotse.tasks import casework, directory
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.requirements import meeting_texts, sample_text
 from tests.tables import dump

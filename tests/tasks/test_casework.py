@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from config.settings import PACKAGED_PROCESS_DIR
-from states import store
-from states.errors import BadFactValue, BadInput, RequirementsMissing
-from states.process import Catalog
-from tasks import casework
-from tasks.context import Context
+from lotse.config.settings import PACKAGED_PROCESS_DIR
+from lotse.states import store
+from lotse.states.errors import BadFactValue, BadInput, RequirementsMissing
+from lotse.states.process import Catalog
+from lotse.tasks import casework
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 
 PFLEGE = Catalog.load([PACKAGED_PROCESS_DIR]).get("pflege")

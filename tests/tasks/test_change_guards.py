@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from states.errors import Refused
-from states.records import ActorRecord
-from tasks import case_file, casework
-from tasks.context import Context
+from lotse.states.errors import Refused
+from lotse.states.records import ActorRecord
+from lotse.tasks import case_file, casework
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tasks import case_file
-from tasks.cohort_import import Enrolment, enrol
-from tasks.context import Context
+from lotse.tasks import case_file
+from lotse.tasks.cohort_import import Enrolment, enrol
+from lotse.tasks.context import Context
 
 HEADER = "given_name,family_name,nationality,employer,process,arrival_date"
 GOOD = [

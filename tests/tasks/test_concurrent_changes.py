@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from config.settings import Settings
-from states import schema, store
-from states.errors import LotseError
-from states.records import CaseRecord, HistoryRecord
-from tasks import casework, directory
-from tasks.context import Context
+from lotse.config.settings import Settings
+from lotse.states import schema, store
+from lotse.states.errors import LotseError
+from lotse.states.records import CaseRecord, HistoryRecord
+from lotse.tasks import casework, directory
+from lotse.tasks.context import Context
 from tests.postgres import fresh_database
 from tests.requirements import meeting_texts, sample_text
 

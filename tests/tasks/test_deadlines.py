@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from states.records import DeadlineRecord, OutboxRecord
-from tasks import case_file, casework
-from tasks.context import Context
-from tasks.deadlines import Finding, check_deadlines, today
+from lotse.states.records import DeadlineRecord, OutboxRecord
+from lotse.tasks import case_file, casework
+from lotse.tasks.context import Context
+from lotse.tasks.deadlines import Finding, check_deadlines, today
 from tests.conftest import Clock
 
 D = dt.date

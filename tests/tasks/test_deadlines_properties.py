@@ -17,16 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from config.settings import Settings
-from states import schema, store
-from states.deadlines import openings, rule
-from states.errors import LotseError
-from states.process import Process
-from states.records import CaseRecord, DeadlineRecord, OutboxRecord
-from states.store import Database
-from tasks import casework, directory
-from tasks.context import Context
-from tasks.deadlines import check_deadlines, local_date, today
+from lotse.config.settings import Settings
+from lotse.states import schema, store
+from lotse.states.deadlines import openings, rule
+from lotse.states.errors import LotseError
+from lotse.states.process import Process
+from lotse.states.records import CaseRecord, DeadlineRecord, OutboxRecord
+from lotse.states.store import Database
+from lotse.tasks import casework, directory
+from lotse.tasks.context import Context
+from lotse.tasks.deadlines import check_deadlines, local_date, today
 from tests.conftest import Clock
 
 START = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tasks import casework, deadlines, pipeline_report
-from tasks.context import Context
+from lotse.tasks import casework, deadlines, pipeline_report
+from lotse.tasks.context import Context
 from tests.conftest import Clock
 
 

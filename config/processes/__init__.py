@@ -1,1 +1,0 @@
-"""The process definitions (pathways) shipped with Lotse, as YAML files."""
