@@ -75,15 +75,24 @@ def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool, demo
     from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from lotse.flows.work_pool import owners
+
     with temporary_settings(updates={PREFECT_API_URL: api}):
+        # A deployment in a work pool belongs to its workers (`lotse deploy --pool`): not taken
+        # over here, so neither are its runs, nor is it paused when this process stops.
+        pooled = owners([d.name for d in planned.built])
         runner = Runner(name="lotse", pause_on_shutdown=True)
         for deployment in planned.built:
-            runner.add_deployment(deployment)
+            if deployment.name not in pooled:
+                runner.add_deployment(deployment)
         ui = prefect_server.ui_url(api)
         say(f"Prefect UI: {ui}")
-        say(f"registered {len(planned.built)} deployments (tag 'lotse'), served by this process:")
+        served = len(planned.built) - len(pooled)
+        say(f"registered {served} deployments (tag 'lotse'), served by this process:")
         for name, cron in planned.schedules.items():
             when = f"cron '{cron}' ({ctx.settings.timezone})" if cron else "on demand"
+            if name in pooled:
+                when = f"served by work pool '{pooled[name]}', left to its workers"
             say(f"  {name}/{name}: {when}")
         for name in planned.missing:
             say(f"  {name}: skipped, flows/{name.replace('-', '_')}.py is not in this installation")

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - Typer before it vendored click
 
 from lotse.flows.cli import actor, case, notify, process
 from lotse.flows.cli.check import check
+from lotse.flows.cli.deploy import deploy
 from lotse.flows.cli.doctor import doctor
 from lotse.flows.cli.enrol import enrol
 from lotse.flows.cli.output import context, settings_error, warn
@@ -44,6 +45,7 @@ app.command("enrol")(enrol)
 app.command("report")(report)
 app.command("up")(up)
 app.command("doctor")(doctor)
+app.command("deploy")(deploy)
 
 
 @app.command()
