@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
 from lotse.flows.cli import actor, case, notify, process
+from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
 from lotse.flows.cli.deploy import deploy
 from lotse.flows.cli.doctor import doctor
@@ -45,6 +46,7 @@ app.command("enrol")(enrol)
 app.command("report")(report)
 app.command("up")(up)
 app.command("doctor")(doctor)
+app.command("backup")(backup)
 app.command("deploy")(deploy)
 
 
