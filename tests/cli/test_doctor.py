@@ -137,6 +137,16 @@ def test_a_database_at_an_older_schema_fails_and_says_to_back_up_and_run_init(
     assert set(failing(outcome)) == {"database"}
 
 
+def test_a_database_server_that_does_not_answer_is_a_fail_line_not_a_traceback(lotse: Lotse) -> None:
+    url = f"postgresql+psycopg://lotse:s3cret-pw@127.0.0.1:{free_port()}/lotse"
+    outcome = lotse("doctor", env={"LOTSE_DATABASE_URL": url})
+    assert outcome.code == 1 and outcome.err == ""
+    detail = failing(outcome)["database"]
+    assert detail.startswith(f"fail cannot open {url.replace('s3cret-pw', '***')}: connection failed")
+    assert "start the database server or fix LOTSE_DATABASE_URL" in detail
+    assert "s3cret-pw" not in outcome.out
+
+
 def test_a_broken_definition_file_is_one_fail_line_naming_file_and_problem(
     lotse: Lotse, tmp_path: Path
 ) -> None:
@@ -156,6 +166,19 @@ def test_a_missing_process_folder_is_a_fail_line(lotse: Lotse, tmp_path: Path) -
     outcome = lotse("doctor", env={**env, "LOTSE_PROCESS_DIR": str(tmp_path / "nowhere")})
     assert outcome.code == 1
     assert "process folder does not exist" in failing(outcome)["processes"]
+
+
+def test_cases_on_a_definition_that_is_no_longer_loaded_fail_the_processes_line(
+    lotse: Lotse, tmp_path: Path, home: Path
+) -> None:
+    env = demo(lotse, tmp_path)
+    with sqlite3.connect(home / "lotse.db") as connection:
+        connection.execute("UPDATE cases SET process_version = 9 WHERE id IN "
+                           "(SELECT id FROM cases WHERE process = 'pflege' ORDER BY id LIMIT 2)")
+    outcome = lotse("doctor", env=env)
+    assert outcome.code == 1
+    assert failing(outcome) == {"processes": "fail 2 case(s) run on pflege v9, whose definition is not "
+                                             "loaded; put its file back"}
 
 
 def test_a_notified_role_without_a_route_fails_naming_the_role(lotse: Lotse, tmp_path: Path) -> None:
