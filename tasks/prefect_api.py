@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from lotse.config.settings import Settings
 
 TAG = "lotse"  # the tag of Lotse's deployments (flows/deployments.py)
@@ -84,6 +82,8 @@ def up_pid(home: Path) -> int | None:
 
 def shown(api: str) -> str:
     """The address without any user or password in it."""
+    import httpx
+
     return str(httpx.URL(api).copy_with(username=None, password=None))
 
 
@@ -91,6 +91,8 @@ class Api:
     """A small client of the endpoints the doctor reads."""
 
     def __init__(self, api: str, environ: Mapping[str, str] | None = None) -> None:
+        import httpx  # only where Prefect is configured: it adds a tenth of a second
+
         environ = os.environ if environ is None else environ
         self.client = httpx.Client(base_url=api.rstrip("/") + "/", headers=_auth(environ),
                                    timeout=TIMEOUT_S)
@@ -129,6 +131,8 @@ class Api:
         return _moment(ended) if ended else None
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        import httpx
+
         try:
             response = self.client.request(method, path, json=body)
         except httpx.HTTPError as exc:
