@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lotse.config.settings import Settings
@@ -75,6 +76,10 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
     say("run them with one or more workers, each on a host with Lotse installed and the same LOTSE_* "
         f"settings as here ({', '.join(_lotse_settings_set()) or 'none set'}):")
     say(f"  PREFECT_API_URL={api} prefect worker start --pool {pool}")
+    if relative := _relative_paths(settings):
+        being = "is a relative path" if len(relative) == 1 else "are relative paths"
+        say(f"note: {', '.join(relative)} {being}: a worker runs each flow in a new temporary folder, "
+            "so give absolute paths")
     if ctx.db.engine.dialect.name == "sqlite":
         say(f"note: the Lotse database is a SQLite file ({ctx.db.display_url}): only workers on this host "
             "reach it; use PostgreSQL for workers elsewhere (docs/operations.md)")
@@ -151,6 +156,13 @@ def _taken_from(earlier: Any, pool: str) -> str:
         return ""
     return f"; was in work pool '{earlier.work_pool_name}'" if earlier.work_pool_name else (
         "; was served by `lotse up`, now by the pool")
+
+
+def _relative_paths(settings: Settings) -> list[str]:
+    names = ("home", "process_dir", "notify_config", "template_dir")
+    return [f"LOTSE_{name.upper()}" for name in names
+            if f"LOTSE_{name.upper()}" in os.environ and (path := getattr(settings, name)) is not None
+            and not Path(path).is_absolute()]
 
 
 def _lotse_settings_set() -> list[str]:

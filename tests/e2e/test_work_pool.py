@@ -93,9 +93,11 @@ def built(home: Path) -> dict[str, Any]:
 def test_lotse_deploy_registers_the_deployments_of_lotse_up_to_a_work_pool(
     empty: PrefectServer, home: Path,
 ) -> None:
-    done = lotse(home, "deploy", "--pool", POOL, PREFECT_API_URL=empty.api, **SETTINGS)
+    done = lotse(home, "deploy", "--pool", POOL, PREFECT_API_URL=empty.api, LOTSE_NOTIFY_CONFIG="routes.yaml",
+                 **SETTINGS)
 
     assert done.returncode == 0, done.stderr
+    assert "note: LOTSE_NOTIFY_CONFIG is a relative path: a worker runs each flow in a new" in done.stdout
     assert f"work pool '{POOL}' (process): created" in done.stdout
     assert f"PREFECT_API_URL={empty.api} prefect worker start --pool {POOL}" in done.stdout
     assert "pipeline-report/pipeline-report: cron '15 8 * * 1-5' (Europe/Vienna)" in done.stdout
