@@ -14,9 +14,10 @@ runs and pause it when stopped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
 
     from prefect import get_client
 
-    with get_client(sync_client=True) as client:
+    with _authorised(api), get_client(sync_client=True) as client:
         names = [d.name for d in planned.built]
         existing = _existing(client, names)
         _refuse_if_served_by_lotse_up(existing)
@@ -91,8 +92,23 @@ def owners(names: list[str]) -> dict[str, str]:
     server of the current Prefect settings)."""
     from prefect import get_client
 
-    with get_client(sync_client=True) as client:
+    with _authorised(None), get_client(sync_client=True) as client:
         return {name: d.work_pool_name for name, d in _existing(client, names).items() if d.work_pool_name}
+
+
+@contextlib.contextmanager
+def _authorised(api: str | None) -> Iterator[None]:
+    """A server that wants its auth string and did not get it (or another): one line, no traceback."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    try:
+        yield
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code not in (401, 403):
+            raise
+        where = api or str(exc.request.url).split("/api/")[0] + "/api"
+        raise NotReady(f"the Prefect server at {where} refuses the request ({exc.response.status_code}): "
+                       "set PREFECT_API_AUTH_STRING to its PREFECT_SERVER_API_AUTH_STRING") from None
 
 
 def _api_url() -> str:

@@ -204,3 +204,24 @@ def wait_until_polled(api: str, timeout: float = 60) -> None:
     while not all(d.last_polled for d in stored(api).values()) or len(stored(api)) < len(NAMES):
         assert time.monotonic() < deadline, "lotse up's runner never polled its deployments"
         time.sleep(0.5)
+
+
+def test_a_server_with_an_auth_string_takes_the_deployments_only_from_a_host_that_gives_it(
+    tmp_path: Path, home: Path,
+) -> None:
+    guarded = prefect_server(tmp_path / "guarded", PREFECT_SERVER_API_AUTH_STRING="lotse:s3cret-42")
+    try:
+        without = lotse(home, "deploy", "--pool", POOL, PREFECT_API_URL=guarded.api)
+        given = lotse(home, "deploy", "--pool", POOL, PREFECT_API_URL=guarded.api,
+                      PREFECT_API_AUTH_STRING="lotse:s3cret-42")
+    finally:
+        guarded.background.stop()
+
+    assert without.returncode == 1 and without.stdout == ""
+    assert without.stderr.strip() == (
+        f"error: the Prefect server at {guarded.api} refuses the request (401): "
+        "set PREFECT_API_AUTH_STRING to its PREFECT_SERVER_API_AUTH_STRING")
+    assert given.returncode == 0, given.stderr
+    assert f"registered {len(NAMES)} deployments (tag 'lotse') to work pool '{POOL}'" in given.stdout
+    assert "s3cret" not in given.stdout + guarded.background.text()
+    assert guarded.background.errors() == []
