@@ -63,7 +63,9 @@ def empty(server: PrefectServer) -> PrefectServer:
 
 
 def lotse(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a subprocess, its Prefect profile empty; a setting given as "" is unset."""
     environment = clean_environment(LOTSE_HOME=str(home), PREFECT_HOME=str(home.parent / "client"), **env)
+    environment = {name: value for name, value in environment.items() if value != ""}
     return subprocess.run([*LOTSE, *args], env=environment, capture_output=True, text=True, timeout=120)
 
 
@@ -193,6 +195,7 @@ def test_lotse_up_leaves_the_pool_deployments_to_the_workers_and_does_not_pause_
     after = stored(empty.api)
     assert set(after) == set(NAMES)
     assert {(d.work_pool_name, d.paused) for d in after.values()} == {(POOL, False)}
+    assert first.errors() == second.errors() == [], first.text() + second.text()
     assert "registered 0 deployments" in second.text()
     for name in NAMES:
         assert f"{name}/{name}: served by work pool '{POOL}', left to its workers" in second.text()
