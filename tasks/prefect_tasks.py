@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from lotse.config.settings import Settings
 from lotse.states import store
-from lotse.states.errors import BadInput, NotFound, NotReady
+from lotse.states.errors import BadInput, LotseError, NotFound, NotReady, Refused
 from lotse.tasks import casework, cohort_import, deadlines, delivery, pipeline_report
 from lotse.tasks.context import Context
 
@@ -33,18 +33,26 @@ def _context() -> Context:
 def apply_event(
     case_ref: str, event: str, actor: str, facts: dict[str, Any] | None, note: str | None,
     request_id: str | None, expected_version: int | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | LotseError:
     """Fire one event on one case; the flow run's id makes a retried run change nothing twice.
 
     Facts marked personal (nationality, a reason for withdrawal, ...) are refused here: Prefect
     keeps every parameter for ever, so they are set with `lotse case set` instead.
+
+    A refusal by the rules or of the input is returned, not raised: it is an answer, and the task
+    run would log a traceback for it. A database that is not there (`NotReady`) still raises.
     """
     ctx = _context()
-    _refuse_personal_facts(ctx, case_ref, facts or {})
-    return casework.advance(
-        ctx, case_ref, event, by=actor, facts=facts, note=note, via="flow", request_id=request_id,
-        expected_version=expected_version,
-    )
+    try:
+        _refuse_personal_facts(ctx, case_ref, facts or {})
+        return casework.advance(
+            ctx, case_ref, event, by=actor, facts=facts, note=note, via="flow", request_id=request_id,
+            expected_version=expected_version,
+        )
+    except NotReady:
+        raise
+    except (Refused, BadInput) as refusal:
+        return refusal
 
 
 def _refuse_personal_facts(ctx: Context, case_ref: str, facts: dict[str, Any]) -> None:

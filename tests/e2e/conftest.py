@@ -140,6 +140,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         code = up.stop()
         assert code == 0, up.text()
     assert not [pid for pid in up.descendants if alive(pid)], up.text()
+    assert server_log_errors(up) == []
 
 
 @contextlib.contextmanager

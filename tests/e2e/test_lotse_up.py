@@ -75,6 +75,17 @@ def test_a_served_advance_case_run_completes_and_moves_the_case(served: Up, tmp_
     assert artifacts(f"case-{ref.lower()}", served.api)
 
 
+def test_a_refused_run_of_the_served_deployment_ends_refused_without_a_traceback(served: Up) -> None:
+    with prefect_at(served.api):
+        run = run_deployment("advance-case/advance-case", timeout=120, parameters={
+            "case_ref": "SE-1999-0001", "event": "apply_visa", "actor": "koordination"})
+
+    assert run.state is not None and run.state.is_failed() and run.state.name == "Refused"
+    assert run.state.message == "unknown case 'SE-1999-0001'" or "SE-1999-0001" in (run.state.message or "")
+    output = served.text()
+    assert "Traceback" not in output, output[max(0, output.find("Traceback") - 1500):][:4000]
+
+
 def test_the_demo_transitions_run_as_advance_case_flow_runs_and_move_their_cases(served: Up) -> None:
     started = [line.split()[-2:] for line in served.text().splitlines()
                if line.startswith("demo: started advance-case")]

@@ -3,6 +3,7 @@ event and the case, tags it with process and region, and leaves the case's timel
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -85,12 +86,39 @@ def test_a_refused_event_fails_the_run_changes_nothing_and_still_leaves_the_time
     assert "| open |" in timeline(ref)
 
 
+def test_a_refusal_ends_the_run_as_refused_with_its_reason_and_no_traceback_in_its_logs(
+    prefect_harness: None, alliance: Context, lotse_env: None
+) -> None:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
+                             employer="klinik-nord")
+
+    state = advance_case(case_ref=ref, event="apply_visa", actor="klinik-nord", return_state=True)
+
+    assert state.is_failed() and state.name == "Refused"
+    assert state.message is not None and "\n" not in state.message
+    assert state.message.startswith(f"{ref}: 'apply_visa' needs") and "employment_contract" in state.message
+    run_id = state.state_details.flow_run_id
+    APILogWorker.drain_all(timeout=10)  # logs go to the server in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        [task_run] = [t for t in client.read_task_runs()
+                      if t.flow_run_id == run_id and t.name.startswith("apply")]
+    text = "\n".join(log.message for log in logs)
+    assert "Finished in state Refused" in text
+    assert "Traceback" not in text and "RequirementsMissing" not in text
+    assert task_run.state is not None and task_run.state.is_completed()
+    assert case_file.case_file(alliance, ref)["stage"] == "recruited"
+
+
 def test_an_unknown_case_fails_the_run_without_a_timeline(
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
     state = advance_case(case_ref="SE-1999-0001", event="apply_visa", actor="koord", return_state=True)
 
-    assert state.is_failed()
+    assert state.is_failed() and state.name == "Refused"
     assert "unknown case" in (state.message or "")
     assert not artifacts("case-se-1999-0001")
 
@@ -117,9 +145,10 @@ def test_a_personal_fact_is_refused_through_prefect_and_set_with_the_command_lin
         client.delete_flow_run(allowed.id)
 
     assert reason not in str(every("/flow_runs/filter", "START_TIME_DESC"))
-    with pytest.raises(BadInput, match=r"withdraw_reason is personal data .* `lotse case set"):
-        # Called as a plain flow (no deployment), the task still refuses to apply it.
-        apply_event.fn(ref, "withdraw", "klinik-nord", {"withdraw_reason": "-"}, None, request_id=None)
+    # Called as a plain flow (no deployment), the task still refuses to apply it.
+    refused = apply_event.fn(ref, "withdraw", "klinik-nord", {"withdraw_reason": "-"}, None, request_id=None)
+    assert isinstance(refused, BadInput)
+    assert re.search(r"withdraw_reason is personal data .* `lotse case set", str(refused))
     casework.set_facts(alliance, ref, {"withdraw_reason": reason}, by="klinik-nord")
     done = advance_case(case_ref=ref, event="withdraw", actor="klinik-nord")
 
