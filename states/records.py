@@ -177,3 +177,18 @@ class DeadlineRecord(SQLModel, table=True):
     opened_at: dt.datetime = _when(nullable=False)
     closed_at: dt.datetime | None = _when(nullable=True)
     closed_why: str | None = Field(default=None, max_length=16)  # done, left, changed, closed
+
+
+class OverviewRecord(SQLModel, table=True):
+    """What the case's overview artifact in Prefect last showed: up to which history row, with
+    which reminder levels of its open deadlines, in which language. A case whose newest history
+    row, levels or locale differ (or that has no row here) has a stale overview, which the next
+    `pipeline-report` publishes again."""
+
+    __tablename__ = "case_overviews"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    history_id: int  # the newest history row the published overview shows
+    deadline_levels: int = 0  # the sum of the levels reminded of the case's open deadlines
+    locale: str = Field(max_length=8)
+    published_at: dt.datetime = _when(nullable=False)
