@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lotse.states.case import Case
+from lotse.states.durations import Duration
 from lotse.states.process import COORDINATOR, Condition, Process, parse_condition
 from lotse.states.timers import RESPONSIBLE, STAGE_ENTRY, Due, Step, limit_id
+from lotse.states.titles import LOCALES, Title
 
 
 @dataclass(frozen=True)
@@ -20,9 +22,9 @@ class Rule:
     """A deadline of a process, stage limits included, with its ladder resolved."""
 
     id: str
-    title: str
+    title: Title
     role: str
-    basis: str
+    basis: Title
     due: Due
     stages: frozenset[str]
     ladder: tuple[Step, ...]
@@ -127,14 +129,20 @@ def why_closed(process: Process, case: Case, r: Rule | None, still: set[str]) ->
 def _limits(process: Process) -> list[Rule]:
     return [
         Rule(
-            id=limit_id(name), title=f"{stage.title}: {stage.limit}", role=stage.responsible or COORDINATOR,
-            basis=stage.limit_basis or f"limit of the stage {name}",
+            id=limit_id(name), title=_limit_title(stage.title, stage.limit),
+            role=stage.responsible or COORDINATOR,
+            basis=stage.limit_basis or Title(f"limit of the stage {name}"),
             due=Due(span=stage.limit, anchor=STAGE_ENTRY), stages=frozenset([name]),
             ladder=tuple(stage.escalation or process.escalation),
         )
         for name, stage in process.stages.items()
         if stage.limit is not None and not process.is_final(name)
     ]
+
+
+def _limit_title(stage: Title, limit: Duration) -> Title:
+    """"Visumverfahren: 10 Wochen", "Visa procedure: 10 weeks"."""
+    return Title({locale: f"{stage.in_(locale)}: {limit.in_(locale)}" for locale in LOCALES})
 
 
 def _declared(process: Process) -> list[Rule]:

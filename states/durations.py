@@ -15,6 +15,12 @@ from pydantic import BaseModel
 _UNITS = {"day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
           "month": "months", "months": "months", "year": "years", "years": "years"}
 _PATTERN = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
+_WORDS = {  # (one, many) per unit and language, for a reader
+    "de": {"days": ("Tag", "Tage"), "weeks": ("Woche", "Wochen"), "months": ("Monat", "Monate"),
+           "years": ("Jahr", "Jahre")},
+    "en": {"days": ("day", "days"), "weeks": ("week", "weeks"), "months": ("month", "months"),
+           "years": ("year", "years")},
+}
 
 
 class Duration(BaseModel, frozen=True):
@@ -44,6 +50,11 @@ class Duration(BaseModel, frozen=True):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}"
+
+    def in_(self, locale: str) -> str:
+        """As a reader of `locale` writes it: "10 Wochen", "1 Monat" (de), "1 month" (en)."""
+        one, many = _WORDS.get(locale, _WORDS["en"])[self.unit]
+        return f"{self.amount} {one if self.amount == 1 else many}"
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -2,6 +2,9 @@
 
 A definition is a YAML file in `config/processes/` or in the alliance's `LOTSE_PROCESS_DIR`. It is
 data only: no Python, no `eval`. Every error names the file, the key path and the problem.
+
+Titles (process, stages, checklist items, facts, events, deadlines) are `Title`s: plain text or
+text per language. `stage.title.in_(locale)` is the title in a locale (states/titles.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from lotse.states.errors import DefinitionError, NotFound
 from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
+from lotse.states.titles import LOCALES, Title
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
@@ -40,15 +44,15 @@ class _Strict(BaseModel):
 
 class ChecklistItem(_Strict):
     id: str = Field(pattern=_ID)
-    title: str
+    title: Title
     owner: str
 
 
 class Stage(_Strict):
-    title: str
+    title: Title
     responsible: str | None = None
     limit: Duration | None = None
-    limit_basis: str | None = None
+    limit_basis: Title | None = None
     escalation: list[Step] | None = None  # the ladder of the limit; default: the process's
     checklist: list[ChecklistItem] = []
 
@@ -60,7 +64,7 @@ class Stage(_Strict):
 
 class Fact(_Strict):
     type: Literal["date", "int", "str", "bool", "cefr", "country", "enum"]
-    title: str = ""
+    title: Title = Title("")
     values: list[str] | None = None
     set_by: list[str] = []
     personal: bool = False  # personal data: never in messages, reports or Prefect
@@ -86,7 +90,7 @@ class Transition(_Strict):
     event: str = Field(pattern=_ID)
     source: list[str] = Field(alias="from")
     to: str
-    title: str = ""
+    title: Title = Title("")
     roles: list[str] = []
     requires: Requirements = Requirements()
     notify: list[str] = []
@@ -100,7 +104,7 @@ class Transition(_Strict):
 class Process(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=ID_LENGTH)
     version: int = Field(ge=1)
-    title: str
+    title: Title
     initial: str
     final: list[str]
     roles: list[str]
@@ -159,7 +163,8 @@ class Process(_Strict):
     def is_personal(self, fact_name: str) -> bool:
         """Personal data: marked `personal`, or named or titled like it (`birth_date`, `Reisepass`)."""
         fact = self.facts.get(fact_name)
-        if fact is not None and (fact.personal or _SENSITIVE.search(fact.title)):
+        titles = " ".join(fact.title.in_(locale) for locale in LOCALES) if fact is not None else ""
+        if fact is not None and (fact.personal or _SENSITIVE.search(titles)):
             return True
         return bool(_SENSITIVE.search(fact_name))
 

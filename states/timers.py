@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from lotse.states.durations import Duration
+from lotse.states.titles import Title
 
 if TYPE_CHECKING:
     from lotse.states.process import Process
@@ -121,9 +122,9 @@ class Deadline(_Strict):
     the stage of `item`, else every stage that is not final), `when` holds, `unless` does not and
     the anchor is known; closed when `item` is ticked or every `until` condition holds."""
 
-    title: str
+    title: Title
     role: str
-    basis: str
+    basis: Title
     due: Due
     stages: list[str] | None = None
     item: str | None = None
@@ -139,7 +140,7 @@ class Deadline(_Strict):
 
     @field_validator("basis")
     @classmethod
-    def _basis(cls, value: str) -> str:
+    def _basis(cls, value: Title) -> Title:
         if not value.strip():
             raise ValueError("name the legal basis or the reason of the deadline")
         return value
