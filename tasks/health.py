@@ -187,9 +187,10 @@ def routes(inst: Installation) -> list[Result]:
     if inst.db is None or inst.catalog is None:
         return [Result("routes", "warn", "not checked: needs the database and the definitions")]
     settings = inst.settings
-    if settings.notify_config is None:
-        return [_fail("routes", "LOTSE_NOTIFY_CONFIG is not set: no one is told of a change; set it "
-                                "to an Apprise file (see config/notify.example.yaml)")]
+    if settings.notify_config is None:  # a trial (the demo) runs without: its messages wait
+        return [Result("routes", "warn", "LOTSE_NOTIFY_CONFIG is not set: no one is told of a change and "
+                                         "every message waits in the outbox; set it to an Apprise file "
+                                         "(see config/notify.example.yaml)")]
     from lotse.tasks import route_check  # Apprise only where routes are read
     from lotse.tasks.context import Context
 
@@ -296,7 +297,7 @@ def _interval(plan: prefect_api.Schedule, now: dt.datetime) -> dt.timedelta | No
         return plan.interval
     if not plan.cron:
         return None
-    # cronsim comes with Prefect (its docket scheduler needs it), locked in requirements.lock.
+    # cronsim: a dependency of Lotse (pyproject.toml), and of Prefect's scheduler too.
     from cronsim import CronSim, CronSimError
 
     try:

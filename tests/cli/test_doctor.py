@@ -73,6 +73,19 @@ def test_doctor_is_green_on_the_demo_with_a_route_for_every_notified_role(
     assert outcome.err == ""
 
 
+def test_doctor_is_green_on_the_demo_as_make_demo_leaves_it_warning_that_no_routes_are_set(
+    lotse: Lotse,
+) -> None:
+    assert lotse("init", "--demo").code == 0
+
+    outcome = lotse("doctor")
+
+    assert outcome.code == 0, outcome.out + outcome.err
+    found = lines(outcome)
+    assert found["routes"].startswith("warn LOTSE_NOTIFY_CONFIG is not set")
+    assert not failing(outcome)
+
+
 def test_doctor_json_lists_every_check_with_its_status_and_detail(lotse: Lotse, tmp_path: Path) -> None:
     env = demo(lotse, tmp_path)
     checks = lotse("doctor", "--json", env=env).json()
