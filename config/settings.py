@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
+_NOT_IN_LINK = re.compile(r"[\s<>()\[\]\"'`]")
 
 
 class Settings(BaseSettings):
@@ -28,6 +31,9 @@ class Settings(BaseSettings):
     default_region: str = "SE"
     timezone: str = "Europe/Berlin"
     locale: Literal["de", "en"] = "de"
+    public_url: str | None = Field(
+        None, description="Address of the Lotse desk; case overviews link to <url>/cases/<ref>."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -37,6 +43,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"'{value}' is not a time zone like Europe/Berlin") from None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        # It ends up in a markdown link: no spaces, brackets or quotes that could end the link.
+        address = value.strip()
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.netloc or _NOT_IN_LINK.search(address):
+            raise ValueError(f"'{value}' is not a web address like https://lotse.allianz.example")
+        return address.rstrip("/")
 
     # notifications
     notify_config: Path | None = Field(
