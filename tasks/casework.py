@@ -168,17 +168,35 @@ def advance(
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Fire an event on a case, after setting the facts given with it, in one transaction."""
+    return work(ctx, ref, by=by, facts=facts, event=event, note=note, via=via, request_id=request_id,
+                expected_version=expected_version)
+
+
+def work(
+    ctx: Context, ref: str, *, by: str, items: list[str] | None = None,
+    facts: dict[str, Any] | None = None, event: str | None = None, note: str | None = None,
+    via: str = "cli", request_id: str | None = None, expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Tick checklist items, set facts, then fire an event (each if given), in one transaction:
+    everything or, on any refusal, nothing. The request id sits on the last history row, whose
+    action is the event, else `set`, else `done`."""
+    if not (items or facts or event):
+        raise BadInput(f"{ref}: nothing to do; tick an item, set a fact or choose an event")
 
     def decide(case: Case, process: Process, actor: Actor) -> list[DomainEvent]:
         if expected_version is not None and case.version != expected_version:
             raise Conflict(case.ref, expected_version, case.version)
         events: list[DomainEvent] = []
+        if items:
+            events.append(case.tick(process, actor, list(items)))
         if facts:
             events.append(case.set_facts(process, actor, parse_facts(process, facts)))
-        events.append(machine.fire(case, process, event, actor, note))
+        if event:
+            events.append(machine.fire(case, process, event, actor, note))
         return events
 
-    return _change(ctx, ref, by, via, request_id, event, decide)
+    action = event or ("set" if facts else "done")
+    return _change(ctx, ref, by, via, request_id, action, decide)
 
 
 def _change(
@@ -296,5 +314,5 @@ def _check_via(via: str) -> None:
 
 __all__ = [
     "StageChanged", "advance", "check_opening", "commit_change", "open_case", "parse_assignments",
-    "set_facts", "tick",
+    "set_facts", "tick", "work",
 ]
