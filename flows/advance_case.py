@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
-from prefect.states import Failed, State
+from prefect.states import State
 
-from lotse.states.errors import LotseError, NotReady
+from lotse.flows.refusals import refusals_are_no_crash, refused
+from lotse.states.errors import LotseError
 from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publish_timeline, tag_run_with_case
 
 
-@flow(name="advance-case", flow_run_name="{event} {case_ref}")
+@flow(
+    name="advance-case", flow_run_name="{event} {case_ref}",
+    description="Move one case by one event, on behalf of an organisation, with optional facts and a "
+                "note. Lotse checks the stage, the roles and what the event needs; a refusal changes "
+                "nothing and ends the run as Refused with the reason.",
+)
 def advance_case(
     case_ref: str,
     event: str,
@@ -31,8 +36,20 @@ def advance_case(
 
     A refusal by the rules ends the run in a failed state named `Refused` whose message is the
     one-line reason: no traceback, nothing to retry. Called as a function, it raises that refusal.
+
+    Args:
+        case_ref: The case's reference as shown in the overview, e.g. SE-2026-0042 (never a name).
+        event: What happened: one of the events of the case's process; it must be allowed in the
+            case's stage now.
+        actor: The organisation on whose behalf the event is recorded (its actor id); it needs one
+            of the roles the event asks for.
+        facts: Facts to set with the event, in the same change (dates as dates).
+        note: Why, in a few words.
+        expected_version: The case's version as shown in the overview; if the case changed since,
+            nothing is written and the run is refused as a conflict. Leave it empty to apply the
+            event to the case as it is now.
     """
-    _refusals_are_no_crash()
+    refusals_are_no_crash()
     run_id = flow_run.get_id()
     request_id = f"flow-run:{run_id}" if run_id else None
     tag_run_with_case(case_ref)
@@ -42,22 +59,6 @@ def advance_case(
     finally:
         publish_timeline(case_ref)
     if isinstance(result, LotseError):
-        return Failed(name="Refused", message=str(result), data=result)
+        return refused(result)
     return {**result, "messages": deliver_case_messages(case_ref)}
 
-
-class _Refusal(logging.Filter):
-    """Drops the engine's "exited with unexpected exception" record when the exception is the
-    refusal this flow returned: Prefect raises a failed run's result once more after the run has
-    ended (in a deployment's process), and would log it with a traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, LotseError) or isinstance(error, NotReady)
-
-
-def _refusals_are_no_crash() -> None:
-    for name in ("prefect.flow_runs", "prefect.engine"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _Refusal) for f in logger.filters):
-            logger.addFilter(_Refusal())

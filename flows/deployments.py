@@ -77,7 +77,7 @@ def build(ctx: Context) -> Deployments:
         )
         if plan.name == "advance-case":
             offer_choices(deployment, event=events(ctx), actor=actors(ctx))
-            restrict_free_text(deployment, shareable_facts(ctx))
+            restrict_free_text(deployment, {name: fact_schema(ctx, name) for name in shareable_facts(ctx)})
         result.built.append(deployment)
         result.schedules[plan.name] = cron
     return result
@@ -114,12 +114,33 @@ def shareable_facts(ctx: Context) -> list[str]:
     return [n for n in names if not any(p.is_personal(n) for p in processes)]
 
 
-def restrict_free_text(deployment: RunnerDeployment, facts: list[str]) -> None:
-    """`facts` admits only the named facts (as text), `note` only a short text with a warning."""
+def fact_schema(ctx: Context, name: str) -> dict[str, Any]:
+    """A fact's field in the `facts` form, as text of its type: a date field for dates, a pick
+    list for CEFR levels and enumerations (where every loaded process agrees on the type)."""
+    from lotse.states.facts import CEFR_LEVELS
+
+    facts = [p.facts[name] for p in ctx.catalog.latest() if name in p.facts]
+    title = next((f.title.in_(ctx.settings.locale) for f in facts if f.title), name)
+    schema: dict[str, Any] = {"type": "string", "title": f"{title} ({name})"}
+    kinds = {f.type for f in facts}
+    if kinds == {"date"}:
+        schema["format"] = "date"
+    elif kinds == {"cefr"}:
+        schema["enum"] = list(CEFR_LEVELS)
+    elif kinds == {"enum"}:
+        schema["enum"] = list(dict.fromkeys(v for f in facts for v in f.values or []))
+    elif kinds == {"bool"}:
+        schema["enum"] = ["true", "false"]
+    return schema
+
+
+def restrict_free_text(deployment: RunnerDeployment, facts: dict[str, dict[str, Any]]) -> None:
+    """`facts` admits only the named facts (as text of their type), `note` only a short text with
+    a warning."""
     properties: dict[str, Any] = deployment._parameter_openapi_schema.properties
     properties["facts"].update(
-        anyOf=[{"type": "object", "additionalProperties": False, "propertyNames": {"enum": facts},
-                "properties": {name: {"type": "string", "title": name} for name in facts}},
+        anyOf=[{"type": "object", "additionalProperties": False, "propertyNames": {"enum": list(facts)},
+                "properties": facts},
                {"type": "null"}],
         description=FACTS_HELP,
     )

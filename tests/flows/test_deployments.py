@@ -3,6 +3,8 @@ switched off), and the events and actors as choices of the `advance-case` run fo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lotse.flows import deployments
@@ -64,3 +66,18 @@ def test_the_advance_case_form_admits_only_non_personal_facts_and_a_short_note(a
     assert not {"nationality", "withdraw_reason"} & set(facts["propertyNames"]["enum"])
     assert schema["note"]["anyOf"][0]["maxLength"] == deployments.NOTE_MAX
     assert "Never a person's name" in schema["note"]["description"]
+
+
+def test_every_advance_case_parameter_is_described_and_date_facts_are_dates(alliance: Context) -> None:
+    [advance] = [d for d in deployments.build(alliance).built if d.name == "advance-case"]
+
+    schema = advance._parameter_openapi_schema.properties
+    assert all(spec.get("description") for spec in schema.values()), schema
+    explained = " ".join(schema["expected_version"]["description"].split())
+    assert "as shown in the overview; if the case changed since, nothing is written" in explained
+    facts = schema["facts"]["anyOf"][0]["properties"]
+    assert facts["arrival_date"] == {
+        "type": "string", "format": "date", "title": "Einreisedatum (arrival_date)"}
+    assert facts["language_level"]["enum"] == ["A1", "A2", "B1", "B2", "C1", "C2"]
+    assert "format" not in facts["language_level"]
+
