@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     schedule_deliver: str | None = Field("*/5 * * * *", description="Cron; empty switches off.")
     schedule_check: str | None = "30 6 * * *"
     schedule_report: str | None = "0 7 * * *"
+    work_case_timeout_seconds: int = Field(
+        3600, gt=0, description="How long a `work-case` run waits for its form, then ends changing nothing."
+    )
 
     @property
     def db_url(self) -> str:

@@ -46,6 +46,7 @@ class Planned:
 
 PLANNED = [
     Planned("lotse.flows.advance_case", "advance_case", "advance-case"),
+    Planned("lotse.flows.work_case", "work_case", "work-case"),
     Planned("lotse.flows.enrol_cohort", "enrol_cohort", "enrol-cohort"),
     Planned("lotse.flows.pipeline_report", "pipeline_report", "pipeline-report", "schedule_report"),
     Planned("lotse.flows.deliver_notifications", "deliver_notifications", "deliver-notifications",

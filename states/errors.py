@@ -4,14 +4,15 @@
     ├── BadInput                  exit 2: the user's input is malformed
     │   ├── DefinitionError       a process definition is invalid (file, key path, problem)
     │   └── BadFactValue          a value does not fit its fact's type, or the fact is unknown
-    └── Refused                   exit 1: well-formed, but the rules or the data say no
-        ├── NotFound              unknown case, actor, process or checklist item
-        ├── OpeningRefused        this actor may not open this case (roles, § 38 BeschV)
-        ├── EventNotAllowed       the event does not exist or is not allowed from this stage
-        ├── RoleMissing           the actor lacks a role the definition asks for
-        ├── RequirementsMissing   checklist items or facts are missing
-        ├── Conflict              the case changed since it was read; nothing was written
-        └── NotReady              the database or a setting is not there yet
+    ├── Refused                   exit 1: well-formed, but the rules or the data say no
+    │   ├── NotFound              unknown case, actor, process or checklist item
+    │   ├── OpeningRefused        this actor may not open this case (roles, § 38 BeschV)
+    │   ├── EventNotAllowed       the event does not exist or is not allowed from this stage
+    │   ├── RoleMissing           the actor lacks a role the definition asks for
+    │   ├── RequirementsMissing   checklist items or facts are missing
+    │   ├── Conflict              the case changed since it was read; nothing was written
+    │   └── NotReady              the database or a setting is not there yet
+    └── NotSubmitted              a form was not submitted in time; nothing was written
 """
 
 from __future__ import annotations
@@ -91,3 +92,7 @@ class Conflict(Refused):
 
 class NotReady(Refused):
     pass
+
+
+class NotSubmitted(LotseError):
+    """A form (the `work-case` run's) was not submitted before its time ran out."""

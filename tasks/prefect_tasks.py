@@ -21,8 +21,9 @@ from sqlalchemy.exc import OperationalError
 from lotse.config.settings import Settings
 from lotse.states import store
 from lotse.states.errors import BadInput, LotseError, NotFound, NotReady, Refused
-from lotse.tasks import casework, cohort_import, deadlines, delivery, pipeline_report
+from lotse.tasks import casework, cohort_import, deadlines, delivery, pipeline_report, worksheet
 from lotse.tasks.context import Context
+from lotse.tasks.worksheet import Answer, Worksheet
 
 
 def _context() -> Context:
@@ -63,6 +64,54 @@ def _refuse_personal_facts(ctx: Context, case_ref: str, facts: dict[str, Any]) -
             f"set it with `lotse case set {case_ref} {personal[0]}=... --by ACTOR_ID`, then run again "
             "without it"
         )
+
+
+# -- working a case through the `work-case` form ----------------------------------------------
+
+
+@task(name="read-case", task_run_name="read {case_ref}", cache_policy=NO_CACHE, persist_result=False)
+def read_worksheet(case_ref: str) -> Worksheet | LotseError:
+    """What the `work-case` form offers for the case now; an unknown or closed case is a refusal."""
+    try:
+        return worksheet.worksheet(_context(), case_ref)
+    except NotReady:
+        raise
+    except (Refused, BadInput) as refusal:
+        return refusal
+
+
+@task(name="apply-form", task_run_name="apply the form to {case_ref}", cache_policy=NO_CACHE,
+      persist_result=False)
+def apply_form(
+    case_ref: str, sheet: Worksheet, answer: Answer, request_id: str | None,
+) -> dict[str, Any] | LotseError:
+    """Apply a submitted form in one transaction and leave the artifact `work-<ref>`: what changed,
+    what is missing now. A refusal is returned (and shown), not raised; it changes nothing."""
+    ctx = _context()
+    refusal: LotseError | None = None
+    result: dict[str, Any] | None = None
+    try:
+        result = worksheet.apply(ctx, sheet, answer, request_id)
+    except NotReady:
+        raise
+    except (Refused, BadInput) as error:
+        refusal = error
+    try:
+        after: Worksheet | None = worksheet.worksheet(ctx, case_ref)
+    except Refused:  # closed by this change: nothing is missing any more
+        after = None
+    markdown = worksheet.outcome_markdown(sheet, answer, result, after, str(refusal) if refusal else None)
+    create_markdown_artifact(markdown, key=f"work-{sheet.ref.lower()}",
+                             description=f"work-case {sheet.ref}: what changed, what is missing now")
+    if refusal is not None:
+        return refusal
+    assert result is not None
+    get_run_logger().info(
+        "%s: %s item(s) ticked, %s fact(s) set, event %s, on behalf of %s%s", sheet.ref, len(answer.items),
+        len(answer.facts), answer.event or "none", answer.actor,
+        " (applied before: nothing changed again)" if result.get("repeated") else "",
+    )
+    return result
 
 
 # -- orchestration: enrolling, reporting, tagging (the plain work is in cohort_import and

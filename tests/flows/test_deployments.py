@@ -81,3 +81,12 @@ def test_every_advance_case_parameter_is_described_and_date_facts_are_dates(alli
     assert facts["language_level"]["enum"] == ["A1", "A2", "B1", "B2", "C1", "C2"]
     assert "format" not in facts["language_level"]
 
+
+def test_work_case_is_deployed_with_one_parameter_that_admits_only_a_case_ref(alliance: Context) -> None:
+    [work] = [d for d in deployments.build(alliance).built if d.name == "work-case"]
+
+    schema = work._parameter_openapi_schema
+    assert list(schema.properties) == ["case_ref"] and schema.required == ["case_ref"]
+    assert re.fullmatch(schema.properties["case_ref"]["pattern"], "SE-2026-0042")
+    assert not re.fullmatch(schema.properties["case_ref"]["pattern"], "Maricel Dalisay")
+    assert work.enforce_parameter_schema and work.description and "form" in work.description
