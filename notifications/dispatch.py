@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from lotse.config.settings import Settings
-from lotse.notifications import messages, outbox, routes
+from lotse.notifications import messages, outbox, reminded, routes
 from lotse.notifications.routes import Address, Target
 from lotse.states import facts as fact_kinds
 from lotse.states.case import Case
@@ -31,6 +31,7 @@ from lotse.states.events import StageChanged
 from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Process
 from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from lotse.states.titles import Title, role_title
 
 DEAD_PREFIX = "dead:"
 
@@ -40,12 +41,13 @@ class Reminder:
     """A deadline that is due, at one level of its escalation ladder."""
 
     deadline: str  # the deadline's id in the process definition
-    title: str
+    title: str  # a `Title`, or text in the reader's language
     due: dt.date
     level: int
-    role: str
+    role: str  # whom this level reminds
     basis: str
-    key: str  # unique per (case, deadline, level): the outbox dedup key
+    key: str  # unique per (case, deadline, level): the outbox dedup key, `...:L<level>`
+    responsible: str | None = None  # the deadline's own role; default: `role`
 
 
 def known_regions(session: Session) -> set[str]:
@@ -66,20 +68,24 @@ def on_stage_changed(
     if transition is None or not transition.notify:
         return 0
     batch = Batch(session, settings, now)
+    locale = settings.locale
     stage = process.stages[event.to_stage]
+    # The day it happened: the arrival date given with `arrive`, not the day it was recorded.
+    happened = case.facts.get(transition.dated_by) if transition.dated_by else None
     common = {
-        "event": {"id": event.event, "title": transition.title or event.event},
-        "before": {"id": event.from_stage, "title": process.stages[event.from_stage].title},
-        "after": {"id": event.to_stage, "title": stage.title},
+        "event": {"id": event.event, "title": transition.title.in_(locale) or event.event,
+                  "date": happened if isinstance(happened, dt.date) else batch.today},
+        "before": {"id": event.from_stage, "title": process.stages[event.from_stage].title.in_(locale)},
+        "after": {"id": event.to_stage, "title": stage.title.in_(locale)},
         "by": batch.actor_name(event.actor),
         "at": batch.today,
         "stage_due": stage.limit.after(batch.today) if stage.limit else None,
-        "stage_basis": stage.limit_basis,
-        "facts": _facts(process, case.facts, settings.locale),
+        "stage_basis": stage.limit_basis.in_(locale) if stage.limit_basis else None,
+        "facts": _facts(process, case.facts, locale),
     }
     for address in batch.addresses(record, transition.notify):
         expected = [
-            {"id": item.id, "title": item.title, "due": (due_dates or {}).get(item.id)}
+            {"id": item.id, "title": item.title.in_(locale), "due": (due_dates or {}).get(item.id)}
             for item in stage.checklist if item.owner in address.roles and item.id not in case.done
         ]
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind="stage_changed",
@@ -99,16 +105,42 @@ def remind_many(
     session: Session, settings: Settings, reminders: Iterable[tuple[CaseRecord, Reminder]], now: dt.datetime,
 ) -> int:
     """Queue the reminders of a check in one batch: the directory, the routes and the templates
-    are read once, the keys queued before in one query per chunk, the new rows in one insert."""
+    are read once, the keys queued before in one query per chunk, the new rows in one insert.
+    A reminder above level 1 says which lower levels were queued before, and to whom: only
+    those, since levels due on the same day are queued at once, the highest only."""
     batch = Batch(session, settings, now)
-    for record, reminder in reminders:
+    locale = settings.locale
+    pairs = list(reminders)
+    climbing = {(record.id or 0, prefix) for record, reminder in pairs
+                if reminder.level > 1 and (prefix := reminded.series(reminder.key))}
+    before = reminded.earlier(session, climbing)
+    for record, reminder in pairs:
+        responsible = reminder.responsible or reminder.role
+        prefix = reminded.series(reminder.key)
+        series = before.setdefault((record.id or 0, prefix or ""), [])
+        earlier = [e for e in series if e.level < reminder.level]
         deadline = {
-            "id": reminder.deadline, "title": reminder.title, "due": reminder.due, "level": reminder.level,
-            "role": reminder.role, "basis": reminder.basis, "overdue_days": (batch.today - reminder.due).days,
+            "id": reminder.deadline, "title": Title(reminder.title).in_(locale), "due": reminder.due,
+            "level": reminder.level, "role": reminder.role, "role_title": role_title(reminder.role, locale),
+            "basis": Title(reminder.basis).in_(locale), "overdue_days": (batch.today - reminder.due).days,
+            "escalated": reminder.role != responsible,
+            "responsible": {
+                "role": responsible, "title": role_title(responsible, locale),
+                "names": [batch.actor_name(a) for a in batch.recipients(record, responsible)],
+            },
+            # None: not known (a key of another shape); []: nothing was sent before this level
+            "reminded": None if prefix is None else [
+                {"level": e.level, "to": batch.recipient_name(e.recipient),
+                 "on": local_date(e.queued_at, settings.timezone),
+                 "sent": e.sent} for e in earlier
+            ],
         }
         for address in batch.addresses(record, [reminder.role]):
             batch.queue(record, address, f"{reminder.key}:{address.recipient}", kind="reminder",
                         topic=reminder.deadline, context={"deadline": deadline, "at": batch.today})
+            # a lower level queued earlier in this batch reads as if queued by a check before
+            if not any((e.level, e.recipient) == (reminder.level, address.recipient) for e in series):
+                series.append(reminded.Earlier(reminder.level, address.recipient, now, sent=False))
     return batch.write()
 
 
@@ -126,8 +158,8 @@ def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord
         ).all()
         targets = [Address((COORDINATOR,), None, a) for a in coordinators] or [Address((COORDINATOR,))]
     error = (row.last_error or "").removeprefix("warning: ")
-    failed = {"id": row.id, "to": row.recipient, "channel": row.channel, "attempts": row.attempts,
-              "error": error}
+    failed = {"id": row.id, "to": row.recipient, "to_name": batch.recipient_name(row.recipient),
+              "channel": row.channel, "attempts": row.attempts, "error": error}
     for address in targets:
         batch.queue(record, address, f"{DEAD_PREFIX}{row.id}:{address.recipient}", kind="undeliverable",
                     topic=None, context={"failed": failed, "at": batch.today})
@@ -137,8 +169,9 @@ def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord
 def test_message(settings: Settings, name: str, roles: tuple[str, ...], channel: str,
                  now: dt.datetime) -> messages.Rendered:
     """The text of `lotse notify test`."""
-    context = {"recipient": {"name": name, "roles": list(roles)}, "channel": channel,
-               "at": local_date(now, settings.timezone)}
+    titles = [role_title(role, settings.locale) for role in roles]
+    context = {"recipient": {"name": name, "roles": list(roles), "role_titles": titles},
+               "channel": channel, "at": local_date(now, settings.timezone)}
     return messages.render("test", context, locale=settings.locale, roles=roles,
                            template_dir=settings.template_dir)
 
@@ -204,6 +237,15 @@ class Batch:
         return [Address(tuple(r), record.region, actor) for actor, r in by_actor.items()] + [
             Address((role,), record.region) for role in unstaffed
         ]
+
+    def recipient_name(self, recipient: str) -> str:
+        """An outbox row's recipient as a reader names it: the actor's name, or the role's title
+        and region (`Wohnungsunternehmen (SE-Nord)`) where no actor is known."""
+        role, at, region = recipient.partition("@")
+        if at:
+            title = role_title(role, self.settings.locale)
+            return f"{title} ({region})" if region and region != "*" else title
+        return self.actor_name(recipient) or recipient
 
     def actor_name(self, actor_id: str | None) -> str | None:
         if actor_id is None:
@@ -275,7 +317,8 @@ class Batch:
         return self._texts.render(message.kind, {
             **message.context,
             "case": _case(message.record, self.settings, channel),
-            "recipient": {"name": self.actor_name(address.actor), "roles": list(address.roles)},
+            "recipient": {"name": self.actor_name(address.actor), "roles": list(address.roles),
+                          "role_titles": [role_title(r, self.settings.locale) for r in address.roles]},
             "contact": self.contact(message.record),
             "channel": channel or "unknown",
         }, topic=message.topic, roles=address.roles)
@@ -297,8 +340,10 @@ def _case(record: CaseRecord | None, settings: Settings, channel: str | None) ->
         return None
     # A row without a route yet may end up in a chat: it gets the chat's rule.
     hide = settings.chat_reference_only and channel != routes.EMAIL
+    desk = settings.public_url
     return {"ref": record.ref, "name": None if hide else record.given_name, "process": record.process,
-            "region": record.region}
+            "region": record.region, "overview": f"case-{record.ref.lower()}",
+            "url": f"{desk}/cases/{record.ref}" if desk else None}
 
 
 def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dict[str, str]]:
@@ -313,7 +358,7 @@ def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dic
             text = {"de": {True: "ja", False: "nein"}, "en": {True: "yes", False: "no"}}[locale][value]
         else:
             text = fact_kinds.display(value)
-        shown.append({"id": name, "title": fact.title or name, "value": text})
+        shown.append({"id": name, "title": fact.title.in_(locale) or name, "value": text})
     return sorted(shown, key=lambda f: list(process.facts).index(f["id"]))
 
 

@@ -94,6 +94,7 @@ class Transition(_Strict):
     roles: list[str] = []
     requires: Requirements = Requirements()
     notify: list[str] = []
+    dated_by: str | None = None  # a date fact that says when it happened (arrive: arrival_date)
 
     @field_validator("source", mode="before")
     @classmethod
@@ -273,6 +274,10 @@ def check(process: Process, file: str) -> None:
                 fail(f"{at}.requires.items.{j}", f"unknown checklist item '{item}'")
         for j, text in enumerate(t.requires.facts):
             _check_condition(process, f"{at}.requires.facts.{j}", text, fail)
+        if t.dated_by is not None and t.dated_by not in process.facts:
+            fail(f"{at}.dated_by", f"unknown fact '{t.dated_by}'")
+        if t.dated_by is not None and process.facts[t.dated_by].type != "date":
+            fail(f"{at}.dated_by", f"fact '{t.dated_by}' is a {process.facts[t.dated_by].type}, not a date")
     check_deadlines(process, fail, lambda path, text: _check_condition(process, path, text, fail))
     reached = _reachable(process)
     for name in process.stages:

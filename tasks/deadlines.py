@@ -68,8 +68,10 @@ def sync(
     return items
 
 
-def open_deadlines(session: Session, process: Process, case_id: int) -> list[dict[str, Any]]:
-    """The open deadlines of one case, soonest first, for the case file."""
+def open_deadlines(
+    session: Session, process: Process, case_id: int, locale: str = "de",
+) -> list[dict[str, Any]]:
+    """The open deadlines of one case, soonest first, for the case file; titles in `locale`."""
     query = (
         select(DeadlineRecord)
         .where(DeadlineRecord.case_id == case_id, DeadlineRecord.closed_at.is_(None))  # type: ignore[union-attr]
@@ -79,10 +81,10 @@ def open_deadlines(session: Session, process: Process, case_id: int) -> list[dic
     for row in session.scalars(query):
         r = rule(process, row.deadline)
         found.append({
-            "deadline": row.deadline, "title": r.title if r else row.deadline,
+            "deadline": row.deadline, "title": r.title.in_(locale) if r else row.deadline,
             "due": row.due.isoformat(), "level": row.level,
             "next_reminder": row.next_at.isoformat() if row.next_at else None,
-            "role": r.role if r else None, "basis": r.basis if r else None,
+            "role": r.role if r else None, "basis": r.basis.in_(locale) if r else None,
         })
     return found
 
@@ -156,9 +158,11 @@ def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_R
         level = r.level_on(due, day) if r else 0
         if r is None or level == 0:  # the definition changed since the row was opened
             continue
+        locale = ctx.settings.locale
         finding = Finding(
-            ref=ref, deadline=deadline, title=r.title, due=due, level=level, role=r.role_of(level),
-            responsible=r.role, basis=r.basis, overdue_days=(day - due).days, reminded=level > reminded,
+            ref=ref, deadline=deadline, title=r.title.in_(locale), due=due, level=level,
+            role=r.role_of(level), responsible=r.role, basis=r.basis.in_(locale),
+            overdue_days=(day - due).days, reminded=level > reminded,
         )
         found.append(_Row(finding, row_id, r.level_date(due, level + 1)))
     return found
@@ -177,6 +181,6 @@ def _cases(session: Session, refs: list[str]) -> dict[str, CaseRecord]:
 def _reminder(finding: Finding) -> dispatch.Reminder:
     return dispatch.Reminder(
         deadline=finding.deadline, title=finding.title, due=finding.due, level=finding.level,
-        role=finding.role, basis=finding.basis,
+        role=finding.role, basis=finding.basis, responsible=finding.responsible,
         key=f"deadline:{finding.ref}:{finding.deadline}:{finding.due.isoformat()}:L{finding.level}",
     )

@@ -137,5 +137,6 @@ def test_a_message_that_keeps_failing_becomes_dead_and_the_coordinator_is_told_o
     assert dead["to"] == "wohnbau-nord" and dead["attempts"] == 2
     reports = [m for m in inbox.to("koord@example.org") if "nicht zustellbar" in m.subject]
     assert len(reports) == 1
-    assert reports[0].subject == f"{ref}: Nachricht an wohnbau-nord nicht zustellbar"
+    assert reports[0].subject == f"{ref}: Nachricht an Wohnbau Nord nicht zustellbar"
+    assert "(wohnbau-nord, email)" in reports[0].text and "lotse " not in reports[0].text
     assert f"Nr. {dead['id']}" in reports[0].text and "Connection refused" in reports[0].text

@@ -67,7 +67,7 @@ def test_a_cause_is_queued_once_even_if_the_routes_change_in_between(
     routes((CHAT.format("one"), "coordinator"))
     ref = visa_case(alliance)
     reminder = dispatch.Reminder("address_registration", "Wohnsitz anmelden", dt.date(2026, 3, 17), 2,
-                                 "coordinator", "§ 17 BMG", f"{ref}:address_registration:2")
+                                 "coordinator", "§ 17 BMG", f"{ref}:address_registration:2", "employer")
     with alliance.db.writing() as session:
         record = store.find_case(session, ref)
         process = alliance.catalog.get(record.process, record.process_version)

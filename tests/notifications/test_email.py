@@ -13,7 +13,8 @@ ARRIVAL_RECIPIENTS = ["abh-nord", "beratung", "klinik-nord", "wohnbau-nord"]  # 
 
 
 def arrival_mails(inbox: Inbox, ref: str) -> list:
-    return [m for m in inbox.mails if m.subject.startswith(ref) and "Eingereist" in m.subject]
+    return [m for m in inbox.mails
+            if m.subject.startswith(ref) and m.subject.endswith(("Eingereist", "Arrived"))]
 
 
 def test_arrival_mails_reach_every_notified_role_in_german(
@@ -31,7 +32,8 @@ def test_arrival_mails_reach_every_notified_role_in_german(
     assert housing.subject == f"{ref} (Maricel): Eingereist"
     text = housing.text
     assert text.startswith("Guten Tag Wohnbau Nord,")
-    assert "„Visumverfahren“ nach „Ankunft“ am 02.03.2026 (Klinik Nord)" in text
+    # recorded on 02.03., arrived on 03.03. (the arrival date given with the event)
+    assert "Eingereist am 03.03.2026 (Klinik Nord) – von „Visumverfahren“ nach „Ankunft“." in text
     # the landlord's confirmation is due 14 days after moving in (§ 19 BMG)
     expected = "Was jetzt von Ihnen erwartet wird:\n- Wohnungsgeberbestätigung (§ 19 BMG), bis 17.03.2026\n"
     assert expected in text
@@ -49,11 +51,11 @@ def test_arrival_mails_are_in_english_with_locale_en(alliance: Context, inbox: I
     arrive(alliance, ref)
     delivery.deliver(alliance)
     (housing,) = [m for m in arrival_mails(inbox, ref) if m.recipients == ["wohnbau-nord@example.org"]]
-    assert housing.subject == f"{ref} (Maricel): Eingereist"
+    assert housing.subject == f"{ref} (Maricel): Arrived"
     text = housing.text
     assert text.startswith("Hello Wohnbau Nord,")
-    assert 'from "Visumverfahren" to "Ankunft" on 2026-03-02 (by Klinik Nord)' in text
-    assert "What is now expected of you:\n- Wohnungsgeberbestätigung (§ 19 BMG), due 2026-03-17\n" in text
+    assert 'Arrived on 2026-03-03 (by Klinik Nord) – from "Visa procedure" to "Arrival".' in text
+    assert "What is now expected of you:\n- Landlord's confirmation (§ 19 BMG), due 2026-03-17\n" in text
     assert "Contact: Koordinierungsstelle <koord@example.org>" in text
     assert "Guten Tag" not in text
 

@@ -13,11 +13,12 @@ import pytest
 from lotse.notifications import messages
 
 CONTEXT: dict[str, Any] = {
-    "case": {"ref": "SE-2026-0001", "name": "Maricel", "process": "pflege", "region": "SE-Nord"},
-    "event": {"id": "arrive", "title": "Eingereist"},
+    "case": {"ref": "SE-2026-0001", "name": "Maricel", "process": "pflege", "region": "SE-Nord",
+             "overview": "case-se-2026-0001", "url": None},
+    "event": {"id": "arrive", "title": "Eingereist", "date": dt.date(2026, 3, 1)},
     "before": {"id": "visa", "title": "Visumverfahren"}, "after": {"id": "arrival", "title": "Ankunft"},
     "by": "Klinik Nord", "at": dt.date(2026, 3, 2),
-    "recipient": {"name": "Wohnbau Nord", "roles": ["housing"]},
+    "recipient": {"name": "Wohnbau Nord", "roles": ["housing"], "role_titles": ["Wohnungsunternehmen"]},
     "expected": [{"id": "landlord_confirmation", "title": "Wohnungsgeberbestätigung",
                   "due": dt.date(2026, 3, 17)}],
     "stage_due": dt.date(2026, 6, 2), "stage_basis": "AufenthG", "facts": [],
@@ -95,12 +96,15 @@ def test_check_names_every_template_that_does_not_compile(tmp_path: Path) -> Non
 def test_every_shipped_template_renders_in_both_languages() -> None:
     contexts = {
         "stage_changed": CONTEXT,
-        "reminder": {**CONTEXT, "deadline": {"id": "x", "title": "Anmeldung", "due": dt.date(2026, 3, 1),
-                                             "level": 2, "role": "employer", "basis": "§ 17 BMG",
-                                             "overdue_days": 1}},
-        "undeliverable": {**CONTEXT, "failed": {"id": 7, "to": "wohnbau-nord", "channel": "email",
-                                                "attempts": 6, "error": "refused"}},
-        "test": {**CONTEXT, "recipient": {"name": "Wohnbau Nord", "roles": ["housing"]}},
+        "reminder": {**CONTEXT, "deadline": {
+            "id": "x", "title": "Anmeldung", "due": dt.date(2026, 3, 1), "level": 2, "role": "coordinator",
+            "role_title": "Koordinierungsstelle", "basis": "§ 17 BMG", "overdue_days": 1, "escalated": True,
+            "responsible": {"role": "employer", "title": "Arbeitgeber", "names": ["Klinik Nord"]},
+            "reminded": [{"level": 1, "to": "Klinik Nord", "on": dt.date(2026, 3, 1), "sent": False}]}},
+        "undeliverable": {**CONTEXT, "failed": {"id": 7, "to": "wohnbau-nord", "to_name": "Wohnbau Nord",
+                                                "channel": "email", "attempts": 6, "error": "refused"}},
+        "test": {**CONTEXT, "recipient": {"name": "Wohnbau Nord", "roles": ["housing"],
+                                          "role_titles": ["Wohnungsunternehmen"]}},
     }
     for locale in ("de", "en"):
         for kind in messages.KINDS:

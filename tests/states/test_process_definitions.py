@@ -300,3 +300,10 @@ def test_a_bad_definition_in_the_alliance_folder_stops_the_command_line_with_exi
         assert str(path) in lines[0] and "transitions.0.to" in lines[0] and "finished" in lines[0]
         assert "Traceback" not in result.stderr
     assert not (home / "lotse.db").exists()
+
+
+def test_an_event_dated_by_a_fact_that_is_not_a_date_is_named(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["transitions"][0].update(dated_by="language_level"))
+    assert error.path == "transitions.0.dated_by" and "not a date" in error.problem
+    error = broken(tmp_path, lambda d: d["transitions"][0].update(dated_by="landing_day"))
+    assert error.path == "transitions.0.dated_by" and "unknown fact 'landing_day'" in error.problem
