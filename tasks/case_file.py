@@ -13,6 +13,7 @@ from lotse.states import machine, store
 from lotse.states.case import Case
 from lotse.states.errors import NotFound
 from lotse.states.moments import iso
+from lotse.states.process import Process
 from lotse.states.records import CaseRecord, DeadlineRecord, FactRecord, HistoryRecord, ItemRecord
 from lotse.tasks import deadlines
 from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick
@@ -20,20 +21,22 @@ from lotse.tasks.context import Context
 
 
 def case_file(ctx: Context, ref: str) -> dict[str, Any]:
-    """Everything about one case: where it stands, what it lacks to move on, who did what."""
+    """Everything about one case: where it stands, what it lacks to move on, who did what;
+    titles in LOTSE_LOCALE."""
+    locale = ctx.settings.locale
     with ctx.db.reading() as session:
         record = store.find_case(session, ref)
         process = ctx.catalog.get(record.process, record.process_version)
         case = store.load_case(session, record, process)
         rows = store.history(session, record.id or 0)
-        open_deadlines = deadlines.open_deadlines(session, process, record.id or 0)
+        open_deadlines = deadlines.open_deadlines(session, process, record.id or 0, locale)
         sent = outbox.messages_of(session, record.id or 0)
     return {
         "ref": record.ref,
         "process": record.process,
         "process_version": record.process_version,
         "stage": record.stage,
-        "stage_title": process.stages[record.stage].title,
+        "stage_title": process.stages[record.stage].title.in_(locale),
         "version": record.version,
         "given_name": record.given_name,
         "family_name": record.family_name,
@@ -47,12 +50,13 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
             if name in process.facts
         },
         "checklist": [
-            {"id": item.id, "title": item.title, "owner": item.owner, "stage": stage,
+            {"id": item.id, "title": item.title.in_(locale), "owner": item.owner, "stage": stage,
              "done": item.id in case.done}
             for stage, item in process.items()
         ],
         "allowed_events": [
-            {"event": o.event, "to": o.to, "roles": list(o.roles), "missing": list(o.missing)}
+            {"event": o.event, "title": _event_title(process, o.event, case.stage, locale), "to": o.to,
+             "roles": list(o.roles), "missing": list(o.missing)}
             for o in machine.options(case, process)
         ],
         "deadlines": open_deadlines,
@@ -63,6 +67,11 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
             for h in rows
         ],
     }
+
+
+def _event_title(process: Process, event: str, stage: str, locale: str) -> str:
+    transition = process.transition(event, stage)
+    return (transition.title.in_(locale) if transition else "") or event
 
 
 def list_cases(ctx: Context, stage: str | None = None, process: str | None = None) -> list[dict[str, Any]]:

@@ -70,10 +70,10 @@ def show(ref: str, as_json: bool = JSON) -> None:
         *[f"  [{'x' if i['done'] else ' '}] {i['id']} ({i['owner']}, {i['stage']}): {i['title']}"
           for i in data["checklist"]],
         "Next:",
-        *[f"  {e['event']} -> {e['to']}: " + ("ready" if not e["missing"] else
+        *[f"  {e['event']} ({e['title']}) -> {e['to']}: " + ("ready" if not e["missing"] else
           "needs " + "; ".join(e["missing"])) for e in data["allowed_events"]],
         "Deadlines:",
-        *[f"  {d['due']}  {d['deadline']} ({d['role']}, level {d['level']}): {d['basis']}"
+        *[f"  {d['due']}  {d['deadline']} ({d['title']}; {d['role']}, level {d['level']}): {d['basis']}"
           for d in data.get("deadlines", [])],
         "History:",
         *[f"  {h['at']}  {h['action']:<22} {h['from'] or '':>15} -> {h['to'] or '':<15} "

@@ -19,8 +19,9 @@ def _catalog() -> Catalog:
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the loaded process definitions (newest version of each)."""
+    locale = settings().locale
     rows = [
-        {"name": p.name, "version": p.version, "title": p.title, "stages": len(p.stages),
+        {"name": p.name, "version": p.version, "title": p.title.in_(locale), "stages": len(p.stages),
          "events": len(p.events), "source": p.source}
         for p in _catalog().latest()
     ]
@@ -45,7 +46,7 @@ def show(
     elif mermaid:
         typer.echo(to_mermaid(process))
     else:
-        _describe(process)
+        _describe(process, settings().locale)
 
 
 def to_mermaid(process: Process) -> str:
@@ -57,21 +58,27 @@ def to_mermaid(process: Process) -> str:
     return "\n".join(lines)
 
 
-def _describe(process: Process) -> None:
-    out: list[Any] = [f"{process.name} v{process.version}: {process.title}", "", "Stages:"]
+def _describe(process: Process, locale: str) -> None:
+    """Ids as the command line takes them, titles in LOTSE_LOCALE."""
+    out: list[Any] = [f"{process.name} v{process.version}: {process.title.in_(locale)}", "", "Stages:"]
     for name, stage in process.stages.items():
         mark = " (final)" if process.is_final(name) else ""
         limit = f", limit {stage.limit}" if stage.limit else ""
-        out.append(f"  {name}{mark}: {stage.title} [{stage.responsible or '-'}{limit}]")
-        out += [f"    - {i.id}: {i.title} (owner {i.owner})" for i in stage.checklist]
+        out.append(f"  {name}{mark}: {stage.title.in_(locale)} [{stage.responsible or '-'}{limit}]")
+        out += [f"    - {i.id}: {i.title.in_(locale)} (owner {i.owner})" for i in stage.checklist]
     out += ["", "Events:"]
     for t in process.transitions:
         needs = [*t.requires.items, *t.requires.facts]
+        title = f" ({t.title.in_(locale)})" if t.title else ""
         out.append(
-            f"  {t.event}: {', '.join(t.source)} -> {t.to}  by {', '.join(t.roles) or 'coordinator'}"
+            f"  {t.event}{title}: {', '.join(t.source)} -> {t.to}  by {', '.join(t.roles) or 'coordinator'}"
             + (f"; needs {', '.join(needs)}" if needs else "")
         )
     out += ["", "Facts:"]
     out += [f"  {n}: {f.type}  set by {', '.join(f.set_by) or 'coordinator'}"
+            + (f"  ({f.title.in_(locale)})" if f.title else "")
             for n, f in process.facts.items()]
+    if process.deadlines:
+        out += ["", "Deadlines:"]
+        out += [f"  {key}: {d.title.in_(locale)} ({d.due}; {d.role})" for key, d in process.deadlines.items()]
     typer.echo("\n".join(out))

@@ -157,7 +157,7 @@ def test_case_show_as_text_names_what_is_missing(lotse: Lotse, case_ref: str) ->
     shown = lotse("case", "show", case_ref.lower())
     assert shown.code == 0
     assert case_ref in shown.out and "Maricel Dalisay" in shown.out
-    assert "apply_visa -> visa: needs checklist item 'employment_contract'" in shown.out
+    assert "apply_visa (Visum beantragt) -> visa: needs checklist item 'employment_contract'" in shown.out
 
 
 def test_case_list_filters_by_stage_and_process(alliance: Context, lotse: Lotse, case_ref: str) -> None:
