@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,7 +81,7 @@ def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool, demo
         # A deployment in a work pool belongs to its workers (`lotse deploy --pool`): not taken
         # over here, so neither are its runs, nor is it paused when this process stops.
         pooled = owners([d.name for d in planned.built])
-        runner = Runner(name="lotse", pause_on_shutdown=True)
+        runner = Runner(name="lotse", pause_on_shutdown=True, query_seconds=ctx.settings.poll_seconds)
         for deployment in planned.built:
             if deployment.name not in pooled:
                 runner.add_deployment(deployment)
@@ -96,24 +96,53 @@ def _serve(ctx: Any, planned: Any, api: str, say: Say, *, own_server: bool, demo
             say(f"  {name}/{name}: {when}")
         for name in planned.missing:
             say(f"  {name}: skipped, flows/{name.replace('-', '_')}.py is not in this installation")
-        if "pipeline-report" in planned.schedules:
-            run_deployment("pipeline-report/pipeline-report", timeout=0)
-            say("started one pipeline-report run, so the pipeline artifact is current")
+        demo_runs = []
         if demo and "advance-case" in planned.schedules:
             from lotse.tasks.demo import ready_events
 
             for parameters in ready_events(ctx):
-                run_deployment("advance-case/advance-case", parameters=parameters, timeout=0)
+                demo_runs.append(run_deployment("advance-case/advance-case", parameters=parameters,
+                                                timeout=0).id)
                 say(f"demo: started advance-case {parameters['event']} {parameters['case_ref']}")
+        report_later = "pipeline-report" in planned.schedules and bool(demo_runs)
+        if "pipeline-report" in planned.schedules and not report_later:
+            run_deployment("pipeline-report/pipeline-report", timeout=0)
+            say("started one pipeline-report run, so the pipeline artifact is current")
+        elif report_later:
+            say("a pipeline-report run follows once the demo's runs have ended, so the pipeline and "
+                "stuck-cases artifacts show where they left the cases")
         say(f"deployments: {ui}/deployments   artifacts: {ui}/artifacts")
         ready = "Ctrl-C stops lotse up" + (" and the server" if own_server else "")
+        after = _report_after(demo_runs, say) if report_later else None
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_until_stopped(runner, lambda: say(ready)))
+            asyncio.run(_until_stopped(runner, lambda: say(ready), after))
 
 
-async def _until_stopped(runner: Any, ready: Callable[[], None]) -> None:
+async def _report_after(runs: list[Any], say: Say, timeout: float = 300) -> None:
+    """Start one pipeline-report run once these runs have ended (or `timeout` s have passed)."""
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with get_client() as client:
+        waiting = list(runs)
+        while waiting and loop.time() < deadline:
+            states = [(await client.read_flow_run(run)).state for run in waiting]
+            waiting = [run for run, state in zip(waiting, states, strict=True)
+                       if state is None or not state.is_final()]
+            if waiting:
+                await asyncio.sleep(0.5)
+    await run_deployment("pipeline-report/pipeline-report", timeout=0)
+    say("started one pipeline-report run after the demo's runs, so the pipeline artifact is current")
+
+
+async def _until_stopped(
+    runner: Any, ready: Callable[[], None], after: Coroutine[Any, Any, None] | None = None,
+) -> None:
     """Serve until SIGTERM or Ctrl-C, then stop the runner the graceful way (it pauses the
-    schedules and cancels its runs); the server is stopped after it, by the caller."""
+    schedules and cancels its runs); the server is stopped after it, by the caller. `after` runs
+    beside the runner once it serves."""
     loop = asyncio.get_running_loop()
     serving = asyncio.ensure_future(runner.start())
     await asyncio.sleep(0)  # the runner installs its own SIGTERM handler first thing; ours replaces it
@@ -132,7 +161,12 @@ async def _until_stopped(runner: Any, ready: Callable[[], None]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
     ready()
-    await serving
+    follow_up = asyncio.ensure_future(after) if after is not None else None
+    try:
+        await serving
+    finally:
+        if follow_up is not None and not follow_up.done():
+            follow_up.cancel()
 
 
 def _require(api: str, problem: str) -> None:

@@ -19,7 +19,7 @@ from lotse.flows.deployments import PLANNED
 from lotse.flows.server import port_taken
 from tests.conftest import run_lotse
 from tests.e2e.conftest import Up, alive, free_port, newest_artifact, prefect_at, start
-from tests.flows.server_reads import artifacts
+from tests.flows.server_reads import artifacts, every
 
 pytestmark = pytest.mark.prefect
 
@@ -106,6 +106,14 @@ def test_the_demo_transitions_run_as_advance_case_flow_runs_and_move_their_cases
 def test_lotse_up_published_the_pipeline_when_it_started(served: Up) -> None:
     newest_artifact(served.api, "pipeline")
     first = artifacts("pipeline", served.api)[-1]  # other tests may have reported since
+    demo_runs = {f"{event} {ref}" for event, ref in (line.split()[-2:] for line in served.text().splitlines()
+                                                    if line.startswith("demo: started advance-case"))}
+    ended = [run["end_time"] for run in every("/flow_runs/filter", "START_TIME_DESC", served.api)
+             if run["name"] in demo_runs]
+    assert len(ended) == len(demo_runs) > 0 and all(ended)
+    # The demo's runs first, then the report of where they left the cases (stuck-cases too).
+    assert first["created"] >= max(ended)
+    assert artifacts("stuck-cases", served.api)[-1]["created"] >= max(ended)
     rows = first["data"] if isinstance(first["data"], list) else json.loads(first["data"])
     open_per = {by: sum(r["open"] for r in rows if r["by"] == by) for by in ("stage", "employer", "region")}
     assert open_per["stage"] == open_per["employer"] == open_per["region"] > 0
