@@ -10,7 +10,7 @@ from prefect.states import State
 
 from lotse.flows.refusals import refusals_are_no_crash, refused
 from lotse.states.errors import LotseError
-from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publish_timeline, tag_run_with_case
+from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publish_overview, tag_run_with_case
 
 
 @flow(
@@ -31,7 +31,7 @@ def advance_case(
     with `expected_version`, only if the case still stands at that version (else a conflict).
 
     Parameters carry case references, event and actor ids only: never a person's name. The run
-    is tagged with the case's process and region, and leaves the case's timeline as the artifact
+    is tagged with the case's process and region, and leaves the case's overview as the artifact
     `case-<ref>`, also when the event is refused. The change's messages are sent right after it.
 
     A refusal by the rules ends the run in a failed state named `Refused` whose message is the
@@ -57,7 +57,7 @@ def advance_case(
         result = apply_event(case_ref, event, actor, facts, note, request_id=request_id,
                              expected_version=expected_version)
     finally:
-        publish_timeline(case_ref)
+        publish_overview(case_ref)
     if isinstance(result, LotseError):
         return refused(result)
     return {**result, "messages": deliver_case_messages(case_ref)}

@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from lotse.states.errors import BadInput
-from lotse.tasks.prefect_tasks import enrol_rows
+from lotse.tasks.prefect_tasks import enrol_rows, publish_overviews
 
 
 def _run_name() -> str:
@@ -21,9 +21,11 @@ def enrol_cohort(file: str, skip_invalid: bool = False, by: str | None = None) -
     """Enrol every person of `file` (a path on the machine running Lotse): all rows are checked
     first; with a bad row nothing is imported, unless `skip_invalid` leaves the bad rows out.
     Importing the same file again enrols no one twice. `by`: the actor enrolling (default: each
-    row's employer).
+    row's employer). The new cases' overviews (`case-<ref>`) are published after the import.
     """
     result = enrol_rows(str(Path(file).expanduser().resolve()), skip_invalid, by)
+    if result["refs"]:
+        publish_overviews(result["refs"])
     if result["problems"] and not result["skipped"]:
         shown = "; ".join(
             f"line {p['line']}: {p['reason']}" if p["line"] else p["reason"] for p in result["problems"][:20]

@@ -7,13 +7,16 @@ from typing import Any
 
 from prefect import flow
 
-from lotse.tasks.prefect_tasks import report_pipeline
+from lotse.tasks.prefect_tasks import publish_stale_overviews, report_pipeline
 
 
 @flow(name="pipeline-report")
 def pipeline_report(as_of: dt.date | None = None) -> dict[str, Any]:
     """Publish the artifacts `pipeline` (open cases per stage and process, per employer, per
-    region), `stuck-cases` (in their stage longer than its limit) and `last-transitions`.
+    region), `stuck-cases` (in their stage longer than its limit) and `last-transitions`, and the
+    overview `case-<ref>` of every case whose overview is missing or older than its last change.
     `as_of`: the day to judge "stuck" by (default: today).
     """
-    return report_pipeline(as_of)
+    report = report_pipeline(as_of)
+    publish_stale_overviews()
+    return report

@@ -19,7 +19,7 @@ from lotse.states.errors import LotseError, NotSubmitted
 from lotse.tasks.prefect_tasks import (
     apply_form,
     deliver_case_messages,
-    publish_timeline,
+    publish_overview,
     read_worksheet,
     tag_run_with_case,
 )
@@ -66,7 +66,7 @@ def work_case(case_ref: CaseRef) -> dict[str, Any] | State:
     answer = work_form.answer(sheet, given)
     run_id = flow_run.get_id()
     result = apply_form(sheet.ref, sheet, answer, request_id=f"flow-run:{run_id}" if run_id else None)
-    publish_timeline(sheet.ref)
+    publish_overview(sheet.ref)
     if isinstance(result, LotseError):
         return refused(result)
     if answer.event and result["changed"]:

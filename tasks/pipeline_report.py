@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lotse.states import store
 from lotse.states.moments import iso, local_date
 from lotse.states.records import CaseRecord, DeadlineRecord, HistoryRecord
 from lotse.states.timers import limit_id
@@ -83,26 +82,6 @@ def transitions_markdown(report: dict[str, Any]) -> str:
     if not report["transitions"]:
         lines.append("| | (none yet) | | | | | |")
     return "\n".join(lines) + "\n"
-
-
-def timeline(ctx: Context, ref: str) -> tuple[str, str]:
-    """A case's history as markdown, and its artifact key (`case-<ref>` in lower case); an
-    unknown case raises `NotFound`.
-
-    Actions, stages, actor ids and entry points only; notes and fact values stay in Lotse.
-    """
-    with ctx.db.reading() as session:
-        record = store.find_case(session, ref)
-        rows = store.history(session, record.id or 0)
-    lines = [
-        f"# {record.ref}: {record.process} v{record.process_version}, now in `{record.stage}`",
-        "",
-        "| when (UTC) | action | from | to | actor | via |",
-        "|---|---|---|---|---|---|",
-        *(f"| {iso(h.at)} | {h.action} | {h.from_stage or ''} | {h.to_stage or ''} | {h.actor_id} | {h.via} |"
-          for h in rows),
-    ]
-    return f"case-{record.ref.lower()}", "\n".join(lines) + "\n"
 
 
 def _counted(counts: Counter[str], column: str) -> list[dict[str, Any]]:

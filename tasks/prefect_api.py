@@ -94,7 +94,7 @@ class Api:
         import httpx  # only where Prefect is configured: it adds a tenth of a second
 
         environ = os.environ if environ is None else environ
-        self.client = httpx.Client(base_url=api.rstrip("/") + "/", headers=_auth(environ),
+        self.client = httpx.Client(base_url=api.rstrip("/") + "/", headers=auth_headers(environ),
                                    timeout=TIMEOUT_S)
 
     def __enter__(self) -> Api:
@@ -148,7 +148,7 @@ class Api:
             raise ApiError(f"/{path} did not answer JSON: is this a Prefect API?") from None
 
 
-def _auth(environ: Mapping[str, str]) -> dict[str, str]:
+def auth_headers(environ: Mapping[str, str]) -> dict[str, str]:
     """The same Authorization header Prefect's client sends: the auth string first, else a key."""
     if auth := environ.get("PREFECT_API_AUTH_STRING"):
         return {"Authorization": f"Basic {base64.b64encode(auth.encode()).decode()}"}

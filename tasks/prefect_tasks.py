@@ -21,8 +21,18 @@ from sqlalchemy.exc import OperationalError
 from lotse.config.settings import Settings
 from lotse.states import store
 from lotse.states.errors import BadInput, LotseError, NotFound, NotReady, Refused
-from lotse.tasks import casework, cohort_import, deadlines, delivery, pipeline_report, worksheet
+from lotse.tasks import (
+    case_file,
+    casework,
+    cohort_import,
+    deadlines,
+    delivery,
+    overviews,
+    pipeline_report,
+    worksheet,
+)
 from lotse.tasks.context import Context
+from lotse.tasks.prefect_api import auth_headers
 from lotse.tasks.worksheet import Answer, Worksheet
 
 
@@ -176,14 +186,60 @@ def remind_due_deadlines(as_of: dt.date | None) -> dict[str, Any]:
     return {"as_of": day.isoformat(), "found": found}
 
 
-def publish_timeline(case_ref: str) -> None:
-    """The case's history as a markdown artifact `case-<ref>`; an unknown case has none."""
+# -- case overviews (tasks/overviews.py renders and records them; these publish from a run) -----
+
+
+def publish_overview(case_ref: str) -> None:
+    """Publish the case's overview, the markdown artifact `case-<ref>`, linked to the running flow
+    run; an unknown case has none. Never fails the run: if Prefect does not take it, one warning,
+    and the next pipeline-report publishes it."""
     ctx = _context()
-    try:
-        key, markdown = pipeline_report.timeline(ctx, case_ref)
-    except NotFound:
+    views = case_file.views(ctx, refs=[case_ref])
+    if not views:
         return
-    create_markdown_artifact(markdown, key=key, description=f"Timeline of {key[5:].upper()}")
+    shown = overviews.rendered(ctx, views[0])
+    try:
+        create_markdown_artifact(shown.markdown, key=shown.key, description=shown.description)
+    except Exception as exc:  # the change is made: an artifact that failed must not fail its run
+        missed = overviews.Outcome(failed=[views[0].case.ref], problem=f"{type(exc).__name__}: {exc}")
+        get_run_logger().warning("%s", missed.warning())
+        return
+    overviews.record(ctx, views)
+
+
+@task(name="publish-overviews", **_ALWAYS)
+def publish_overviews(case_refs: list[str]) -> dict[str, int]:
+    """Publish the overviews of the cases a bulk change touched (an enrolment, a deadline check),
+    in one batch after its commit, linked to this run."""
+    return _published(lambda ctx, api, **run: overviews.publish(ctx, api, refs=case_refs, **run))
+
+
+@task(name="publish-stale-overviews", **_ALWAYS)
+def publish_stale_overviews() -> dict[str, int]:
+    """Publish the overview of every case whose overview is missing or older than its last change
+    (a change made while Prefect was down, a reminder, another LOTSE_LOCALE), in one batch."""
+    return _published(overviews.publish_stale)
+
+
+def _published(publish: Any) -> dict[str, int]:
+    from prefect.context import TaskRunContext
+    from prefect.settings import get_current_settings
+
+    logger = get_run_logger()
+    api = get_current_settings().api
+    if not api.url:  # a run on a temporary in-process server: no address to post to
+        logger.warning("no PREFECT_API_URL: case overviews are published by a run on a Prefect server")
+        return {"published": 0, "failed": 0}
+    secrets = {name: value.get_secret_value() for name, value in (
+        ("PREFECT_API_AUTH_STRING", api.auth_string), ("PREFECT_API_KEY", api.key)) if value}
+    run = TaskRunContext.get()
+    links = {"flow_run_id": str(run.task_run.flow_run_id), "task_run_id": str(run.task_run.id)} if run else {}
+    outcome = publish(_context(), overviews.PrefectApi(str(api.url).rstrip("/"), auth_headers(secrets)),
+                      **links)
+    logger.info("%s case overview(s) published", len(outcome.published))
+    if (line := outcome.warning()) is not None:
+        logger.warning("%s", line)
+    return {"published": len(outcome.published), "failed": len(outcome.failed)}
 
 
 def tag_run_with_case(case_ref: str) -> list[str]:

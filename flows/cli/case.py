@@ -7,7 +7,7 @@ import os
 import typer
 
 from lotse.flows.cli.output import context, emit_json, table, warn
-from lotse.tasks import case_file, casework
+from lotse.tasks import case_file, casework, overviews
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -26,11 +26,13 @@ def add(
     as_json: bool = JSON,
 ) -> None:
     """Open a case for a person."""
+    ctx = context()
     ref = casework.open_case(
-        context(), given_name=given_name, family_name=family_name, nationality=nationality,
+        ctx, given_name=given_name, family_name=family_name, nationality=nationality,
         employer=employer, process=process, region=region,
         facts=casework.parse_assignments(assignments), by=by,
     )
+    overviews.after_change(ctx, [ref], warn)
     if as_json:
         emit_json({"ref": ref})
     else:
@@ -90,7 +92,9 @@ def set_(
     by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
 ) -> None:
     """Set facts of a case."""
-    result = casework.set_facts(context(), ref, casework.parse_assignments(assignments), by=by)
+    ctx = context()
+    result = casework.set_facts(ctx, ref, casework.parse_assignments(assignments), by=by)
+    overviews.after_change(ctx, [result["ref"]], warn)
     typer.echo(f"{result['ref']}: set {', '.join(a.partition('=')[0] for a in assignments)}")
 
 
@@ -102,7 +106,9 @@ def done(
     undo: bool = typer.Option(False, "--undo", help="Untick the items instead."),
 ) -> None:
     """Tick checklist items of a case (or untick them with --undo)."""
-    result = casework.tick(context(), ref, items, by=by, done=not undo)
+    ctx = context()
+    result = casework.tick(ctx, ref, items, by=by, done=not undo)
+    overviews.after_change(ctx, [result["ref"]], warn)
     typer.echo(f"{result['ref']}: {'unticked' if undo else 'ticked'} {', '.join(items)}")
 
 
@@ -150,6 +156,7 @@ def advance(
         result = casework.advance(ctx, ref, event, by=by, facts=facts, note=note,
                                   expected_version=expected_version)
         result["messages"] = delivery.deliver_after_change(ctx, result["ref"], warn)
+        overviews.after_change(ctx, [result["ref"]], warn)  # a flow run publishes its own
     if as_json:
         emit_json(result)
     else:

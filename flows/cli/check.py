@@ -1,14 +1,15 @@
 """`lotse check`: every deadline due or overdue on a day; reminders queued once per level.
 
-Reads and writes the database only: no Prefect here, so it stays fast for a daily cron.
+Reads and writes the database only: no Prefect here, so it stays fast for a daily cron. With
+PREFECT_API_URL set, the overviews of the cases reminded are posted to it over plain HTTP.
 """
 
 from __future__ import annotations
 
 import typer
 
-from lotse.flows.cli.output import as_of_day, context, emit_json, table
-from lotse.tasks import deadlines
+from lotse.flows.cli.output import as_of_day, context, emit_json, table, warn
+from lotse.tasks import deadlines, overviews
 
 COLUMNS = ["ref", "deadline", "due", "overdue_days", "level", "role", "basis"]
 
@@ -24,6 +25,8 @@ def check(
     day = as_of_day(as_of)
     ctx = context()
     findings = deadlines.check_deadlines(ctx, as_of=day, dry_run=dry_run)
+    if not dry_run:
+        overviews.after_change(ctx, [f.ref for f in findings if f.reminded], warn)
     rows = [
         {k: v for k, v in f.as_json().items() if k in (*COLUMNS, "reminded")} for f in findings
     ]

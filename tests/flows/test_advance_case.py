@@ -1,5 +1,5 @@
 """The `advance-case` flow on a real Prefect server: it moves the case, names the run after the
-event and the case, tags it with process and region, and leaves the case's timeline, never a name."""
+event and the case, tags it with process and region, and leaves the case's overview, never a name."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ def ready_for_visa(ctx: Context) -> str:
     return ref
 
 
-def timeline(ref: str) -> str:
+def overview(ref: str) -> str:
     found = artifacts(f"case-{ref.lower()}")
-    assert found, f"no timeline artifact for {ref}"
+    assert found, f"no overview artifact for {ref}"
     return str(found[0]["data"])
 
 
@@ -61,19 +61,20 @@ def test_the_flow_moves_the_case_and_names_and_tags_the_run(
     assert history[-1]["via"] == "flow" and history[-1]["action"] == "apply_visa"
 
 
-def test_every_run_leaves_the_case_timeline_without_the_persons_name(
+def test_every_run_leaves_the_case_overview_without_the_persons_name(
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
     ref = ready_for_visa(alliance)
 
     advance_case(case_ref=ref, event="apply_visa", actor="vermittlung", note=None)
 
-    markdown = timeline(ref)
-    assert ref in markdown and "apply_visa" in markdown and "| recruited | visa |" in markdown
+    markdown = overview(ref)
+    assert markdown.startswith(f"# Fall {ref}\n") and "- **Stufe:** Visumverfahren" in markdown
+    assert "| Visum beantragt: Angeworben → Visumverfahren | Vermittlung Brücke | Prefect |" in markdown
     assert GIVEN not in markdown and FAMILY not in markdown
 
 
-def test_a_refused_event_fails_the_run_changes_nothing_and_still_leaves_the_timeline(
+def test_a_refused_event_fails_the_run_changes_nothing_and_still_leaves_the_overview(
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
     ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
@@ -83,7 +84,9 @@ def test_a_refused_event_fails_the_run_changes_nothing_and_still_leaves_the_time
         advance_case(case_ref=ref, event="apply_visa", actor="klinik-nord")
 
     assert case_file.case_file(alliance, ref)["stage"] == "recruited"
-    assert "| open |" in timeline(ref)
+    markdown = overview(ref)
+    assert "- **Stufe:** Angeworben" in markdown and "Fall eröffnet (Angeworben)" in markdown
+    assert "Arbeitsvertrag unterschrieben – Klinik Nord (Arbeitgeber)" in markdown  # what apply_visa lacks
 
 
 def test_a_refusal_ends_the_run_as_refused_with_its_reason_and_no_traceback_in_its_logs(
@@ -113,7 +116,7 @@ def test_a_refusal_ends_the_run_as_refused_with_its_reason_and_no_traceback_in_i
     assert case_file.case_file(alliance, ref)["stage"] == "recruited"
 
 
-def test_an_unknown_case_fails_the_run_without_a_timeline(
+def test_an_unknown_case_fails_the_run_without_an_overview(
     prefect_harness: None, alliance: Context, lotse_env: None
 ) -> None:
     state = advance_case(case_ref="SE-1999-0001", event="apply_visa", actor="koord", return_state=True)

@@ -1,5 +1,6 @@
 """The pipeline report: open cases counted per stage, employer and region; cases past their stage's
-limit; the last transitions; a case's timeline. References only, never a name or a note."""
+limit; the last transitions. References only, never a name or a note (a case's own overview:
+test_case_overview.py)."""
 
 from __future__ import annotations
 
@@ -70,17 +71,6 @@ def test_the_last_transitions_are_events_only_newest_first_and_at_most_fifty(
     assert moves[0]["ref"] == refs[-1] and moves[-1]["ref"] == refs[2]
     assert f"| {refs[-1]} | apply_visa | recruited | visa |" in pipeline_report.transitions_markdown(
         pipeline_report.pipeline(alliance))
-
-
-def test_the_timeline_is_keyed_by_the_reference_and_shows_neither_names_nor_notes(alliance: Context) -> None:
-    ref = opened(alliance, "Ana")
-    to_visa(alliance, ref)
-
-    key, markdown = pipeline_report.timeline(alliance, ref.lower())
-
-    assert key == f"case-{ref.lower()}"
-    assert markdown.count("\n| ") == 5  # header, open, set, done, apply_visa
-    assert "Ana" not in markdown and "Muster" not in markdown and "spoke" not in markdown
 
 
 def test_days_are_the_alliances_days_and_stuck_cases_are_the_overdue_stage_limits_check_finds(
