@@ -3,7 +3,8 @@
 A row is `pending` until a delivery sends it (`sent`); a failed attempt makes it `failed` with
 the error and the time of its next attempt; after `LOTSE_NOTIFY_MAX_ATTEMPTS` it is `dead` and the
 coordinator is told. A row whose text needed a fallback keeps a `warning: ...` in `last_error`
-even when it was sent.
+even when it was sent. A row of the demo alliance (`lotse init --demo`) is `demo`: backdated
+history, shown by `lotse outbox`, never sent, even once routes are configured.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import hashlib
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from lotse.states.errors import BadInput
 from lotse.states.moments import iso
 from lotse.states.records import CaseRecord, OutboxRecord
 
-STATUSES = ("pending", "sent", "failed", "dead")
+STATUSES = ("pending", "sent", "failed", "dead", "demo")
+DEMO = "demo"
+DEMO_NOTE = "demo, not sent: a backdated message of the demo alliance"
 WARNING = "warning: "
 _CHUNK = 500  # keys per IN (...) query, well under every database's limit of bound parameters
 KEY_LENGTH = 200  # the width of `outbox.dedup_key`
@@ -83,6 +86,21 @@ def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
         chunk = unique[start:start + _CHUNK]
         found.update(session.scalars(select(OutboxRecord.dedup_key).where(OutboxRecord.dedup_key.in_(chunk))))  # type: ignore[attr-defined]
     return {by_stored[key] for key in found}
+
+
+def last_id(session: Session) -> int:
+    """The id of the newest row (0 if none): where a batch of rows to come starts."""
+    return int(session.scalar(select(OutboxRecord.id).order_by(OutboxRecord.id.desc()).limit(1)) or 0)  # type: ignore[union-attr]
+
+
+def keep_as_demo(session: Session, after_id: int) -> int:
+    """Make the rows queued after `after_id` the demo's history: never claimed by a delivery,
+    which takes pending and failed rows only. Returns how many."""
+    result = session.execute(
+        update(OutboxRecord).where(OutboxRecord.id > after_id)  # type: ignore[operator]
+        .values(status=DEMO, last_error=DEMO_NOTE, claimed_until=None, claim_token=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def stored_key(key: str) -> str:

@@ -2,7 +2,8 @@
 every stage of both shipped processes, with histories dated over the past months.
 
 Every change goes through the same casework as the command line, so the demo also exercises the
-rules, the outbox and the deadlines.
+rules, the outbox and the deadlines. The messages those changes queued are kept as the demo's
+history (status `demo`): turning on real routes later never sends its backdated messages.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from lotse.notifications import outbox
 from lotse.states.records import CaseRecord
 from lotse.tasks import case_file, casework, directory
 from lotse.tasks.context import Context
@@ -111,6 +113,9 @@ CHANCEN_TO = {
 # fire it as a flow run and the Prefect UI shows real runs of the demo's transitions.
 READY_NEXT = {("pflege", "recruited"), ("pflege", "visa"), ("pflege", "language_course"),
               ("chancen", "recruited")}
+# ... and one per stage of these is left ready but not fired: the cases a coordinator can move
+# from the advance-case and work-case forms right after `make demo`.
+READY_LEFT = {("pflege", "arrival"), ("pflege", "recognition"), ("chancen", "language_course")}
 
 
 def create(ctx: Context) -> str:
@@ -120,6 +125,8 @@ def create(ctx: Context) -> str:
             return "demo: the database has cases already; nothing added"
     real_clock = ctx.clock
     today = real_clock()
+    with ctx.db.reading() as session:
+        before = outbox.last_id(session)
     for actor_id, name, roles, region in ACTORS:
         directory.add_actor(ctx, actor_id, name=name, roles=roles, region=region,
                             email=f"{actor_id}@demo.lotse.invalid")
@@ -138,13 +145,16 @@ def create(ctx: Context) -> str:
                 count += 1
     finally:
         ctx.clock = real_clock
-    return f"demo: added {len(ACTORS)} actors and {count} cases (fictional names)"
+        with ctx.db.writing() as session:
+            kept = outbox.keep_as_demo(session, before)
+    return (f"demo: added {len(ACTORS)} actors and {count} cases (fictional names); their {kept} "
+            f"messages are kept as history in the outbox, never sent")
 
 
 def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, str],
           process: str, target: str, prepared: set[tuple[str, str]]) -> None:
     """Open a case and take it along its way until it stands in `target`; the first case of a
-    stage in READY_NEXT is also made ready for its next event."""
+    stage in READY_NEXT or READY_LEFT is also made ready for its next event."""
     way = _way(process, target)
     dwell = (5, 20, 45, 80, 120)[index % 5]  # some cases stall, so checks and reports show them
     span = sum(step.days for step in way) + dwell
@@ -168,7 +178,7 @@ def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, 
             casework.advance(ctx, ref, step.event, by=actor, facts=facts)
         elif facts:
             casework.set_facts(ctx, ref, facts, by=actor)
-    if (process, target) in READY_NEXT - prepared:
+    if (process, target) in (READY_NEXT | READY_LEFT) - prepared:
         prepared.add((process, target))
         _prepare_next_event(ctx, today, ref, process, way, employer, region)
     if target == "withdrawn":
@@ -196,19 +206,21 @@ def _prepare_next_event(ctx: Context, today: dt.datetime, ref: str, process: str
 
 
 def ready_events(ctx: Context) -> list[dict[str, str]]:
-    """The events open cases are ready for now (nothing missing), with an actor who may fire
-    them: the parameters of the demo's advance-case flow runs. No names, only references."""
-    runs = []
+    """The events `lotse up --demo` fires as advance-case flow runs: for each stage of READY_NEXT,
+    the first case ready for its next event (nothing missing), with an actor who may fire it.
+    The cases of READY_LEFT stay ready for the forms. No names, only references."""
+    runs: dict[tuple[str, str], dict[str, str]] = {}
     for row in case_file.list_cases(ctx):
-        if ctx.catalog.get(row["process"], row["process_version"]).is_final(row["stage"]):
+        stage = (row["process"], row["stage"])
+        if stage not in READY_NEXT or stage in runs:
             continue
         for option in case_file.case_file(ctx, row["ref"])["allowed_events"]:
             if option["event"] != "withdraw" and not option["missing"]:
                 role = option["roles"][0] if option["roles"] else "coordinator"
-                runs.append({"case_ref": row["ref"], "event": option["event"],
-                             "actor": _actor_for(role, row["employer"], row["region"])})
+                runs[stage] = {"case_ref": row["ref"], "event": option["event"],
+                               "actor": _actor_for(role, row["employer"], row["region"])}
                 break
-    return runs
+    return list(runs.values())
 
 
 def _way(process: str, target: str) -> list[Step]:

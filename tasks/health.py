@@ -215,20 +215,22 @@ def outbox(inst: Installation) -> list[Result]:
         oldest = session.scalar(select(func.min(OutboxRecord.created_at))
                                 .where(OutboxRecord.status == "pending"))
     pending, failed_, dead = (int(counts.get(s, 0)) for s in ("pending", "failed", "dead"))
+    demo = int(counts.get("demo", 0))
     data = {"pending": pending, "failed": failed_, "dead": dead, "sent": int(counts.get("sent", 0)),
-            "oldest_pending": oldest.isoformat(timespec="seconds") if oldest else None}
+            "demo": demo, "oldest_pending": oldest.isoformat(timespec="seconds") if oldest else None}
     detail = f"{pending} pending, {failed_} failed, {dead} dead"
+    history = f"; {demo} of the demo alliance are kept as history, never sent" if demo else ""
     if dead:
         return [_fail("outbox", f"{detail}: delivery gave up on {dead}; see `lotse outbox --status "
-                                "dead`, fix the route, and queue them again", data)]
+                                f"dead`, fix the route, and queue them again{history}", data)]
     if failed_:
         return [Result("outbox", "warn", f"{detail}: failed ones are retried with backoff; see "
-                                         "`lotse outbox --status failed`", data)]
+                                         f"`lotse outbox --status failed`{history}", data)]
     if pending:
         since = f" (oldest {_ago(inst.clock() - oldest)} ago)" if oldest else ""
         return [Result("outbox", "warn", f"{detail}{since}: `lotse notify` or the "
-                                         "deliver-notifications flow sends them", data)]
-    return [Result("outbox", "ok", detail, data)]
+                                         f"deliver-notifications flow sends them{history}", data)]
+    return [Result("outbox", "ok", f"{detail}{history}", data)]
 
 
 # -- Prefect ---------------------------------------------------------------------------------------

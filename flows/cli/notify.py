@@ -79,7 +79,7 @@ def test(
 
 
 def outbox(
-    status: str | None = typer.Option(None, "--status", help="pending, sent, failed or dead."),
+    status: str | None = typer.Option(None, "--status", help="pending, sent, failed, dead or demo."),
     case: str | None = typer.Option(None, "--case", metavar="REF"),
     as_json: bool = JSON,
 ) -> None:

@@ -1,5 +1,6 @@
-"""The demo alliance end to end: every transition's messages and every due reminder reach the
-inboxes of the right organisations on a real SMTP server, and a reminder arrives only once."""
+"""The demo alliance end to end: every transition's messages are kept for the right organisations
+as history that is never sent, even once real routes point at a real SMTP server; every reminder
+due after the demo reaches the right inbox, and only once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from lotse.notifications import outbox
 from lotse.states.records import CaseRecord, HistoryRecord, OutboxRecord
 from lotse.tasks import deadlines, delivery, demo
 from lotse.tasks.context import Context
+from tests.cli.conftest import Lotse
 from tests.notifications.conftest import Inbox
 
 
@@ -51,31 +54,45 @@ def expected_recipients(ctx: Context) -> Counter[tuple[str, str]]:
     return expected
 
 
-def delivered(ctx: Context, inbox: Inbox) -> Counter[tuple[str, str]]:
-    got: Counter[tuple[str, str]] = Counter()
-    for mail in inbox.mails:
-        [to] = mail.recipients
-        ref = mail.subject.split()[0].rstrip(":")
-        got[(ref, to.split("@")[0])] += 1
-    return got
+def kept(ctx: Context) -> list[tuple[str, OutboxRecord]]:
+    with ctx.db.reading() as session:
+        query = select(CaseRecord.ref, OutboxRecord).join(CaseRecord, CaseRecord.id == OutboxRecord.case_id)
+        return [(ref, row) for ref, row in session.execute(query)]
 
 
-def test_every_demo_transition_tells_the_right_organisations(
-    ctx: Context, inbox: Inbox, tmp_path: Path,
+def test_every_demo_transition_is_kept_for_the_right_organisations_as_history_never_sent(
+    ctx: Context,
 ) -> None:
     demo.create(ctx)
-    route_every_demo_actor(ctx, inbox, tmp_path)
 
-    report = delivery.deliver(ctx)
+    rows = kept(ctx)
 
-    assert report.failed == report.dead == 0
-    with ctx.db.reading() as session:
-        assert set(session.scalars(select(OutboxRecord.status))) == {"sent"}
-    assert delivered(ctx, inbox) == expected_recipients(ctx)
+    assert rows and {row.status for _, row in rows} == {outbox.DEMO}
+    assert {row.last_error for _, row in rows} == {outbox.DEMO_NOTE}
+    assert Counter((ref, row.recipient) for ref, row in rows) == expected_recipients(ctx)
     family_names = [family for _, family, _ in demo.PFLEGE_PEOPLE + demo.CHANCEN_PEOPLE]
-    for mail in inbox.mails:  # no family name and no nationality, ever
-        assert not [n for n in family_names if n in mail.text or n in mail.subject], mail.text
-        assert "PHL" not in mail.text and "Philippin" not in mail.text
+    for _, row in rows:  # no family name and no nationality, ever
+        assert not [n for n in family_names if n in row.body or n in row.subject], row.body
+        assert "PHL" not in row.body and "Philippin" not in row.body
+
+
+def test_routes_turned_on_for_a_demo_database_send_none_of_its_backdated_messages(
+    alliance: Context, inbox: Inbox, tmp_path: Path, lotse: Lotse,
+) -> None:
+    demo.create(alliance)
+    route_every_demo_actor(alliance, inbox, tmp_path)
+
+    assert delivery.deliver(alliance, retry_now=True).sent == 0
+    sent = lotse("notify", "--now", "--json")
+    due = lotse("notify", "--dry-run", "--json")
+    listed = lotse("outbox", "--status", "demo", "--json")
+
+    assert sent.code == 0, sent.err
+    assert sent.json()["sent"] == 0 and due.json() == []
+    assert inbox.mails == []
+    assert len(listed.json()) == len(kept(alliance)) > 0
+    assert {(row["status"], row["last_error"]) for row in listed.json()} == {("demo", outbox.DEMO_NOTE)}
+    assert "demo, not sent" in lotse("outbox").out
 
 
 def test_the_demos_overdue_deadlines_are_reminded_once_and_climb_to_the_coordinator(
