@@ -76,7 +76,9 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
         say(f"  {name}: skipped, flows/{name.replace('-', '_')}.py is not in this installation")
     say("run them with one or more workers, each on a host with Lotse installed and the same LOTSE_* "
         f"settings as here ({', '.join(_lotse_settings_set()) or 'none set'}):")
-    say(f"  PREFECT_API_URL={api} prefect worker start --pool {pool}")
+    # Prefect's workers ask every 10 s by default: a click in the UI would wait that long.
+    say(f"  PREFECT_API_URL={api} PREFECT_WORKER_QUERY_SECONDS={settings.poll_seconds:g} "
+        f"prefect worker start --pool {pool}")
     if relative := _relative_paths(settings):
         being = "is a relative path" if len(relative) == 1 else "are relative paths"
         say(f"note: {', '.join(relative)} {being}: a worker runs each flow in a new temporary folder, "
