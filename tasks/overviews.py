@@ -30,10 +30,14 @@ from lotse.tasks.case_overview import CaseView
 from lotse.tasks.context import Context
 from lotse.tasks.prefect_api import auth_headers, shown
 
-CONCURRENCY = 8  # requests at once: Prefect's server writes each artifact in its own transaction
+# Requests at once. Prefect's server writes each artifact in a transaction of its own: on SQLite it
+# takes about 130 a second here with 4 at once, and no more with 8 or 16.
+CONCURRENCY = 4
 CHUNK = 500  # cases read, rendered, posted and recorded at a time
-TIMEOUT_S = 5.0  # a request; connecting gets less: a server that is down refuses at once
+TIMEOUT_S = 5.0  # a request after a change; connecting gets less: a server that is down refuses at once
 CONNECT_S = 2.0
+BULK_TIMEOUT_S = 30.0  # a request of a batch in a flow run, where a busy server may queue writes
+GIVE_UP_AFTER = 3  # requests in a row without an answer: the rest of a batch is not tried
 
 
 @dataclass(frozen=True)
@@ -115,12 +119,13 @@ def after_change(ctx: Context, refs: Iterable[str], warn: Callable[[str], None],
 def publish(
     ctx: Context, api: PrefectApi, *, refs: list[str] | None = None, ids: list[int] | None = None,
     flow_run_id: str | None = None, task_run_id: str | None = None, concurrency: int = CONCURRENCY,
+    timeout: float = TIMEOUT_S,
 ) -> Outcome:
     """Publish the overviews of these cases (by reference or id), `CHUNK` at a time, and record
     what each showed. Stops at the first sign that Prefect does not answer."""
     outcome = Outcome()
     wanted: list[Any] = list(refs) if refs is not None else list(ids or [])
-    with _Poster(api, concurrency, flow_run_id, task_run_id) as poster:
+    with _Poster(api, concurrency, flow_run_id, task_run_id, timeout) as poster:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
             views = case_file.views(ctx, refs=chunk) if refs is not None else case_file.views(ctx, ids=chunk)
@@ -187,6 +192,7 @@ class _Poster:
 
     def __init__(
         self, api: PrefectApi, concurrency: int, flow_run_id: str | None, task_run_id: str | None,
+        timeout: float = TIMEOUT_S,
     ) -> None:
         import httpx  # only where overviews are published: a tenth of a second off every other command
 
@@ -194,10 +200,11 @@ class _Poster:
         self.links = {k: v for k, v in (("flow_run_id", flow_run_id), ("task_run_id", task_run_id)) if v}
         self.client = httpx.Client(
             base_url=api.url + "/", headers=dict(api.headers),
-            timeout=httpx.Timeout(TIMEOUT_S, connect=CONNECT_S),
+            timeout=httpx.Timeout(timeout, connect=CONNECT_S),
             limits=httpx.Limits(max_connections=self.concurrency),
         )
         self.down: str | None = None
+        self.unanswered = 0  # requests in a row
         self._lock = threading.Lock()
 
     def __enter__(self) -> _Poster:
@@ -232,10 +239,15 @@ class _Poster:
         try:
             response = self.client.post("artifacts/", json=body)
         except httpx.HTTPError as exc:
+            problem = f"Prefect at {shown(self.api.url)} did not answer: {type(exc).__name__}"
             with self._lock:
-                self.down = self.down or (f"Prefect at {shown(self.api.url)} did not answer: "
-                                          f"{type(exc).__name__}")
-            return self.down
+                self.unanswered += 1
+                # Nobody listening is down for good; a slow answer may be a busy moment.
+                if isinstance(exc, httpx.ConnectError) or self.unanswered >= GIVE_UP_AFTER:
+                    self.down = self.down or problem
+            return problem
+        with self._lock:
+            self.unanswered = 0
         if response.status_code in (401, 403):
             with self._lock:
                 self.down = (f"Prefect at {shown(self.api.url)} refused with HTTP {response.status_code}; "

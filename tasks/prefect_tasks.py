@@ -235,7 +235,7 @@ def _published(publish: Any) -> dict[str, int]:
     run = TaskRunContext.get()
     links = {"flow_run_id": str(run.task_run.flow_run_id), "task_run_id": str(run.task_run.id)} if run else {}
     outcome = publish(_context(), overviews.PrefectApi(str(api.url).rstrip("/"), auth_headers(secrets)),
-                      **links)
+                      timeout=overviews.BULK_TIMEOUT_S, **links)
     logger.info("%s case overview(s) published", len(outcome.published))
     if (line := outcome.warning()) is not None:
         logger.warning("%s", line)

@@ -31,11 +31,14 @@ class FakePrefect:
     """POST /artifacts/ answered with `status`; keeps the bodies and the most requests it held at
     once. With `together`, each request waits until that many are there (a barrier, not a clock)."""
 
-    def __init__(self, status: int = 201, together: int = 0) -> None:
+    def __init__(self, status: int = 201, together: int = 0, unanswered: int = 0) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.most_at_once = 0
         self.status = status
         self.barrier = threading.Barrier(together) if together else None
+        self.unanswered = unanswered  # the first requests get no answer until the server stops
+        self.seen = 0
+        self.stopping = threading.Event()
         now = [0]
         lock = threading.Lock()
         fake = self
@@ -46,6 +49,12 @@ class FakePrefect:
                     now[0] += 1
                     fake.most_at_once = max(fake.most_at_once, now[0])
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with lock:
+                    fake.seen += 1
+                    hang = fake.seen <= fake.unanswered
+                if hang:
+                    fake.stopping.wait()
+                    return
                 if fake.barrier is not None:
                     try:
                         fake.barrier.wait(timeout=10)
@@ -69,6 +78,7 @@ class FakePrefect:
         return sorted(body["key"] for body in self.bodies)
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -166,6 +176,24 @@ def test_a_prefect_that_does_not_answer_is_one_warning_and_nothing_counts_as_pub
                         "ConnectError); the change stands, and the next pipeline-report publishes it"]
     assert len(overviews.stale(alliance)) == 3
     assert took < 2.0  # a refused connection is not waited for, case after case
+
+
+def test_one_unanswered_request_costs_one_overview_and_three_in_a_row_end_the_batch(
+    alliance: Context,
+) -> None:
+    refs = [opened(alliance, n) for n in range(6)]
+    busy, gone = FakePrefect(unanswered=1), FakePrefect(unanswered=99)
+    try:
+        once = overviews.publish(alliance, busy.api, refs=refs, concurrency=1, timeout=0.2)
+        always = overviews.publish(alliance, gone.api, refs=refs, concurrency=1, timeout=0.2)
+    finally:
+        busy.stop()
+        gone.stop()
+
+    assert (once.failed, once.published) == (refs[:1], refs[1:])
+    assert once.problem == f"Prefect at {busy.api.url} did not answer: ReadTimeout"
+    assert len(always.failed) == 6 and gone.seen == 3  # the other three were not tried
+    assert refs_of(alliance, overviews.stale(alliance)) == refs[:1]
 
 
 def test_a_prefect_that_wants_its_auth_string_gets_it_and_a_refusal_names_the_setting(
