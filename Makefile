@@ -52,6 +52,7 @@ benchmark: install
 	$(BIN)/python benchmarks/check_deadlines.py
 	$(BIN)/python benchmarks/deliver_outbox.py
 	$(BIN)/python benchmarks/read_commands.py
+	$(BIN)/python benchmarks/case_overviews.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis
