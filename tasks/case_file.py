@@ -14,7 +14,15 @@ from lotse.states.case import Case
 from lotse.states.errors import NotFound
 from lotse.states.moments import iso
 from lotse.states.process import Process
-from lotse.states.records import CaseRecord, DeadlineRecord, FactRecord, HistoryRecord, ItemRecord
+from lotse.states.records import (
+    ActorRecord,
+    ActorRoleRecord,
+    CaseRecord,
+    DeadlineRecord,
+    FactRecord,
+    HistoryRecord,
+    ItemRecord,
+)
 from lotse.tasks import deadlines
 from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick
 from lotse.tasks.context import Context
@@ -96,11 +104,10 @@ def list_cases(ctx: Context, stage: str | None = None, process: str | None = Non
 def views(ctx: Context, *, refs: list[str] | None = None, ids: list[int] | None = None) -> list[CaseView]:
     """What the overviews of these cases (by reference or id) show, read in one transaction with a
     few queries per 500 cases, so an import of thousands reads quickly. Names, birth dates and notes
-    are not read at all. Unknown cases are left out."""
+    are not read at all. Unknown cases, and cases on a definition no longer loaded (`lotse doctor`
+    names them), are left out."""
     with ctx.db.reading() as session:
-        directory = {
-            a.id: Organisation(a.id, a.name, a.roles, a.region) for a in store.list_actors(session)
-        }
+        directory = _directory(session)
         c = CaseRecord
         columns = (c.id, c.ref, c.process, c.process_version, c.stage, c.version, c.employer_id, c.region,
                    c.stage_entered_at)
@@ -112,7 +119,10 @@ def views(ctx: Context, *, refs: list[str] | None = None, ids: list[int] | None 
         facts, ticks, history, open_deadlines = _by_case(session, found)
     result = []
     for row in cases:
-        process = ctx.catalog.get(row.process, row.process_version)
+        try:
+            process = ctx.catalog.get(row.process, row.process_version)
+        except NotFound:
+            continue
         values = {
             name: fact_kinds.from_json(process.facts[name].type if name in process.facts else "str", value)
             for name, value in facts.get(row.id, [])
@@ -130,6 +140,18 @@ def views(ctx: Context, *, refs: list[str] | None = None, ids: list[int] | None 
 
 
 _CHUNK = 500  # ids per IN (...) query, well under every database's limit of bound parameters
+
+
+def _directory(session: Any) -> dict[str, Organisation]:
+    """Every actor with its roles, in two queries."""
+    roles: dict[str, set[str]] = {}
+    for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
+        roles.setdefault(actor_id, set()).add(role)
+    actors = session.execute(select(ActorRecord.id, ActorRecord.name, ActorRecord.region))
+    return {
+        actor_id: Organisation(actor_id, name, frozenset(roles.get(actor_id, ())), region)
+        for actor_id, name, region in actors
+    }
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:

@@ -131,7 +131,8 @@ def publish(
             views = case_file.views(ctx, refs=chunk) if refs is not None else case_file.views(ctx, ids=chunk)
             done = poster.post([rendered(ctx, view) for view in views])
             outcome.add(done)
-            record(ctx, [v for v in views if v.case.ref in set(done.published)])
+            published = set(done.published)
+            record(ctx, [view for view in views if view.case.ref in published])
     return outcome
 
 

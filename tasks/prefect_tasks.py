@@ -201,7 +201,8 @@ def publish_overview(case_ref: str) -> None:
     try:
         create_markdown_artifact(shown.markdown, key=shown.key, description=shown.description)
     except Exception as exc:  # the change is made: an artifact that failed must not fail its run
-        missed = overviews.Outcome(failed=[views[0].case.ref], problem=f"{type(exc).__name__}: {exc}")
+        problem = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        missed = overviews.Outcome(failed=[views[0].case.ref], problem=problem)
         get_run_logger().warning("%s", missed.warning())
         return
     overviews.record(ctx, views)

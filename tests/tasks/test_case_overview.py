@@ -253,3 +253,13 @@ def test_a_closed_case_shows_no_checklist_no_events_and_no_deadlines(
     none = "(keine)" if locale == "de" else "(none)"
     assert markdown.count(f"\n{none}\n") == 3
     assert "Koordinierungsstelle" in markdown.splitlines()[4]
+
+
+def test_a_case_on_a_definition_no_longer_loaded_is_left_out_of_the_views(alliance: Context) -> None:
+    from lotse.states.process import Catalog
+
+    ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
+                             employer="klinik-nord")
+    alliance.catalog = Catalog([alliance.catalog.get("chancen")])
+
+    assert case_file.views(alliance, refs=[ref]) == []
