@@ -29,10 +29,12 @@ def model(sheet: Worksheet) -> type[RunInput]:
     """A `RunInput` subclass whose fields are what this case offers now, titled in its locale."""
     w = sheet.words
     position = iter(range(1000))
+    # Prefect 3.8's UI shows the pause's description at zero height: the first field repeats it.
+    about_events = " ".join([w["event_help"], *(f"{o.title}: {o.detail}." for o in sheet.events)])
     fields: dict[str, Any] = {
         "event": _choice(
             [o.label for o in sheet.events] + [w["no_event"]], w["no_event"], w["event"],
-            " ".join([w["event_help"], *(f"{o.title}: {o.detail}." for o in sheet.events)]), next(position),
+            f"{describe(sheet)}\n\n{about_events}", next(position),
         ),
     }
     for item in sheet.items:

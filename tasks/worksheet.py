@@ -194,7 +194,7 @@ def apply(ctx: Context, sheet: Worksheet, answer: Answer, request_id: str | None
 
 
 def describe(sheet: Worksheet) -> str:
-    """The form's heading in markdown: the case, its stage, what each event lacks."""
+    """The form's heading in markdown: the case, its stage and version, all or nothing."""
     w = sheet.words
     lines = [f"**{sheet.ref}** · {sheet.process} · {w['stage']}: {sheet.stage_title} · "
              f"{w['version']} {sheet.version}", "", w["intro"]]
