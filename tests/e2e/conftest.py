@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,10 @@ from tests.conftest import run_lotse
 
 LOTSE = [sys.executable, "-m", "lotse.flows.cli"]
 READY = "Ctrl-C stops lotse up"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 def free_port() -> int:
@@ -162,3 +167,26 @@ def newest_artifact(api: str, key: str, timeout: float = 90) -> dict[str, Any]:
         assert time.monotonic() < deadline, f"no artifact '{key}' after {timeout:.0f} s"
         time.sleep(0.5)
     return found[0]
+
+
+@pytest.fixture(scope="module")
+def page():  # type: ignore[no-untyped-def]
+    """A page in headless Debian `chromium` (never a downloaded browser), per test module."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed: apt-get update && apt-get install -y chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser needed)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        yield page
+        browser.close()
+
+
+def keep(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A screenshot into the test's folder, and into docs/ with LOTSE_UPDATE_SCREENSHOTS=1."""
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("LOTSE_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copy(shot, DOCS / name)

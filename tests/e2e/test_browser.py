@@ -4,43 +4,15 @@ to the test's folder, and to docs/ with LOTSE_UPDATE_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lotse.flows.deployments import PLANNED
-from tests.e2e.conftest import Up, newest_artifact
+from tests.e2e.conftest import Up, keep, newest_artifact
 from tests.e2e.test_lotse_up import present
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser]
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOCS = Path(__file__).parents[2] / "docs"
-
-
-@pytest.fixture(scope="module")
-def page():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed: apt-get update && apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser needed)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        yield page
-        browser.close()
-
-
-def keep(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    shot = tmp_path / name
-    page.screenshot(path=str(shot), full_page=False)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("LOTSE_UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        shutil.copy(shot, DOCS / name)
 
 
 def test_the_deployments_page_lists_the_lotse_deployments(served: Up, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
