@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from lotse.states import store
-from lotse.states.errors import Conflict, Refused, RequirementsMissing, RoleMissing
+from lotse.states.errors import BadInput, Conflict, Refused, RequirementsMissing, RoleMissing
 from lotse.tasks import case_file, casework, directory, worksheet
 from lotse.tasks.context import Context
 from lotse.tasks.worksheet import Answer
@@ -169,3 +169,15 @@ def test_what_changed_and_what_is_missing_now_in_markdown_without_a_name(allianc
     assert "- Wohnsitz angemeldet (§ 17 BMG) (zuständig: Arbeitgeber)" in markdown
     assert "Sprachkurs begonnen (fehlt: Wohnsitz angemeldet" in markdown
     assert GIVEN not in markdown and FAMILY not in markdown
+
+
+def test_a_fact_the_form_does_not_offer_is_refused_and_nothing_is_written(alliance: Context) -> None:
+    ref = in_visa(alliance)
+    sheet = worksheet.worksheet(alliance, ref)
+    before = case_file.case_file(alliance, ref)
+
+    with pytest.raises(BadInput, match="withdraw_reason cannot be set through this form"):
+        worksheet.apply(alliance, sheet, Answer(actor="koord", facts={"withdraw_reason": "x"},
+                                                event="withdraw"), request_id="flow-run:7")
+
+    assert case_file.case_file(alliance, ref) == before
