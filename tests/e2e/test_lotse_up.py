@@ -19,7 +19,7 @@ from lotse.flows.deployments import PLANNED
 from lotse.flows.server import port_taken
 from tests.conftest import run_lotse
 from tests.e2e.conftest import Up, alive, free_port, newest_artifact, prefect_at, start
-from tests.flows.server_reads import artifacts, every
+from tests.flows.server_reads import artifacts, every, post
 
 pytestmark = pytest.mark.prefect
 
@@ -101,6 +101,21 @@ def test_the_demo_transitions_run_as_advance_case_flow_runs_and_move_their_cases
     with prefect_at(served.api), get_client(sync_client=True) as client:
         names = {run.name for run in client.read_flow_runs(limit=200, sort=FlowRunSort.ID_DESC)}
     assert {f"{event} {ref}" for event, ref in started} <= names
+
+
+def test_every_demo_case_has_its_overview_once_the_first_pipeline_report_ran(served: Up) -> None:
+    refs = [case["ref"] for case in json.loads(served.lotse("case", "list", "--json").stdout)]
+    keys = {f"case-{ref.lower()}" for ref in refs}
+    deadline = time.monotonic() + 90
+    while True:  # the run lotse up starts publishes them after the pipeline; wait with a deadline
+        found = {a["key"] for a in post("/artifacts/filter", {
+            "artifacts": {"key": {"any_": sorted(keys)}}, "sort": "CREATED_DESC", "limit": 200, "offset": 0,
+        }, served.api)}
+        if found >= keys:
+            break
+        assert time.monotonic() < deadline, f"no overview of {sorted(keys - found)}"
+        time.sleep(0.5)
+    assert len(refs) >= 32
 
 
 def test_lotse_up_published_the_pipeline_when_it_started(served: Up) -> None:
