@@ -122,7 +122,8 @@ def publish(
     timeout: float = TIMEOUT_S,
 ) -> Outcome:
     """Publish the overviews of these cases (by reference or id), `CHUNK` at a time, and record
-    what each showed. Stops at the first sign that Prefect does not answer."""
+    what each showed. Stops trying when Prefect refuses the connection, or leaves three requests
+    in a row without an answer."""
     outcome = Outcome()
     wanted: list[Any] = list(refs) if refs is not None else list(ids or [])
     with _Poster(api, concurrency, flow_run_id, task_run_id, timeout) as poster:
