@@ -2,8 +2,9 @@
 
 Measures the plain import (what `lotse enrol` runs without Prefect) on a fresh SQLite database,
 the same file again (all rows recognised, none enrolled twice), and the `enrol-cohort` flow run on
-a local Prefect server with its progress artifact, on a second fresh database. Prints the figures
-and the floor.
+a local Prefect server with its progress artifact, on a second fresh database, and apart from it
+the publishing of the 10,000 new cases' overviews that follows the commit in the same run (bound by
+Prefect's server, see benchmarks/case_overviews.py). Prints the figures and the floor.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def plain(home: Path, cohort: Path) -> tuple[float, float, int, int]:
     return middle - started, ended - middle, len(first.enrolled), len(again.already)
 
 
-def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
+def as_flow_run(tmp: Path, home: Path, cohort: Path) -> tuple[float, float]:
+    """The whole run, and the part of it that published the overviews after the enrolment."""
     from lotse.flows.server import LocalServer
 
     with socket.socket() as probe:
@@ -75,6 +77,7 @@ def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
         server.wait_healthy()
         os.environ["PREFECT_API_URL"] = server.api
         os.environ["LOTSE_HOME"] = str(home)
+        from prefect import get_client
         from prefect.logging.handlers import APILogWorker
 
         from lotse.flows.cli.prefect_console import quiet
@@ -82,11 +85,16 @@ def as_flow_run(tmp: Path, home: Path, cohort: Path) -> float:
 
         quiet()
         started = time.perf_counter()
-        result = enrol_cohort(file=str(cohort))
+        state = enrol_cohort(file=str(cohort), return_state=True)
         took = time.perf_counter() - started
-        assert result["enrolled"] == ROWS
+        assert state.result()["enrolled"] == ROWS
         APILogWorker.drain_all(timeout=5)
-        return took
+        run_id = state.state_details.flow_run_id
+        with get_client(sync_client=True) as client:
+            [published] = [t for t in client.read_task_runs()
+                           if t.flow_run_id == run_id and t.name.startswith("publish")]
+        assert published.start_time is not None and published.end_time is not None
+        return took, (published.end_time - published.start_time).total_seconds()
     finally:
         server.stop()
 
@@ -99,12 +107,15 @@ def main() -> int:
         alliance(tmp / "plain")
         first, second, enrolled, recognised = plain(tmp / "plain", cohort)
         alliance(tmp / "flow")
-        flow_run = as_flow_run(tmp, tmp / "flow", cohort)
+        flow_run, overviews = as_flow_run(tmp, tmp / "flow", cohort)
+    enrolment = flow_run - overviews
     print(f"enrol-cohort, {ROWS} rows (CSV, SQLite):")
     print(f"  plain import:     {first:6.2f} s  ({enrolled} cases enrolled, {ROWS / first:,.0f} rows/s)")
     print(f"  same file again:  {second:6.2f} s  ({recognised} rows recognised, none enrolled twice)")
-    print(f"  as a flow run:    {flow_run:6.2f} s  (enrol-cohort on a local Prefect server, with progress)")
-    ok = max(first, flow_run) < FLOOR_S
+    print(f"  as a flow run:    {enrolment:6.2f} s  (enrol-cohort on a local Prefect server, with progress)")
+    print(f"  then overviews:   {overviews:6.2f} s  ({ROWS} case-<ref> artifacts after the commit, same run: "
+          f"{flow_run:.2f} s in all)")
+    ok = max(first, enrolment) < FLOOR_S
     print(f"  floor: under {FLOOR_S:.0f} s -> {'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
