@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # orchestration
     prefect_port: int = 4200
     poll_seconds: float = Field(
-        1.0, gt=0, le=60,
+        0.5, gt=0, le=60,
         description="How often `lotse up` asks the Prefect server for runs to start: a click in the UI "
                     "waits up to this long before its run starts (Prefect's default is 10 s).",
     )

@@ -52,11 +52,12 @@ def advance_case(
     refusals_are_no_crash()
     run_id = flow_run.get_id()
     request_id = f"flow-run:{run_id}" if run_id else None
-    tag_run_with_case(case_ref)
     try:
         result = apply_event(case_ref, event, actor, facts, note, request_id=request_id,
                              expected_version=expected_version)
     finally:
+        # After the change: a click is answered by the change, the tags and overview follow it.
+        tag_run_with_case(case_ref)
         publish_overview(case_ref)
     if isinstance(result, LotseError):
         return refused(result)

@@ -101,7 +101,7 @@ def test_lotse_deploy_registers_the_deployments_of_lotse_up_to_a_work_pool(
     assert done.returncode == 0, done.stderr
     assert "note: LOTSE_NOTIFY_CONFIG is a relative path: a worker runs each flow in a new" in done.stdout
     assert f"work pool '{POOL}' (process): created" in done.stdout
-    assert (f"PREFECT_API_URL={empty.api} PREFECT_WORKER_QUERY_SECONDS=1 prefect worker start --pool {POOL}"
+    assert (f"PREFECT_API_URL={empty.api} PREFECT_WORKER_QUERY_SECONDS=0.5 prefect worker start --pool {POOL}"
             in done.stdout)
     assert "pipeline-report/pipeline-report: cron '15 8 * * 1-5' (Europe/Vienna)" in done.stdout
     with prefect_at(empty.api), get_client(sync_client=True) as client:
