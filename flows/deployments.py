@@ -22,12 +22,12 @@ from prefect.schedules import Cron
 from lotse.config.settings import Settings
 from lotse.states.errors import BadInput
 from lotse.tasks.context import Context
+from lotse.tasks.worksheet import NOTE_MAX  # one limit for every note that can reach Prefect
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 TAGS = ["lotse"]
-NOTE_MAX = 200  # a reason, not a story: free text is where names creep in
 NOTE_HELP = (f"Why, in a few words (at most {NOTE_MAX} characters). Never a person's name, birth date, "
              "nationality or passport data: Prefect keeps run parameters for ever.")
 FACTS_HELP = ("Facts to set with the event. Only facts that are not personal data; set personal ones "

@@ -52,18 +52,20 @@ class Case:
             (self.done.add if done else self.done.discard)(item_id)
         return ItemsTicked(self.ref, self.stage, actor.id, tuple(items), done)
 
+    def unmet(self, process: Process, transition: Transition) -> tuple[list[str], list[Condition]]:
+        """What a transition still needs: its open checklist items (ids) and its unmet conditions.
+        Each reader words them its own way (an error, a form, the overview)."""
+        items = [item_id for item_id in transition.requires.items if item_id not in self.done]
+        return items, [c for c in process.conditions(transition) if not self.meets(process, c)]
+
     def missing(self, process: Process, transition: Transition) -> list[str]:
         """Every unmet requirement of a transition, in words."""
-        gaps = []
-        for item_id in transition.requires.items:
-            if item_id not in self.done:
-                item = process.item(item_id)
-                gaps.append(f"checklist item '{item_id}' (owner {item.owner})")
-        for condition in process.conditions(transition):
-            if not self.meets(process, condition):
-                now = self.facts.get(condition.fact)
-                state = "not set" if now is None else f"now {fact_kinds.display(now)}"
-                gaps.append(f"fact '{condition}' ({state})")
+        items, conditions = self.unmet(process, transition)
+        gaps = [f"checklist item '{i}' (owner {process.item(i).owner})" for i in items]
+        for condition in conditions:
+            now = self.facts.get(condition.fact)
+            state = "not set" if now is None else f"now {fact_kinds.display(now)}"
+            gaps.append(f"fact '{condition}' ({state})")
         return gaps
 
     def meets(self, process: Process, condition: Condition) -> bool:

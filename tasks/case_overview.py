@@ -334,12 +334,9 @@ class _Writer:
         return due
 
     def _lacks(self, transition: Transition) -> list[str]:
-        gaps = [f"{self.item(i)} – {self.organisations(self.process.item(i).owner)}"
-                for i in transition.requires.items if i not in self.case.done]
-        for condition in self.process.conditions(transition):
-            if not self.case.meets(self.process, condition):
-                gaps.append(self._unmet(condition))
-        return gaps
+        items, conditions = self.case.unmet(self.process, transition)
+        return [*(f"{self.item(i)} – {self.organisations(self.process.item(i).owner)}" for i in items),
+                *(self._unmet(condition) for condition in conditions)]
 
     def _unmet(self, condition: Condition) -> str:
         w, name = self.words, condition.fact

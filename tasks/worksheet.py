@@ -169,12 +169,12 @@ def worksheet(ctx: Context, ref: str) -> Worksheet:
 
 def lacking(case: Case, process: Process, transition: Transition, locale: str) -> list[str]:
     """What an event still lacks, in titles: open items, missing or too low facts."""
-    gaps = [_title(process.item(i).title, i, locale) for i in transition.requires.items if i not in case.done]
-    for condition in process.conditions(transition):
-        if not case.meets(process, condition):
-            name = _title(process.facts[condition.fact].title, condition.fact, locale)
-            op = _OPS.get(condition.op or "", condition.op)
-            gaps.append(name if condition.op is None else f"{name} {op} {condition.value}")
+    items, conditions = case.unmet(process, transition)
+    gaps = [_title(process.item(i).title, i, locale) for i in items]
+    for condition in conditions:
+        name = _title(process.facts[condition.fact].title, condition.fact, locale)
+        op = _OPS.get(condition.op or "", condition.op)
+        gaps.append(name if condition.op is None else f"{name} {op} {condition.value}")
     return gaps
 
 
