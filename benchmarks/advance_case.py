@@ -130,8 +130,10 @@ def measure_worker(refs: list[str], db: Path, server_pid: int, poll: float, tmp:
     work_pool.deploy(Settings(), pool="benchmark", say=lambda _line: None)
     from bench_empty import empty
 
-    empty.to_deployment(name="empty", entrypoint_type=EntrypointType.MODULE_PATH).apply(
-        work_pool_name="benchmark")
+    # The floor starts the way `lotse deploy` makes Lotse's flows start.
+    floor = empty.to_deployment(name="empty", entrypoint_type=EntrypointType.MODULE_PATH,
+                                job_variables={"command": work_pool.engine_command()})
+    floor.apply(work_pool_name="benchmark")
     env = {**os.environ, "PREFECT_WORKER_QUERY_SECONDS": f"{poll:g}", "PREFECT_HOME": str(tmp / "worker")}
     with (tmp / "worker.log").open("wb") as log:
         worker = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "worker", "start",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
         _refuse_if_served_by_lotse_up(existing)
         made = _ensure_pool(client, pool, pool_type)
         for deployment in planned.built:
+            deployment.job_variables = {**deployment.job_variables, "command": engine_command()}
             deployment.apply(work_pool_name=pool)
 
     say(f"Prefect API: {api}")
@@ -79,6 +81,7 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
     # Prefect's workers ask every 10 s by default: a click in the UI would wait that long.
     say(f"  PREFECT_API_URL={api} PREFECT_WORKER_QUERY_SECONDS={settings.poll_seconds:g} "
         f"prefect worker start --pool {pool}")
+    say(f"each run starts as `{engine_command()}`: install Lotse at that path on every worker host")
     if relative := _relative_paths(settings):
         being = "is a relative path" if len(relative) == 1 else "are relative paths"
         say(f"note: {', '.join(relative)} {being}: a worker runs each flow in a new temporary folder, "
@@ -87,6 +90,15 @@ def deploy(settings: Settings, *, pool: str, pool_type: str = "process", say: Sa
         say(f"note: the Lotse database is a SQLite file ({ctx.db.display_url}): only workers on this host "
             "reach it; use PostgreSQL for workers elsewhere (docs/operations.md)")
     return names
+
+
+def engine_command() -> str:
+    """How a worker starts a flow run: the engine of this installation's Python, as the runner of
+    `lotse up` does. Without a command Prefect's process worker resolves a workspace for every run,
+    about a second of CPU more per run (benchmarks/advance_case.py)."""
+    from prefect.utilities.processutils import command_to_string
+
+    return command_to_string([sys.executable, "-m", "prefect.engine"])
 
 
 def owners(names: list[str]) -> dict[str, str]:

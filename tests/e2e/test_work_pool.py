@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,7 @@ def test_lotse_deploy_registers_the_deployments_of_lotse_up_to_a_work_pool(
     assert done.returncode == 0, done.stderr
     assert "note: LOTSE_NOTIFY_CONFIG is a relative path: a worker runs each flow in a new" in done.stdout
     assert f"work pool '{POOL}' (process): created" in done.stdout
+    assert f"each run starts as `{sys.executable} -m prefect.engine`" in done.stdout
     assert (f"PREFECT_API_URL={empty.api} PREFECT_WORKER_QUERY_SECONDS=0.5 prefect worker start --pool {POOL}"
             in done.stdout)
     assert "pipeline-report/pipeline-report: cron '15 8 * * 1-5' (Europe/Vienna)" in done.stdout
@@ -111,6 +113,8 @@ def test_lotse_deploy_registers_the_deployments_of_lotse_up_to_a_work_pool(
     for name, deployment in held.items():
         assert deployment.work_pool_name == POOL and deployment.entrypoint == local[name].entrypoint
         assert deployment.enforce_parameter_schema and "lotse" in deployment.tags and not deployment.paused
+        # The engine of this installation, as lotse up's runner starts runs (no per-run workspace).
+        assert deployment.job_variables == {"command": f"{sys.executable} -m prefect.engine"}
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [
             (s.schedule.cron, s.schedule.timezone) for s in local[name].schedules]
         assert deployment.parameter_openapi_schema == local[name]._parameter_openapi_schema.model_dump(
