@@ -4,6 +4,7 @@ flow test asks for it (it takes about 10 s)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,3 +15,11 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture
+def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flows read their settings from the environment, as a served deployment does."""
+    monkeypatch.setenv("LOTSE_HOME", str(home))
+    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LOTSE_LOCALE", raising=False)

@@ -24,13 +24,6 @@ pytestmark = pytest.mark.prefect
 GIVEN, FAMILY = "Maricel", "Dalisay"
 
 
-@pytest.fixture
-def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flows read their settings from the environment, as a served deployment does."""
-    monkeypatch.setenv("LOTSE_HOME", str(home))
-    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
-
-
 def ready_for_visa(ctx: Context) -> str:
     ref = casework.open_case(ctx, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
                              employer="klinik-nord")

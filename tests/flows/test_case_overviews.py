@@ -25,12 +25,6 @@ pytestmark = pytest.mark.prefect
 GIVEN, FAMILY = "Maricel", "Dalisay"
 
 
-@pytest.fixture
-def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOTSE_HOME", str(home))
-    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
-
-
 def overview(ref: str) -> str:
     found = artifacts(f"case-{ref.lower()}")
     assert found, f"no overview of {ref}"

@@ -20,12 +20,6 @@ HEADER = "given_name,family_name,nationality,employer,arrival_date\n"
 PEOPLE = [("Joanna", "Villareal", "PHL"), ("Anjali", "Menon", "IND"), ("Youssef", "Trabelsi", "TUN")]
 
 
-@pytest.fixture
-def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOTSE_HOME", str(home))
-    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
-
-
 def cohort(tmp_path: Path, *extra: str) -> Path:
     path = tmp_path / "cohort-2026-spring.csv"
     rows = [f"{g},{f},{n},klinik-nord,2026-05-01\n" for g, f, n in PEOPLE]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +16,6 @@ from tests.conftest import Clock
 from tests.flows.server_reads import artifacts
 
 pytestmark = pytest.mark.prefect
-
-
-@pytest.fixture
-def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOTSE_HOME", str(home))
-    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
 
 
 def table(key: str, flow_run_id: Any) -> list[dict[str, Any]]:

@@ -9,32 +9,23 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect import get_client
 
 from lotse.flows.work_case import work_case
-from lotse.states import store
 from lotse.states.errors import NotSubmitted
 from lotse.tasks import case_file, casework, worksheet
 from lotse.tasks.context import Context
 from lotse.tasks.worksheet import Answer
 from tests.flows.server_reads import artifacts, post
+from tests.tasks.test_worksheet import history, in_visa  # one way to a case in the visa stage
 
 pytestmark = pytest.mark.prefect
 
 GIVEN, FAMILY = "Maricel", "Dalisay"
 KOORD = "Koordinierungsstelle"
-
-
-@pytest.fixture
-def lotse_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flows read their settings from the environment, as a served deployment does."""
-    monkeypatch.setenv("LOTSE_HOME", str(home))
-    monkeypatch.delenv("LOTSE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("LOTSE_LOCALE", raising=False)
 
 
 @dataclass
@@ -85,20 +76,6 @@ def start(ref: str, timeout: float = 60) -> Paused:
         schema = json.loads(client.read_flow_run_input(run["id"], keys["schema"]))
         description = json.loads(client.read_flow_run_input(run["id"], keys["description"]))
     return Paused(thread, run["id"], schema, description, outcome)
-
-
-def in_visa(ctx: Context) -> str:
-    ref = casework.open_case(ctx, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
-                             employer="klinik-nord")
-    casework.tick(ctx, ref, ["employment_contract", "recognition_documents"], by="koord")
-    casework.advance(ctx, ref, "apply_visa", by="vermittlung")
-    return ref
-
-
-def history(ctx: Context, ref: str) -> list[tuple[str, str, str, str | None]]:
-    with ctx.db.reading() as session:
-        rows = store.history(session, store.find_case(session, ref).id or 0)
-    return [(r.action, r.actor_id, r.via, r.request_id) for r in rows]
 
 
 def label(schema: dict[str, Any], field_name: str, starts: str) -> str:
