@@ -8,7 +8,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
@@ -34,6 +34,47 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Address of the Lotse desk; case overviews link to <url>/cases/<ref>."
     )
+
+    # the desk and its links
+    secret_key: SecretStr | None = Field(
+        None, description="Key that signs answer and sign-in links; default: the key `lotse init` "
+                          "writes to LOTSE_HOME/secret.key (mode 0600). At least 32 characters.",
+    )
+    desk_host: str = Field("127.0.0.1", description="Address the desk listens on.")
+    desk_port: int = Field(4210, ge=1, le=65535, description="Port of the desk.")
+    link_days: int = Field(30, ge=1, le=366, description="How long an answer link stays valid.")
+    desk_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A desk session ends after this.")
+    sign_in_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a sign-in link is valid.")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("is too short: give at least 32 random characters "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.key"
+
+    def signing_key(self) -> bytes | None:
+        """The key links are signed with: LOTSE_SECRET_KEY, else LOTSE_HOME/secret.key; None if
+        neither is there (`lotse init` writes the file)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        try:
+            key = self.secret_key_file.read_text().strip()
+        except OSError:
+            return None
+        return key.encode() if len(key) >= 32 else None
+
+    @property
+    def desk_url(self) -> str:
+        """Where links point: LOTSE_PUBLIC_URL, else the desk on this machine."""
+        return self.public_url or f"http://{self.desk_host}:{self.desk_port}"
 
     @field_validator("timezone")
     @classmethod

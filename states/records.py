@@ -13,6 +13,8 @@ from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from lotse.states.names import fold
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -39,6 +41,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def named(given_name: str, family_name: str) -> dict[str, str]:
+    """A case's name columns: the names as given, and folded for search."""
+    return {"given_name": given_name, "family_name": family_name,
+            "given_key": fold(given_name), "family_key": fold(family_name)}
 
 
 def _when(**kw: Any) -> Any:
@@ -75,6 +83,9 @@ class CaseRecord(SQLModel, table=True):
     region: str = Field(max_length=64, index=True)
     given_name: str = Field(max_length=200)
     family_name: str = Field(max_length=200)
+    # The names folded for search (`names.fold`: "Müller" -> "muller"); set with the names.
+    given_key: str = Field(default="", max_length=200, index=True)
+    family_key: str = Field(default="", max_length=200, index=True)
     created_at: dt.datetime = _when(nullable=False)
     stage_entered_at: dt.datetime = _when(nullable=False)
 
@@ -115,6 +126,9 @@ class HistoryRecord(SQLModel, table=True):
     note: str | None = None
     detail: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     request_id: str | None = Field(default=None, max_length=100, unique=True)
+    # How the author proved who they are: `os:<user>` (command line, flows, imports, schedules),
+    # `link:<link id>` (an answer link), `sign-in:<sign-in id>` (a coordinator at the desk).
+    proof: str | None = Field(default=None, max_length=100)
 
 
 class RefCounterRecord(SQLModel, table=True):
@@ -192,3 +206,45 @@ class OverviewRecord(SQLModel, table=True):
     deadline_levels: int = 0  # the sum of the levels reminded of the case's open deadlines
     locale: str = Field(max_length=8)
     published_at: dt.datetime = _when(nullable=False)
+
+
+class LinkUseRecord(SQLModel, table=True):
+    """Append-only: every opening, use and refused use of an answer link or a sign-in link. It
+    names the link by its random id, never by its token, and holds no name and no fact value."""
+
+    __tablename__ = "link_uses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: str | None = Field(default=None, max_length=32, index=True)  # None: unreadable token
+    kind: str = Field(max_length=16)  # answer, sign-in
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    actor_id: str | None = Field(default=None, max_length=64)
+    at: dt.datetime = _when(nullable=False)
+    outcome: str = Field(max_length=32)  # opened, used, repeated, refused:<why>
+    history_id: int | None = None  # the change a use made
+
+
+class SignInRecord(SQLModel, table=True):
+    """A one-time sign-in link sent to a coordinator's address: single use, short-lived."""
+
+    __tablename__ = "desk_sign_ins"
+
+    id: str = Field(primary_key=True, max_length=32)  # random; the link carries it, signed
+    actor_id: str = Field(foreign_key="actors.id", max_length=64, index=True)
+    created_at: dt.datetime = _when(nullable=False)
+    expires_at: dt.datetime = _when(nullable=False)
+    used_at: dt.datetime | None = _when(nullable=True)
+
+
+class DeskSessionRecord(SQLModel, table=True):
+    """A signed-in coordinator's session at the desk. Only the digest of the cookie's value is
+    stored: a copy of the database opens no session."""
+
+    __tablename__ = "desk_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie value
+    actor_id: str = Field(foreign_key="actors.id", max_length=64, index=True)
+    sign_in_id: str = Field(max_length=32)
+    created_at: dt.datetime = _when(nullable=False)
+    last_seen_at: dt.datetime = _when(nullable=False)
+    ended_at: dt.datetime | None = _when(nullable=True)

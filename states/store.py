@@ -191,8 +191,10 @@ def record_events(
     via: str,
     at: dt.datetime,
     request_id: str | None = None,
+    proof: str | None = None,
 ) -> list[HistoryRecord]:
-    """Write what the events changed, and one history row each, into the open transaction."""
+    """Write what the events changed, and one history row each, into the open transaction;
+    `proof` says how the author proved who they are (see `HistoryRecord.proof`)."""
     assert record.id is not None
     rows = []
     for index, domain_event in enumerate(events):
@@ -221,7 +223,7 @@ def record_events(
         rows.append(HistoryRecord(
             case_id=record.id, at=at, action=domain_event.action, from_stage=from_stage,
             to_stage=to_stage, actor_id=domain_event.actor, via=via, note=note, detail=detail,
-            request_id=request_id if index == len(events) - 1 else None,
+            request_id=request_id if index == len(events) - 1 else None, proof=proof,
         ))
         session.add(rows[-1])
     session.flush()

@@ -25,7 +25,7 @@ from lotse.states.errors import BadInput, Conflict, NotFound, OpeningRefused, Re
 from lotse.states.events import CaseOpened, DomainEvent, StageChanged
 from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Process
-from lotse.states.records import CaseRecord, HistoryRecord, RefCounterRecord
+from lotse.states.records import CaseRecord, HistoryRecord, RefCounterRecord, named
 from lotse.tasks import deadlines, directory
 from lotse.tasks.context import VIA, Context
 
@@ -97,8 +97,8 @@ def open_case(
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now, ctx.settings.timezone), process=definition.name,
                 process_version=definition.version, stage=definition.initial,
-                employer_id=owner.id, region=case_region, given_name=given_name.strip(),
-                family_name=family_name.strip(), created_at=now, stage_entered_at=now,
+                employer_id=owner.id, region=case_region, **named(given_name.strip(), family_name.strip()),
+                created_at=now, stage_entered_at=now,
             )
             session.add(record)
             session.flush()
@@ -228,7 +228,8 @@ def commit_change(
 ) -> HistoryRecord:
     """Write a decided change in the caller's open transaction: its history rows (with `request_id`
     on them) and what it causes (deadlines, outbox messages). Returns the last history row."""
-    rows = store.record_events(session, record, events, via=via, at=now, request_id=request_id)
+    rows = store.record_events(session, record, events, via=via, at=now, request_id=request_id,
+                               proof=ctx.proof)
     _after_change(session, ctx, process, record, case, list(zip(events, rows, strict=True)), now)
     return rows[-1]
 

@@ -36,7 +36,7 @@ from lotse.states.case import Case
 from lotse.states.errors import BadFactValue, LotseError, OpeningRefused
 from lotse.states.events import CaseOpened, DomainEvent
 from lotse.states.process import Process
-from lotse.states.records import CaseRecord, HistoryRecord
+from lotse.states.records import CaseRecord, HistoryRecord, named
 from lotse.states.store import list_actors
 from lotse.tasks import casework, directory
 from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Line, Unreadable, read
@@ -336,5 +336,5 @@ def _record(row: _Row, ref: str, now: dt.datetime) -> CaseRecord:
     return CaseRecord(
         ref=ref, process=row.process.name, process_version=row.process.version,
         stage=row.process.initial, employer_id=row.employer.id, region=row.region,
-        given_name=row.given_name, family_name=row.family_name, created_at=now, stage_entered_at=now,
+        **named(row.given_name, row.family_name), created_at=now, stage_entered_at=now,
     )

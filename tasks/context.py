@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,7 +13,16 @@ from lotse.states.process import Catalog
 from lotse.states.records import utcnow
 from lotse.states.store import Database
 
-VIA = ("cli", "flow", "import", "schedule")
+VIA = ("cli", "flow", "import", "schedule", "link", "desk")
+
+
+def os_user() -> str:
+    """The operating-system user running this process: the author's proof on the command line,
+    in flows, imports and schedules."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return f"uid-{os.getuid()}"
 
 
 @dataclass
@@ -20,6 +31,8 @@ class Context:
     catalog: Catalog
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], dt.datetime] = utcnow
+    # How the author of this context's changes proved who they are: `HistoryRecord.proof`.
+    proof: str = field(default_factory=lambda: f"os:{os_user()}")
 
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
