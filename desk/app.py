@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +24,15 @@ from lotse.states.errors import LotseError, NotReady
 from lotse.tasks.context import Context
 
 log = logging.getLogger("lotse.desk")
+
+INDEX = {
+    "de": {"welcome": "Organisationen der Allianz antworten über die Links in ihren Nachrichten: "
+                      "ein Link meldet eine Aufgabe als erledigt oder trägt eine Angabe ein.",
+           "coordinators": "Koordinatorinnen und Koordinatoren melden sich an:", "sign_in": "Anmelden"},
+    "en": {"welcome": "The alliance's organisations answer through the links in their messages: a link "
+                      "reports a task done or enters a piece of information.",
+           "coordinators": "Coordinators sign in:", "sign_in": "Sign in"},
+}
 
 
 @dataclass
@@ -68,6 +77,15 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.include_router(answers.router)
     app.include_router(coordinators.router)
 
+    # After the routers: a router of its own may take `/` over.
+    @app.get("/health", response_class=PlainTextResponse)
+    def health() -> str:
+        return "ok"
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        return desk.pages.render(request, "index.html", words=INDEX)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
         words = COMMON[settings.locale]
@@ -83,5 +101,10 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     @app.exception_handler(LotseError)
     async def lotse_problem(request: Request, exc: LotseError) -> HTMLResponse:
         return desk.pages.problem(request, str(exc), status=400 if exc.exit_code == 2 else 409)
+
+    @app.exception_handler(Exception)
+    async def any_problem(request: Request, exc: Exception) -> HTMLResponse:
+        # Never a traceback on a page; the server's log names the kind of failure only.
+        return desk.pages.problem(request, COMMON[settings.locale]["broken"], status=500)
 
     return app

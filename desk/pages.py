@@ -29,6 +29,8 @@ COMMON = {
                 "Seite neu und senden Sie es noch einmal.",
         "not_found": "Diese Seite gibt es nicht.",
         "busy": "Lotse ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.",
+        "broken": "Ein unerwarteter Fehler in Lotse. Bitte versuchen Sie es später erneut oder wenden "
+                  "Sie sich an die Koordinierungsstelle.",
     },
     "en": {
         "lotse": "Lotse", "desk": "Lotse – case management of the skilled-worker alliance",
@@ -39,6 +41,8 @@ COMMON = {
                 "send it again.",
         "not_found": "There is no such page.",
         "busy": "Lotse cannot be reached right now. Please try again in a few minutes.",
+        "broken": "An unexpected error in Lotse. Please try again later or ask the coordination "
+                  "office.",
     },
 }
 
