@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
@@ -24,8 +25,9 @@ LONGEST_WAIT_S = 6 * 3600
 
 def due(
     *, now: dt.datetime, retry_now: bool = False, after_id: int = 0, case_id: int | None = None,
+    row_ids: Collection[int] | None = None,
 ) -> list:
-    """The conditions of a row a delivery may take now."""
+    """The conditions of a row a delivery may take now (of one case, or of these rows, if given)."""
     conditions = [
         OutboxRecord.status.in_(OPEN),  # type: ignore[attr-defined]
         or_(OutboxRecord.claimed_until.is_(None), OutboxRecord.claimed_until <= now),  # type: ignore[union-attr,operator]
@@ -38,16 +40,18 @@ def due(
         conditions.append(OutboxRecord.next_attempt_at <= now)  # type: ignore[operator]
     if case_id is not None:
         conditions.append(OutboxRecord.case_id == case_id)
+    if row_ids is not None:
+        conditions.append(OutboxRecord.id.in_(list(row_ids)))  # type: ignore[union-attr]
     return conditions
 
 
 def claim(
     session: Session, *, now: dt.datetime, lease_seconds: int, limit: int, retry_now: bool = False,
-    after_id: int = 0, case_id: int | None = None,
+    after_id: int = 0, case_id: int | None = None, row_ids: Collection[int] | None = None,
 ) -> tuple[str, list[OutboxRecord]]:
     """Take up to `limit` due rows, oldest first; returns the claim token and the rows taken."""
     token = uuid.uuid4().hex
-    conditions = due(now=now, retry_now=retry_now, after_id=after_id, case_id=case_id)
+    conditions = due(now=now, retry_now=retry_now, after_id=after_id, case_id=case_id, row_ids=row_ids)
     candidates = select(OutboxRecord.id).where(*conditions).order_by(OutboxRecord.id).limit(limit)  # type: ignore[arg-type]
     session.execute(
         update(OutboxRecord)

@@ -1,8 +1,8 @@
 """Message texts: Jinja2 templates in German (default) or English (`LOTSE_LOCALE=en`).
 
 A template defines two blocks, `subject` and `body`, and is found by the kind of message
-(`stage_changed`, `reminder`, `undeliverable`, `test`), its topic (the event, or the deadline) and
-the recipient's roles, most specific first:
+(`stage_changed`, `reminder`, `undeliverable`, `test`, `sign_in`), its topic (the event, or the
+deadline) and the recipient's roles, most specific first:
 
     <locale>/<kind>/event-<topic>.role-<role>.j2
     <locale>/<kind>/event-<topic>.j2
@@ -27,7 +27,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
-KINDS = ("stage_changed", "reminder", "undeliverable", "test")
+KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in")
 
 
 @dataclass(frozen=True)

@@ -50,10 +50,11 @@ class Report:
 
 def deliver(
     ctx: Context, *, retry_now: bool = False, case_ref: str | None = None,
-    sender: Sender | None = None, budget_seconds: float | None = None,
+    sender: Sender | None = None, budget_seconds: float | None = None, row_ids: list[int] | None = None,
 ) -> Report:
-    """Send every due row (of one case, if given). `retry_now` tries failed rows at once, ignoring
-    their backoff; `budget_seconds` stops taking rows after that long (the rest stays due)."""
+    """Send every due row (of one case, or these rows, if given). `retry_now` tries failed rows at
+    once, ignoring their backoff; `budget_seconds` stops taking rows after that long (the rest
+    stays due)."""
     settings = ctx.settings
     table = routes.load(settings)
     if sender is None:
@@ -73,6 +74,7 @@ def deliver(
             token, rows = claims.claim(
                 session, now=ctx.clock(), lease_seconds=settings.notify_claim_seconds,
                 limit=settings.notify_batch_size, retry_now=retry_now, after_id=after, case_id=case_id,
+                row_ids=row_ids,
             )
         if not rows:
             return report

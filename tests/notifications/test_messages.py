@@ -105,6 +105,8 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
                                                 "channel": "email", "attempts": 6, "error": "refused"}},
         "test": {**CONTEXT, "recipient": {"name": "Wohnbau Nord", "roles": ["housing"],
                                           "role_titles": ["Wohnungsunternehmen"]}},
+        "sign_in": {**CONTEXT, "case": None, "link": "https://desk.example/sign-in/x.y", "minutes": 15,
+                    "until": "09:15"},
     }
     for locale in ("de", "en"):
         for kind in messages.KINDS:
