@@ -39,6 +39,8 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         rows = store.history(session, record.id or 0)
         open_deadlines = deadlines.open_deadlines(session, process, record.id or 0, locale)
         sent = outbox.messages_of(session, record.id or 0)
+        ticks = {row.item: row for row in session.scalars(
+            select(ItemRecord).where(ItemRecord.case_id == record.id, ItemRecord.done))}
     return {
         "ref": record.ref,
         "process": record.process,
@@ -59,7 +61,9 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         },
         "checklist": [
             {"id": item.id, "title": item.title.in_(locale), "owner": item.owner, "stage": stage,
-             "done": item.id in case.done}
+             "done": item.id in case.done,
+             "by": ticks[item.id].by if item.id in ticks else None,
+             "at": iso(ticks[item.id].at) if item.id in ticks else None}
             for stage, item in process.items()
         ],
         "allowed_events": [
@@ -71,7 +75,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         "messages": sent,
         "history": [
             {"action": h.action, "from": h.from_stage, "to": h.to_stage, "actor": h.actor_id,
-             "via": h.via, "at": iso(h.at), "note": h.note}
+             "via": h.via, "proof": h.proof, "at": iso(h.at), "note": h.note}
             for h in rows
         ],
     }

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from lotse.states import store
+from lotse.states import scope, store
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadInput, Refused
@@ -130,20 +130,22 @@ class Answer:
         return not (self.items or self.facts or self.event)
 
 
-def worksheet(ctx: Context, ref: str) -> Worksheet:
-    """The worksheet of a case as it stands; a closed case has none (a refusal)."""
+def worksheet(ctx: Context, ref: str, *, personal: bool = False) -> Worksheet:
+    """The worksheet of a case as it stands; a closed case has none (a refusal). With `personal`
+    it offers the personal facts too: for the desk, Lotse's own page, never for Prefect."""
     locale = ctx.settings.locale
     with ctx.db.reading() as session:
         record = store.find_case(session, ref)
         process = ctx.catalog.get(record.process, record.process_version)
         case = store.load_case(session, record, process)
         directory = store.list_actors(session)
+        opener = store.opener(session, record)
     if process.is_final(case.stage):
         raise Refused(f"{case.ref} is closed (stage '{case.stage}'); nothing can change")
     transitions = process.transitions_from(case.stage)
     stage = process.stages[case.stage]
     items = [item for item in stage.checklist if item.id not in case.done]
-    facts = [name for name in process.facts if not process.is_personal(name)]
+    facts = [name for name in process.facts if personal or not process.is_personal(name)]
     wanted = {COORDINATOR, *(r for t in transitions for r in t.roles), *(i.owner for i in items),
               *(r for name in facts for r in process.facts[name].set_by)}
     w = words(locale)
@@ -162,7 +164,7 @@ def worksheet(ctx: Context, ref: str) -> Worksheet:
         facts=tuple(_fact_field(process, case, name, locale) for name in facts),
         actors=_unique(
             Option(a.id, a.name, ", ".join(role_title(r, locale) for r in sorted(a.roles)))
-            for a in sorted(directory, key=lambda a: a.name.casefold()) if _may_act(a, record, wanted)
+            for a in sorted(directory, key=lambda a: a.name.casefold()) if _may_act(a, record, wanted, opener)
         ),
     )
 
@@ -274,14 +276,14 @@ def _fact_field(process: Process, case: Case, name: str, locale: str) -> FactFie
                      f"{state}; {w['set_by']}: {roles}")
 
 
-def _may_act(actor: Actor, record: CaseRecord, roles: set[str]) -> bool:
-    """An organisation of this case with a role asked for: its employer, or one of the case's
-    region (or of none) in another role; coordinators always."""
-    if actor.id == record.employer_id:
-        return True
-    if actor.region not in (None, record.region):
+def _may_act(actor: Actor, record: CaseRecord, roles: set[str], opener: str | None) -> bool:
+    """An organisation the case belongs to (`scope`: its employer, one of its region, or the one
+    that opened it) with a role asked for, in the roles it holds on this case; coordinators always."""
+    if not scope.belongs(actor, employer=record.employer_id, region=record.region, opener=lambda: opener):
         return False
-    return actor.is_coordinator or bool(actor.roles & (roles - {"employer"}))
+    if actor.is_coordinator or actor.id == record.employer_id:
+        return True
+    return bool(scope.as_on_case(actor, employer=record.employer_id).roles & roles)
 
 
 def _unique(options: Any) -> tuple[Option, ...]:
