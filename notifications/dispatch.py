@@ -10,6 +10,11 @@ What a message may say: the case's reference and given name (chat channels: the 
 when `LOTSE_CHAT_REFERENCE_ONLY` is set), what happened, what the recipient's roles are now
 expected to do, and whom to contact. Never the family name, and never a fact marked `personal`
 (nationality, birth date, passport, health).
+
+A message to an actor carries answer links (notifications/answer_links.py): one per open checklist
+item of the case's stage that the actor's roles own, one per fact the stage asks for that they may
+set. A link binds an organisation, so a row to a role without a known actor gets none; without a
+secret key no message gets any. A link carries no name and no fact value.
 """
 
 from __future__ import annotations
@@ -17,19 +22,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from lotse.config.settings import Settings
-from lotse.notifications import messages, outbox, reminded, routes
+from lotse.notifications import answer_links, messages, outbox, reminded, routes
 from lotse.notifications.routes import Address, Target
 from lotse.states import facts as fact_kinds
 from lotse.states.case import Case
 from lotse.states.events import StageChanged
 from lotse.states.moments import local_date
-from lotse.states.process import COORDINATOR, Process
+from lotse.states.process import ANY_STAGE, COORDINATOR, Fact, Process
 from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 from lotse.states.titles import Title, role_title
 
@@ -48,6 +54,8 @@ class Reminder:
     basis: str
     key: str  # unique per (case, deadline, level): the outbox dedup key, `...:L<level>`
     responsible: str | None = None  # the deadline's own role; default: `role`
+    item: str | None = None  # the open checklist item of the case's current stage it is about
+    owner: str | None = None  # that item's owner: only its actors get the item's answer link
 
 
 def known_regions(session: Session) -> set[str]:
@@ -83,14 +91,36 @@ def on_stage_changed(
         "stage_basis": stage.limit_basis.in_(locale) if stage.limit_basis else None,
         "facts": _facts(process, case.facts, locale),
     }
+    asked = asked_facts(process, case)
     for address in batch.addresses(record, transition.notify):
         expected = [
-            {"id": item.id, "title": item.title.in_(locale), "due": (due_dates or {}).get(item.id)}
+            {"id": item.id, "title": item.title.in_(locale), "due": (due_dates or {}).get(item.id),
+             "link": batch.link(record, address, "item", item.id)}
             for item in stage.checklist if item.owner in address.roles and item.id not in case.done
         ]
+        # Coordinators set facts in the desk, signed in: their messages ask for none.
+        setters = set(address.roles) - {COORDINATOR}
+        asks = [
+            {"id": name, "title": fact.title.in_(locale) or name, "type": fact.type,
+             "link": batch.link(record, address, "fact", name)}
+            for name, fact in asked if setters.intersection(fact.set_by)
+        ]
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind="stage_changed",
-                    topic=event.event, context={**common, "expected": expected})
+                    topic=event.event, context={**common, "expected": expected, "asks": asks})
     return batch.write()
+
+
+def asked_facts(process: Process, case: Case) -> list[tuple[str, Fact]]:
+    """The facts the case's stage asks for: those named in an unmet condition of a transition
+    leaving it, in the order the transitions name them. A transition from every stage (`*`,
+    the withdrawal) is a decision of its own, not what this stage asks for."""
+    names: dict[str, None] = {}
+    for transition in process.transitions_from(case.stage):
+        if ANY_STAGE in transition.source:
+            continue
+        for condition in case.unmet(process, transition)[1]:
+            names.setdefault(condition.fact)
+    return [(name, process.facts[name]) for name in names]
 
 
 def remind(
@@ -136,8 +166,13 @@ def remind_many(
             ],
         }
         for address in batch.addresses(record, [reminder.role]):
+            # an escalation to a role that does not own the item reports nothing itself
+            owns = reminder.item is not None and reminder.owner in address.roles
+            link = batch.link(record, address, "item", reminder.item) if owns and reminder.item else None
             batch.queue(record, address, f"{reminder.key}:{address.recipient}", kind="reminder",
-                        topic=reminder.deadline, context={"deadline": deadline, "at": batch.today})
+                        topic=reminder.deadline,
+                        context={"deadline": {**deadline, "item": reminder.item, "link": link},
+                                 "at": batch.today})
             # a lower level queued earlier in this batch reads as if queued by a check before
             if not any((e.level, e.recipient) == (reminder.level, address.recipient) for e in series):
                 series.append(reminded.Earlier(reminder.level, address.recipient, now, sent=False))
@@ -207,6 +242,25 @@ class Batch:
         self._regions: set[str] | None = None
         self._table: routes.Routes | None = None
         self._planned: list[_Message] = []
+
+    @cached_property
+    def _signing_key(self) -> bytes | None:
+        return self.settings.signing_key()
+
+    @cached_property
+    def _desk_url(self) -> str:
+        return self.settings.desk_url
+
+    def link(self, record: CaseRecord | None, address: Address, kind: answer_links.Kind,
+             name: str) -> str | None:
+        """An answer link for one item or fact of the case's current stage entry, bound to the
+        address's actor; None for a row without an actor (a link binds an organisation) or
+        without a secret key (`lotse init` makes one; `lotse doctor` says when it is missing)."""
+        if record is None or address.actor is None or self._signing_key is None:
+            return None
+        made = answer_links.new(record.ref, kind, name, address.actor, record.stage_entered_at, self.now,
+                                self.settings.link_days)
+        return answer_links.url(self._desk_url, answer_links.token(made, self._signing_key))
 
     def recipients(self, record: CaseRecord, role: str) -> list[str]:
         """The actors of a case for a role: its employer for `employer`, else the role's actors
@@ -321,6 +375,7 @@ class Batch:
                           "role_titles": [role_title(r, self.settings.locale) for r in address.roles]},
             "contact": self.contact(message.record),
             "channel": channel or "unknown",
+            "link_days": self.settings.link_days,
         }, topic=message.topic, roles=address.roles)
 
     def _row(

@@ -19,7 +19,7 @@ from lotse.notifications import dispatch
 from lotse.states.case import Case
 from lotse.states.deadlines import Rule, openings, rule, why_closed
 from lotse.states.moments import local_date
-from lotse.states.process import Process
+from lotse.states.process import ChecklistItem, Process
 from lotse.states.records import CaseRecord, DeadlineRecord
 from lotse.tasks.context import Context
 
@@ -116,6 +116,7 @@ class _Row:
     finding: Finding
     row_id: int
     next_at: dt.date | None  # when the level after this one is due
+    item: ChecklistItem | None = None  # the item of the case's current stage the deadline is about
 
 
 def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = False) -> list[Finding]:
@@ -129,7 +130,7 @@ def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = 
         fresh = [row for row in found if row.finding.reminded]
         if not dry_run and fresh:
             cases = _cases(session, [row.finding.ref for row in fresh])
-            reminders = [(cases[row.finding.ref], _reminder(row.finding)) for row in fresh]
+            reminders = [(cases[row.finding.ref], _reminder(row)) for row in fresh]
             dispatch.remind_many(session, ctx.settings, reminders, now)
             session.execute(update(DeadlineRecord), [
                 {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
@@ -141,7 +142,7 @@ def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_R
     """Open rows whose first level is due by `day`: one index range scan, no case loaded."""
     d, c = DeadlineRecord, CaseRecord
     query = (
-        select(d.id, d.deadline, d.due, d.level, c.ref, c.process, c.process_version)
+        select(d.id, d.deadline, d.due, d.level, c.ref, c.process, c.process_version, c.stage)
         .join(c, c.id == d.case_id)
         .where(d.alert_on <= day)  # type: ignore[operator]
         .order_by(d.due, c.ref, d.deadline)
@@ -150,7 +151,7 @@ def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_R
         query = query.with_for_update(of=d)  # type: ignore[arg-type]
     processes: dict[tuple[str, int], Process] = {}
     found = []
-    for row_id, deadline, due, reminded, ref, name, version in session.execute(query):
+    for row_id, deadline, due, reminded, ref, name, version, stage in session.execute(query):
         process = processes.get((name, version))
         if process is None:
             process = processes[(name, version)] = ctx.catalog.get(name, version)
@@ -164,8 +165,16 @@ def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_R
             role=r.role_of(level), responsible=r.role, basis=r.basis.in_(locale),
             overdue_days=(day - due).days, reminded=level > reminded,
         )
-        found.append(_Row(finding, row_id, r.level_date(due, level + 1)))
+        found.append(_Row(finding, row_id, r.level_date(due, level + 1), _item(process, stage, r)))
     return found
+
+
+def _item(process: Process, stage: str, r: Rule) -> ChecklistItem | None:
+    """The checklist item a deadline is about, if it belongs to the case's current stage (a
+    reminder carries its answer link); an open row means it is not done yet."""
+    if r.item is None or stage not in process.stages:
+        return None
+    return next((item for item in process.stages[stage].checklist if item.id == r.item), None)
 
 
 def _cases(session: Session, refs: list[str]) -> dict[str, CaseRecord]:
@@ -178,9 +187,11 @@ def _cases(session: Session, refs: list[str]) -> dict[str, CaseRecord]:
     return by_ref
 
 
-def _reminder(finding: Finding) -> dispatch.Reminder:
+def _reminder(row: _Row) -> dispatch.Reminder:
+    finding = row.finding
     return dispatch.Reminder(
         deadline=finding.deadline, title=finding.title, due=finding.due, level=finding.level,
         role=finding.role, basis=finding.basis, responsible=finding.responsible,
         key=f"deadline:{finding.ref}:{finding.deadline}:{finding.due.isoformat()}:L{finding.level}",
+        item=row.item.id if row.item else None, owner=row.item.owner if row.item else None,
     )

@@ -20,7 +20,8 @@ CONTEXT: dict[str, Any] = {
     "by": "Klinik Nord", "at": dt.date(2026, 3, 2),
     "recipient": {"name": "Wohnbau Nord", "roles": ["housing"], "role_titles": ["Wohnungsunternehmen"]},
     "expected": [{"id": "landlord_confirmation", "title": "Wohnungsgeberbestätigung",
-                  "due": dt.date(2026, 3, 17)}],
+                  "due": dt.date(2026, 3, 17), "link": None}],
+    "asks": [], "link_days": 30,
     "stage_due": dt.date(2026, 6, 2), "stage_basis": "AufenthG", "facts": [],
     "contact": {"name": "Koordinierungsstelle", "email": "koord@example.org"}, "channel": "email",
 }
@@ -100,7 +101,8 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
             "id": "x", "title": "Anmeldung", "due": dt.date(2026, 3, 1), "level": 2, "role": "coordinator",
             "role_title": "Koordinierungsstelle", "basis": "§ 17 BMG", "overdue_days": 1, "escalated": True,
             "responsible": {"role": "employer", "title": "Arbeitgeber", "names": ["Klinik Nord"]},
-            "reminded": [{"level": 1, "to": "Klinik Nord", "on": dt.date(2026, 3, 1), "sent": False}]}},
+            "reminded": [{"level": 1, "to": "Klinik Nord", "on": dt.date(2026, 3, 1), "sent": False}],
+            "item": None, "link": None}},
         "undeliverable": {**CONTEXT, "failed": {"id": 7, "to": "wohnbau-nord", "to_name": "Wohnbau Nord",
                                                 "channel": "email", "attempts": 6, "error": "refused"}},
         "test": {**CONTEXT, "recipient": {"name": "Wohnbau Nord", "roles": ["housing"],
@@ -122,3 +124,21 @@ def test_the_override_shown_in_the_docs_works(tmp_path: Path) -> None:
     text = messages.render("stage_changed", context, locale="de", topic="arrive", roles=("housing",),
                            template_dir=tmp_path)
     assert text.warning is None and "Bitte das Zimmer ab 03.03.2026 vorbereiten." in text.body
+
+
+def test_an_override_may_place_the_answer_links_itself(tmp_path: Path) -> None:
+    override(tmp_path, "de/stage_changed/role-housing.j2",
+             '{% extends "de/stage_changed/default.j2" %}'
+             "{% block expected %}{% for item in expected %}{{ item.title }}: {{ item.link }}\n{% endfor %}"
+             "{% endblock %}{% block asks %}{% for ask in asks %}{{ ask.title }} ({{ ask.type }}): "
+             "{{ ask.link }}\n{% endfor %}{% endblock %}")
+    context = {**CONTEXT, "expected": [{**CONTEXT["expected"][0], "link": "https://desk.example/a/x.y"}],
+               "asks": [{"id": "arrival_date", "title": "Einreisedatum", "type": "date",
+                         "link": "https://desk.example/a/p.q"}], "link_days": 14}
+    text = messages.render("stage_changed", context, locale="de", topic="arrive", roles=("housing",),
+                           template_dir=tmp_path)
+    assert text.warning is None
+    assert "Wohnungsgeberbestätigung: https://desk.example/a/x.y\n" in text.body
+    assert "Einreisedatum (date): https://desk.example/a/p.q\n" in text.body
+    assert "erledigt melden" not in text.body and "Bitte angeben" not in text.body
+    assert "Jeder Link gilt einmal und 14 Tage lang." in text.body  # the default's footer
