@@ -8,12 +8,15 @@ by its kind and place only: its message might hold a value from a form.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lotse.config.settings import Settings
@@ -23,6 +26,7 @@ access = logging.getLogger("lotse.desk.access")
 log = logging.getLogger("lotse.desk")
 
 Say = Callable[[str], None]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Path segments that carry a secret: what follows `/a/`, and anything shaped like a signed token.
 _AFTER = {"a"}
 _SIGNED = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
@@ -109,11 +113,26 @@ def server(app: Any, *, log_level: str = "info") -> Any:
     """An uvicorn server for the desk's app (run it with `.run(sockets=[listen(...)])`)."""
     import uvicorn
 
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # Ctrl-C and SIGTERM stop the desk the graceful way, and that is a clean exit (uvicorn
+            # would raise the signal again once stopped). In a thread (tests) signals are left alone.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            before = {signum: signal.signal(signum, self.handle_exit) for signum in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for signum, handler in before.items():
+                    signal.signal(signum, handler)
+
     config = uvicorn.Config(
         AccessLog(app), proxy_headers=True, access_log=False, log_config=None, log_level=log_level,
         server_header=False, lifespan="off",
     )
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 def log_to_stderr() -> None:
@@ -131,6 +150,8 @@ def serve(settings: Settings, host: str, port: int, *, say: Say = print) -> None
     """Serve the desk until Ctrl-C or SIGTERM. Refuses before it binds: no secret key, no database."""
     from lotse.desk.app import create_app
 
+    if settings.public_url is None:  # links the desk makes point to where it listens
+        settings = settings.model_copy(update={"desk_host": host, "desk_port": port})
     app = create_app(settings)
     sock = listen(host, port)
     log_to_stderr()

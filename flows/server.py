@@ -1,9 +1,10 @@
-"""The local Prefect server `lotse up` starts when no `PREFECT_API_URL` is set.
+"""The servers `lotse up` runs in child processes: the local Prefect server (when no
+`PREFECT_API_URL` is set) and the desk.
 
-It runs `prefect server start` in a process group of its own (embedded SQLite under its
-`PREFECT_HOME`, bound to 127.0.0.1), so that Ctrl-C reaches `lotse up` alone, which then stops the
-served flows first and the server last. On Linux the server also dies with its parent, should
-`lotse up` itself be killed: no stray server keeps the port.
+Each runs in a process group of its own (the Prefect server: `prefect server start`, embedded
+SQLite under its `PREFECT_HOME`, bound to 127.0.0.1), so that Ctrl-C reaches `lotse up` alone,
+which then stops the served flows first, the desk next and the server last. On Linux each also
+dies with its parent, should `lotse up` itself be killed: no stray server keeps a port.
 """
 
 from __future__ import annotations
@@ -41,51 +42,52 @@ def healthy(api: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def port_taken(port: int) -> bool:
+def port_taken(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
-        return probe.connect_ex((HOST, port)) == 0
+        return probe.connect_ex((HOST if host in ("0.0.0.0", "") else host, port)) == 0
 
 
-class LocalServer:
-    """A Prefect server in a child process: `start()`, `wait_healthy()`, `stop()`."""
+class Child:
+    """A server in a child process: `start()`, `wait_healthy()` (its `/health` answers 200),
+    `stop()`. Its output goes to `log`."""
 
-    def __init__(self, port: int, home: Path) -> None:
-        self.port = port
-        self.home = home
-        self.log = home / "server.log"
+    what = "server"  # for messages: "the <what> did not answer ..."
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
-    def api(self) -> str:
-        return api_url(self.port)
+    def base(self) -> str:
+        """The address under which `/health` answers once the server serves."""
+        raise NotImplementedError
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
 
     def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-        env["PREFECT_HOME"] = str(self.home)
-        # The UI asks the API where these say, not where `--port` put it.
-        env.update(PREFECT_SERVER_API_HOST=HOST, PREFECT_SERVER_API_PORT=str(self.port),
-                   PREFECT_UI_API_URL=self.api)
-        command = [sys.executable, "-m", "prefect", "server", "start", "--host", HOST,
-                   "--port", str(self.port), "--analytics-off"]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.environment(), start_new_session=True, preexec_fn=_die_with_parent,
             )
 
     def wait_healthy(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise NotReady(f"the Prefect server stopped at start (exit {self.process.returncode}); "
+                raise NotReady(f"the {self.what} stopped at start (exit {self.process.returncode}); "
                                f"see {self.log}: {self._tail()}")
-            if healthy(self.api, timeout=1.0):
+            if healthy(self.base, timeout=1.0):
                 return
             time.sleep(0.25)
         self.stop()
-        raise NotReady(f"the Prefect server did not answer within {timeout:.0f} s; see {self.log}")
+        raise NotReady(f"the {self.what} did not answer within {timeout:.0f} s; see {self.log}")
 
     def stop(self, grace: float = 20.0) -> None:
         """SIGTERM to the server's process group, SIGKILL to whatever is left after `grace` s."""
@@ -107,6 +109,63 @@ class LocalServer:
         except OSError:
             return ""
         return " / ".join(lines[-3:])
+
+
+class LocalServer(Child):
+    """A Prefect server in a child process, with its own `PREFECT_HOME`."""
+
+    what = "Prefect server"
+
+    def __init__(self, port: int, home: Path) -> None:
+        super().__init__(home / "server.log")
+        self.port = port
+        self.home = home
+
+    @property
+    def api(self) -> str:
+        return api_url(self.port)
+
+    @property
+    def base(self) -> str:
+        return self.api
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "prefect", "server", "start", "--host", HOST,
+                "--port", str(self.port), "--analytics-off"]
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        env["PREFECT_HOME"] = str(self.home)
+        # The UI asks the API where these say, not where `--port` put it.
+        env.update(PREFECT_SERVER_API_HOST=HOST, PREFECT_SERVER_API_PORT=str(self.port),
+                   PREFECT_UI_API_URL=self.api)
+        return env
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        super().start()
+
+
+class LocalDesk(Child):
+    """The desk (`python -m lotse.desk`) in a child process, logging to LOTSE_HOME/desk.log; it
+    reads the same LOTSE_* settings, and publishes overviews to the same PREFECT_API_URL."""
+
+    what = "desk"
+
+    def __init__(self, host: str, port: int, home: Path) -> None:
+        super().__init__(home / "desk.log")
+        self.host, self.port = host, port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST if self.host in ('0.0.0.0', '') else self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "lotse.desk", "--host", self.host, "--port", str(self.port)]
 
 
 def _die_with_parent() -> None:

@@ -25,9 +25,10 @@ Say = Callable[[str], None]
 
 def up(
     settings: Settings, *, port: int | None = None, no_server: bool = False, demo: bool = False,
-    say: Say = print,
+    desk_port: int | None = None, no_desk: bool = False, say: Say = print,
 ) -> None:
-    """Run until stopped; every user error is a `LotseError` raised before anything starts."""
+    """Run until stopped; every user error is a `LotseError` raised before anything starts.
+    The desk runs beside Prefect on `desk_port` (default LOTSE_DESK_PORT), unless `no_desk`."""
     from lotse.tasks.context import Context
 
     _stop_on_sigterm()
@@ -43,6 +44,7 @@ def up(
                 f"port {port} is in use (is `lotse up` already running? {prefect_server.ui_url(api)}); "
                 "stop it, choose another --port, or set PREFECT_API_URL to use that server"
             )
+        desk = None if no_desk else _desk(settings, desk_port or settings.desk_port, say)
         home = Path(os.environ.get("PREFECT_HOME") or settings.home / "prefect").resolve()
         # Set before Prefect is imported: for this process and the flow runs it starts.
         os.environ["PREFECT_API_URL"] = api
@@ -55,15 +57,19 @@ def up(
             _require(api, "PREFECT_API_URL points to no answering Prefect server" if given else
                      "--no-server, but no Prefect server answers there; drop --no-server or set "
                      "PREFECT_API_URL")
-            _serve(ctx, planned, api, say, own_server=False, demo=demo)
+            _free(desk)
+            with _beside(desk, say):
+                _serve(ctx, planned, api, say, own_server=False, demo=demo)
             return
+        _free(desk)
         local = prefect_server.LocalServer(port, home)
         say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}, "
             f"log {local.log}) ...")
         try:
             local.start()
-            local.wait_healthy()
-            _serve(ctx, planned, api, say, own_server=True, demo=demo)
+            with _beside(desk, say):  # starts while the Prefect server does
+                local.wait_healthy()
+                _serve(ctx, planned, api, say, own_server=True, demo=demo)
         finally:
             say("stopping the Prefect server ...")
             local.stop()
@@ -167,6 +173,41 @@ async def _until_stopped(
     finally:
         if follow_up is not None and not follow_up.done():
             follow_up.cancel()
+
+
+def _desk(settings: Settings, port: int, say: Say) -> prefect_server.LocalDesk | None:
+    """The desk to start beside Prefect; without a key to sign its links it is left out, with a
+    note."""
+    if settings.signing_key() is None:
+        say("desk: not started: no secret key to sign its links; run `lotse init` (it writes "
+            f"{settings.secret_key_file}) or set LOTSE_SECRET_KEY; --no-desk leaves it out")
+        return None
+    # Links in messages (made by the flow runs this process starts) point to where the desk is.
+    os.environ["LOTSE_DESK_PORT"] = str(port)
+    return prefect_server.LocalDesk(settings.desk_host, port, settings.home.resolve())
+
+
+def _free(desk: prefect_server.LocalDesk | None) -> None:
+    """Refuse before anything starts when the desk's port is taken."""
+    if desk is not None and prefect_server.port_taken(desk.port, desk.host):
+        raise Refused(f"the desk's port {desk.port} is in use (is `lotse up` or `lotse desk` already "
+                      "running?); stop it, choose another --desk-port, or leave the desk out with --no-desk")
+
+
+@contextlib.contextmanager
+def _beside(desk: prefect_server.LocalDesk | None, say: Say) -> Iterator[None]:
+    """The desk runs while the body does, and stops after it (before the Prefect server)."""
+    if desk is None:
+        yield
+        return
+    desk.start()
+    try:
+        desk.wait_healthy(timeout=60)
+        say(f"desk: {desk.url} (log {desk.log})")
+        yield
+    finally:
+        say("stopping the desk ...")
+        desk.stop(grace=10)
 
 
 def _require(api: str, problem: str) -> None:

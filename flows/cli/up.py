@@ -17,9 +17,17 @@ def up(
     demo: bool = typer.Option(
         False, "--demo", help="Also fire the demo's ready events as advance-case flow runs."
     ),
+    desk_port: int | None = typer.Option(
+        None, "--desk-port", help="Port of the desk beside Prefect; default LOTSE_DESK_PORT (4210)."
+    ),
+    no_desk: bool = typer.Option(
+        False, "--no-desk", help="Start no desk (e.g. where `lotse desk` runs behind a proxy)."
+    ),
 ) -> None:
     """Run Lotse in Prefect: start a local server (unless PREFECT_API_URL is set), register one
-    deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM."""
+    deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM; the desk
+    (answer links, coordinators) runs beside it."""
     from lotse.flows.up import up as run  # Prefect only where it is used
 
-    run(settings(), port=port, no_server=no_server, demo=demo, say=typer.echo)
+    run(settings(), port=port, no_server=no_server, demo=demo, desk_port=desk_port, no_desk=no_desk,
+        say=typer.echo)

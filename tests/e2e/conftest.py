@@ -55,6 +55,11 @@ class Up:
     output: Path
     env: dict[str, str]
     descendants: set[int] = field(default_factory=set)
+    desk_port: int = 0
+
+    @property
+    def desk(self) -> str:
+        return f"http://127.0.0.1:{self.desk_port}"
 
     @property
     def api(self) -> str:
@@ -86,14 +91,14 @@ def start(tmp: Path, *, demo: bool = False, timeout: float = 150, env: dict[str,
     home, prefect_home = tmp / "lotse-home", tmp / "prefect-home"
     made = run_lotse(home, "init", *(["--demo"] if demo else []))
     assert made.returncode == 0, made.stderr
-    port = free_port()
+    port, desk_port = free_port(), free_port()
     output = tmp / "lotse-up.out"
     env = {**environment(home, prefect_home), **(env or {})}
     with output.open("wb") as out:
-        up_args = ["up", "--port", str(port), *(["--demo"] if demo else [])]
+        up_args = ["up", "--port", str(port), "--desk-port", str(desk_port), *(["--demo"] if demo else [])]
         process = subprocess.Popen([*LOTSE, *up_args], stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env)
-    up = Up(process, home, port, output, env)
+    up = Up(process, home, port, output, env, desk_port=desk_port)
     deadline = time.monotonic() + timeout
     while READY not in up.text():
         if process.poll() is not None or time.monotonic() > deadline:
