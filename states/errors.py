@@ -6,9 +6,10 @@
     │   └── BadFactValue          a value does not fit its fact's type, or the fact is unknown
     ├── Refused                   exit 1: well-formed, but the rules or the data say no
     │   ├── NotFound              unknown case, actor, process or checklist item
-    │   ├── OpeningRefused        this actor may not open this case (roles, § 38 BeschV)
+    │   ├── OpeningRefused        this actor may not open this case (roles, scope, § 38 BeschV)
     │   ├── EventNotAllowed       the event does not exist or is not allowed from this stage
     │   ├── RoleMissing           the actor lacks a role the definition asks for
+    │   ├── NotYours              the case is not one of the actor's (employer, region, named on)
     │   ├── RequirementsMissing   checklist items or facts are missing
     │   ├── Conflict              the case changed since it was read; nothing was written
     │   └── NotReady              the database or a setting is not there yet
@@ -70,6 +71,19 @@ class RoleMissing(Refused):
         super().__init__(
             f"actor '{actor}' may not {action}: it needs one of the roles {', '.join(roles)}"
         )
+
+
+class NotYours(Refused):
+    """The actor may not act on this case at all (`states.scope`); names organisations and the
+    region, never a person."""
+
+    def __init__(self, actor: str, ref: str, *, employer: str, region: str, employer_only: bool) -> None:
+        self.actor, self.ref = actor, ref
+        if employer_only:
+            why = f"the case is of employer {employer}, and an employer acts on its own cases only"
+        else:
+            why = f"the case is of region {region} and employer {employer}, and {actor} is not named on it"
+        super().__init__(f"actor '{actor}' may not act on {ref}: {why}")
 
 
 class RequirementsMissing(Refused):

@@ -178,6 +178,15 @@ def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
     )
 
 
+def opener(session: Session, record: CaseRecord) -> str | None:
+    """The actor who opened the case (its `open` history row): an actor named on the case."""
+    return session.scalars(
+        select(HistoryRecord.actor_id)
+        .where(HistoryRecord.case_id == record.id, HistoryRecord.action == CaseOpened.action)
+        .order_by(HistoryRecord.id).limit(1)
+    ).first()
+
+
 def history(session: Session, case_id: int) -> list[HistoryRecord]:
     query = select(HistoryRecord).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id)
     return list(session.scalars(query))

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from lotse.notifications import dispatch
 from lotse.states import facts as fact_kinds
-from lotse.states import machine, safeguards, store
+from lotse.states import machine, safeguards, scope, store
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
@@ -90,10 +90,10 @@ def open_case(
                 return earlier[0].ref
             owner = store.get_actor(session, employer)
             actor = store.get_actor(session, by) if by else owner
-            check_opening(actor, owner, values["nationality"])
             case_region = directory.check_region(
                 ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
             )
+            check_opening(actor, owner, values["nationality"], case_region)
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now, ctx.settings.timezone), process=definition.name,
                 process_version=definition.version, stage=definition.initial,
@@ -124,14 +124,24 @@ def check_opener(actor: Actor) -> None:
         raise OpeningRefused(message, column="by", reason=message)
 
 
-def check_opening(actor: Actor, owner: Actor, nationality: str) -> None:
+def check_opening(actor: Actor, owner: Actor, nationality: str, region: str) -> None:
     """The rules for opening a case, for `lotse case add` and cohort imports alike: the owner is an
-    employer, the actor may open cases, and § 38 BeschV allows it to place from this country."""
+    employer, the actor may open cases, for this employer in this region (`scope.may_open`), and
+    § 38 BeschV allows it to place from this country. A refusal's `reason` repeats no value of
+    an import's row: it names the acting actor (`--by`) and its own region only."""
     if "employer" not in owner.roles:
         roles = ", ".join(sorted(owner.roles))
         raise OpeningRefused(f"actor '{owner.id}' is not an employer (roles: {roles})",
                              column="employer", reason=f"actor '{owner.id}' is not an employer")
     check_opener(actor)
+    if not scope.may_open(actor, employer=owner.id, region=region):
+        if scope.AGENCY in actor.roles:
+            reason = (f"agency '{actor.id}' serves region {actor.region}: it opens cases of that region "
+                      "only; the coordinator opens the others")
+            raise OpeningRefused(f"{reason} (not {region})", column="region", reason=reason)
+        reason = (f"actor '{actor.id}' may open cases only for itself; an agency or the coordinator "
+                  "opens them for another employer")
+        raise OpeningRefused(f"{reason} (not for {owner.id})", column="employer", reason=reason)
     try:
         safeguards.check_placement(actor, nationality)
     except Refused as exc:  # the import's problems must not name the country: they reach Prefect
@@ -206,6 +216,12 @@ def _change(
     now = ctx.clock()
     with ctx.db.writing() as session:
         record = store.find_case(session, ref, lock=True)
+        # Every entry point (command line, flow, link, desk) comes through here: the case must be
+        # one of the actor's before anything else is read or told, a repeated request included.
+        actor = store.get_actor(session, by)
+        scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
+                    opener=lambda: store.opener(session, record))
+        actor = scope.as_on_case(actor, employer=record.employer_id)
         # Looked up under the case's lock: the same request running at once has committed by now.
         if request_id and (earlier := _earlier(session, request_id)) is not None:
             if earlier[0].id != record.id or earlier[1].action != action:
@@ -215,7 +231,6 @@ def _change(
                 )
             return _outcome(earlier[0], earlier[1], repeated=True)
         process = ctx.catalog.get(record.process, record.process_version)
-        actor = store.get_actor(session, by)
         case = store.load_case(session, record, process)
         events = decide(case, process, actor)
         history = commit_change(session, ctx, process, record, case, events, via, now, request_id)

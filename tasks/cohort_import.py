@@ -4,11 +4,11 @@ Columns: `given_name`, `family_name`, `nationality`, `employer` (an actor id), o
 and `region`, and any fact of the row's process (`arrival_date`, ...); an empty cell sets nothing.
 
 Every row is checked before anything is written, by the same rules as `lotse case add`
-(`casework.check_opening`: the employer is an employer, the actor may open cases, § 38 BeschV;
-the actor may set those facts, values fit their types, the region is a plain name). A
-file with a bad row imports nothing, unless bad rows are skipped on request. The good rows are then
-written in one transaction, each with its history rows (entry point `import`) and whatever a new
-case causes, so the import is all or nothing.
+(`casework.check_opening`: the employer is an employer, the actor may open cases, for this
+employer in this region, § 38 BeschV; the actor may set those facts, values fit their types, the
+region is a plain name). A file with a bad row imports nothing, unless bad rows are skipped on
+request. The good rows are then written in one transaction, each with its history rows (entry
+point `import`) and whatever a new case causes, so the import is all or nothing.
 
 A row's key is a hash of the person's names, nationality, employer and process; it is stored as the
 request id of the case's opening, so importing the same file again opens no case twice, even while
@@ -220,7 +220,7 @@ def _check_row(
     if employer is None or actor is None:
         return None
     try:  # the rules of `lotse case add`, among them § 38 BeschV
-        casework.check_opening(actor, employer, values.get("nationality", ""))
+        casework.check_opening(actor, employer, values.get("nationality", ""), region)
     except OpeningRefused as exc:
         reasons.append(f"{exc.column}: {exc.reason}")
     if reasons:
