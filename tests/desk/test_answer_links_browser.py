@@ -6,23 +6,77 @@ shown as the text they are, and no script runs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from lotse.notifications import answer_links
 from lotse.states.records import DeadlineRecord, HistoryRecord
-from lotse.tasks import case_file
+from lotse.tasks import case_file, delivery
 from tests.desk.conftest import Served, in_arrival
-from tests.notifications.conftest import visa_case
+from tests.notifications.conftest import Inbox, arrive, mail_routes, visa_case
 
 pytestmark = pytest.mark.browser
 
 ITEM = "landlord_confirmation"
+LINK = re.compile(r"erledigt melden: (http://\S+/a/\S+)")
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    server = Inbox().start()
+    yield server
+    server.stop()
 
 
 def link_id(served: Served, url: str) -> str:
     return answer_links.read(url.rsplit("/", 1)[1], served.key).id
+
+
+def test_the_link_out_of_the_arrival_mail_reports_the_landlords_confirmation_once(
+    desk: Served, inbox: Inbox, page, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    ctx = desk.ctx
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("version: 1\nurls:\n" + "".join(
+        f'  - "{url}":\n      tag: {tags}\n' for url, tags in mail_routes(inbox)), encoding="utf-8")
+    ctx.settings.notify_config = routes
+    ctx.settings.public_url = desk.url  # LOTSE_PUBLIC_URL: where the links in messages point
+    ref = visa_case(ctx)
+    ctx.clock.advance(days=1)  # type: ignore[attr-defined]
+    arrive(ctx, ref)
+    assert delivery.deliver(ctx).failed == 0
+    [mail] = [m for m in inbox.to("wohnbau-nord@example.org") if m.subject == f"{ref} (Maricel): Eingereist"]
+    [url] = LINK.findall(mail.text)
+    assert url.startswith(desk.url + "/a/")
+
+    count = desk.history_count()
+    page.goto(url)
+    second = page.context.new_page()  # the same mail opened twice (or a mail scanner before)
+    second.goto(url)
+    summary = page.locator("table.summary").inner_text()
+    for shown in (ref, "Maricel", "Wohnbau Nord", "Wohnungsgeberbestätigung (§ 19 BMG)", "17.03.2026"):
+        assert shown in summary
+    assert desk.history_count() == count  # opening it twice changed nothing
+
+    page.get_by_role("button", name="erledigt melden").click()
+    assert "als erledigt gemeldet" in page.locator(".done").inner_text()
+    ident = answer_links.read(url.rsplit("/", 1)[1], desk.key).id
+    with ctx.db.reading() as session:
+        rows = list(session.scalars(select(HistoryRecord).order_by(HistoryRecord.id)))[count:]
+        due = session.scalars(select(DeadlineRecord).where(DeadlineRecord.deadline == ITEM)).one()
+    assert [(r.action, r.actor_id, r.via, r.proof, r.request_id) for r in rows] == [
+        ("done", "wohnbau-nord", "link", f"link:{ident}", f"link:{ident}")]
+    assert due.closed_why == "done"
+
+    before = desk.tables()
+    second.get_by_role("button", name="erledigt melden").click()  # the form sent a second time
+    assert "Bereits gemeldet am 03.03.2026" in second.locator(".done").inner_text()
+    page.go_back()  # back to the form: the page is fetched again, and the link is used
+    assert "bereits gemeldet am 03.03.2026" in page.locator(".problem").inner_text()
+    assert desk.tables() == before and desk.history_count() == count + 1
 
 
 def test_the_housing_company_reports_the_landlords_confirmation_with_one_click(
