@@ -24,7 +24,7 @@ from lotse.states.records import (
     ItemRecord,
 )
 from lotse.tasks import deadlines
-from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick
+from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick, proof_kind
 from lotse.tasks.context import Context
 
 
@@ -181,11 +181,13 @@ def _by_case(session: Any, case_ids: list[int]) -> tuple[dict[int, list[Any]], .
             ticks.setdefault(case_id, []).append((item, Tick(done, at, by)))
         # Every column but the note: a note is free text and may name a person.
         for row in session.execute(
-            select(h.id, h.case_id, h.at, h.action, h.from_stage, h.to_stage, h.actor_id, h.via, h.detail)
+            select(h.id, h.case_id, h.at, h.action, h.from_stage, h.to_stage, h.actor_id, h.via, h.detail,
+                   h.proof)
             .where(h.case_id.in_(chunk)).order_by(h.id)  # type: ignore[attr-defined]
         ):
             history.setdefault(row.case_id, []).append(Entry(
-                row.id, row.at, row.action, row.from_stage, row.to_stage, row.actor_id, row.via, row.detail))
+                row.id, row.at, row.action, row.from_stage, row.to_stage, row.actor_id, row.via, row.detail,
+                proof_kind(row.proof)))
         for case_id, deadline, due, level in session.execute(
             select(d.case_id, d.deadline, d.due, d.level)
             .where(d.case_id.in_(chunk), d.closed_at.is_(None))  # type: ignore[attr-defined, union-attr]

@@ -28,6 +28,16 @@ from lotse.states.deadlines import rule
 from lotse.states.process import Condition, Process, Transition
 from lotse.states.titles import Title, role_title
 
+# The proof each entry point gives as a rule; the timeline names the proof only where it differs.
+IMPLIED_PROOF = {"cli": "os", "flow": "os", "import": "os", "schedule": "os", "link": "link",
+                 "desk": "sign-in"}
+
+
+def proof_kind(proof: str | None) -> str | None:
+    """The kind of a history row's proof (`os:alice` -> `os`): what an overview may show of it."""
+    return proof.partition(":")[0] or None if proof else None
+
+
 TIMELINE_ROWS = 200  # a case has a few dozen rows over years; the cap keeps an artifact small
 
 
@@ -69,6 +79,9 @@ class Entry:
     actor: str
     via: str
     detail: Any = None
+    # How the author proved who they are, its kind only (`os`, `link`, `sign-in`): never the
+    # operating-system user, nor a link's or sign-in's id.
+    proof: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +169,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "done_of": "{done} von {total} erledigt", "open_deadlines": "{n} offene Frist(en)",
         "==": "ist", "!=": "ist nicht", ">=": "mindestens", "<=": "höchstens", ">": "über", "<": "unter",
         "via_cli": "Kommandozeile", "via_flow": "Prefect", "via_import": "Import",
-        "via_schedule": "Zeitplan",
+        "via_schedule": "Zeitplan", "via_link": "Antwortlink", "via_desk": "Lotse-Desk",
+        "proof_os": "Konto des Betriebssystems", "proof_link": "Antwortlink", "proof_sign-in": "Anmeldung",
     },
     "en": {
         "case": "Case", "process": "Process", "version": "version", "stage": "Stage", "since": "since",
@@ -174,7 +188,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "done_of": "{done} of {total} done", "open_deadlines": "{n} open deadline(s)",
         "==": "is", "!=": "is not", ">=": "at least", "<=": "at most", ">": "above", "<": "below",
         "via_cli": "command line", "via_flow": "Prefect", "via_import": "import",
-        "via_schedule": "schedule",
+        "via_schedule": "schedule", "via_link": "answer link", "via_desk": "Lotse desk",
+        "proof_os": "operating-system account", "proof_link": "answer link", "proof_sign-in": "sign-in",
     },
 }
 
@@ -316,6 +331,8 @@ class _Writer:
         newest = list(reversed(self.view.history))
         for entry in newest[:TIMELINE_ROWS]:
             via = w.get(f"via_{entry.via}", entry.via)
+            if entry.proof and entry.proof != IMPLIED_PROOF.get(entry.via):
+                via = f"{via} ({w.get(f'proof_{entry.proof}', entry.proof)})"
             rows.append(f"| {self.moment(entry.at)} | {self._what(entry)} | {self.actor(entry.actor)} "
                         f"| {escape(via)} |")
         if len(newest) > TIMELINE_ROWS:

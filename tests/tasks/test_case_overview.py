@@ -263,3 +263,27 @@ def test_a_case_on_a_definition_no_longer_loaded_is_left_out_of_the_views(allian
     alliance.catalog = Catalog([alliance.catalog.get("chancen")])
 
     assert case_file.views(alliance, refs=[ref]) == []
+
+
+def test_the_timeline_names_how_an_author_proved_who_it_is_by_kind_never_the_user_or_the_link(
+    alliance: Context,
+) -> None:
+    alliance.proof = "os:m.mueller"
+    ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
+                             employer="klinik-nord")
+    link = dataclasses.replace(alliance, proof="link:4f2a9c0d1e")
+    casework.tick(link, ref, ["housing_confirmed"], by="wohnbau-nord", via="link")
+    desk = dataclasses.replace(alliance, proof="sign-in:77aa01")
+    casework.tick(desk, ref, ["employment_contract"], by="koord", via="desk")
+    casework.tick(link, ref, ["recognition_documents"], by="vermittlung", via="flow")  # not the rule
+
+    timeline = section(overview(alliance, ref), "Verlauf (neueste zuerst)")
+
+    assert "Unterkunft für die Ankunft bestätigt | Wohnbau Nord | Antwortlink |" in timeline
+    assert "Arbeitsvertrag unterschrieben | Koordinierungsstelle | Lotse-Desk |" in timeline
+    assert "| Vermittlung Brücke | Prefect (Antwortlink) |" in timeline
+    assert "| Fall eröffnet (Angeworben) | Klinik Nord | Kommandozeile |" in timeline
+    english = overview(alliance, ref, locale="en")
+    assert "| Vermittlung Brücke | Prefect (answer link) |" in english
+    for secret in ("m.mueller", "4f2a9c0d1e", "77aa01", "os:"):
+        assert secret not in timeline + english
