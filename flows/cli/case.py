@@ -79,7 +79,8 @@ def show(ref: str, as_json: bool = JSON) -> None:
           for d in data.get("deadlines", [])],
         "History:",
         *[f"  {h['at']}  {h['action']:<22} {h['from'] or '':>15} -> {h['to'] or '':<15} "
-          f"{h['actor']} via {h['via']}" + (f"  ({h['note']})" if h["note"] else "")
+          f"{h['actor']} via {h['via']}" + (f" ({h['proof']})" if h.get("proof") else "")
+          + (f"  ({h['note']})" if h["note"] else "")
           for h in data["history"]],
     ]
     typer.echo("\n".join(lines))
