@@ -24,10 +24,10 @@ from sqlmodel import Session
 from lotse.notifications import answer_links
 from lotse.notifications.answer_links import AnswerLink
 from lotse.notifications.signing import BadToken
-from lotse.states import errors, store
+from lotse.states import scope, store
 from lotse.states.case import Case
 from lotse.states.deadlines import rule
-from lotse.states.errors import BadFactValue, NotFound, Refused, RoleMissing
+from lotse.states.errors import BadFactValue, NotFound, NotYours, Refused, RoleMissing
 from lotse.states.facts import CEFR_LEVELS
 from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Fact, Process
@@ -61,12 +61,6 @@ STATUS = {
     "not-allowed": 403,  # the organisation may not report this (roles, or not its case)
     "csrf": 403,  # a form that does not come from the desk's page
 }
-
-
-def _not_allowed() -> tuple[type[Exception], ...]:
-    """The refusals that say the author may not act here: a role missing, or not its case."""
-    not_yours = getattr(errors, "NotYours", None)  # states/scope.py: a case of another organisation
-    return (RoleMissing,) if not_yours is None else (RoleMissing, not_yours)
 
 
 class Dead(Exception):
@@ -167,7 +161,7 @@ def answer(ctx: Context, key: bytes, token: str, value: str | None = None) -> An
             linked, question.ref, by=link.actor, items=[link.name] if link.kind == "item" else None,
             facts=facts, via="link", request_id=link.request_id, expected_version=question.version,
         )
-    except (Refused, *_not_allowed()) as exc:
+    except Refused as exc:
         dead = _why_refused(ctx, link, question, exc)
         _refused(ctx, link, dead)
         raise dead from None
@@ -255,6 +249,10 @@ def _inspect(session: Session, ctx: Context, link: AnswerLink) -> tuple[Question
         raise dead("not-asked")
     title, field = asked
     author = store.get_actor(session, link.actor)
+    if not scope.belongs(author, employer=record.employer_id, region=record.region,
+                         opener=lambda: store.opener(session, record)):
+        raise dead("not-allowed")  # not its case (any more): another employer's, another region's
+    author = scope.as_on_case(author, employer=record.employer_id)
     case = store.load_case(session, record, process)
     if link.kind == "item":
         if not author.has_any([process.item(link.name).owner]):
@@ -360,7 +358,7 @@ def _day(ctx: Context, moment: dt.datetime) -> dt.date:
 def _why_refused(ctx: Context, link: AnswerLink, question: Question, exc: Exception) -> Dead:
     """The `Dead` of a change casework refused: the author may not, or the case changed between
     reading it and the change (read it again to say how)."""
-    if isinstance(exc, _not_allowed()):
+    if isinstance(exc, (RoleMissing, NotYours)):
         return Dead("not-allowed", case_id=question.case_id, contact=question.contact)
     with ctx.db.reading() as session:
         try:

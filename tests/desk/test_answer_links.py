@@ -274,6 +274,12 @@ def dead_link(desk: Served, ref: str, how: str) -> str:
         return desk.link(ref, "address_registered", HOUSING)
     if how == "of an item of another stage":
         return desk.link(ref, "housing_confirmed", HOUSING)
+    if how == "of a housing company of another region":
+        directory.add_actor(ctx, "wohnbau-sued", name="Wohnbau Süd", roles=["housing"], region="SE-Süd")
+        return desk.link(ref, ITEM, "wohnbau-sued")
+    if how == "of another employer":
+        directory.add_actor(ctx, "klinik-sued", name="Klinik Süd", roles=["employer"], region="SE-Nord")
+        return desk.link(ref, "address_registered", "klinik-sued")
     if how == "of an actor no longer in the directory":
         return desk.link(ref, ITEM, "wohnbau-alt")
     if how == "done by someone else":
@@ -302,6 +308,8 @@ DEAD = [
     ("expired", 410, "expired", "Dieser Link ist abgelaufen."),
     ("of another actor", 403, "not-allowed", "darf dies bei diesem Fall nicht melden"),
     ("of another item", 403, "not-allowed", "darf dies bei diesem Fall nicht melden"),
+    ("of a housing company of another region", 403, "not-allowed", "darf dies bei diesem Fall nicht melden"),
+    ("of another employer", 403, "not-allowed", "darf dies bei diesem Fall nicht melden"),
     ("of an item of another stage", 410, "not-asked", "braucht diese Meldung jetzt nicht"),
     ("of an actor no longer in the directory", 410, "actor-gone", "nicht mehr im Verzeichnis"),
     ("done by someone else", 409, "done", "bereits erledigt am 02.03.2026 von Koordinierungsstelle"),
