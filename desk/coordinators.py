@@ -1,7 +1,12 @@
-"""Coordinators at the desk: sign-in by a one-time link, search, the case page and its actions."""
+"""Coordinators at the desk: sign-in by a one-time link (`sign_in`), search and the case page
+with its actions (`cases`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from lotse.desk import cases, sign_in
+
 router = APIRouter()
+router.include_router(sign_in.router)
+router.include_router(cases.router)
