@@ -408,6 +408,16 @@ def test_too_many_requests_from_one_address_get_a_plain_429(desk: Served) -> Non
     assert_headers(limited)
 
 
+def test_behind_the_proxy_each_forwarded_client_has_a_limit_of_its_own(desk: Served) -> None:
+    desk.desk.limits["token"] = RateLimit(1, 60)
+    url = desk.link(in_arrival(desk.ctx), ITEM, HOUSING)
+    with desk.client() as client:
+        first = client.get(url, headers={"X-Forwarded-For": "203.0.113.7"})
+        again = client.get(url, headers={"X-Forwarded-For": "203.0.113.7"})
+        other = client.get(url, headers={"X-Forwarded-For": "198.51.100.23"})
+    assert (first.status_code, again.status_code, other.status_code) == (200, 429, 200)
+
+
 def test_the_access_log_names_no_token_no_name_and_no_query(
     desk: Served, caplog: pytest.LogCaptureFixture,
 ) -> None:
