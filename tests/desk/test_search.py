@@ -4,6 +4,8 @@ text on the page, in Chromium too."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from lotse.desk.security import RateLimit
@@ -106,3 +108,19 @@ def test_names_with_markup_are_text_on_the_search_page(
     assert SCRIPT in row and MARKDOWN in row and ref in row
     assert page.locator("a[href='http://evil.example']").count() == 0
     assert page.locator("main strong").count() == 0
+
+
+def test_a_search_and_the_names_it_finds_reach_no_log(
+    desk: Served, people: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = signed_in(desk)
+    with caplog.at_level(logging.DEBUG):
+        page = client.get(f"{desk.url}/cases", params={"q": "Hadž"})
+        client.get(f"{desk.url}/cases/{people['Hadžić']}")
+    assert "Hadžić" in page.text
+    server = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("lotse", "uvicorn")))
+    assert "/cases" in server  # the access log wrote its lines (the client's own log is not the server's)
+    for secret in ("Had", "had", "Amra", "q="):
+        assert secret not in server
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
