@@ -25,15 +25,6 @@ from lotse.tasks.context import Context
 
 log = logging.getLogger("lotse.desk")
 
-INDEX = {
-    "de": {"welcome": "Organisationen der Allianz antworten über die Links in ihren Nachrichten: "
-                      "ein Link meldet eine Aufgabe als erledigt oder trägt eine Angabe ein.",
-           "coordinators": "Koordinatorinnen und Koordinatoren melden sich an:", "sign_in": "Anmelden"},
-    "en": {"welcome": "The alliance's organisations answer through the links in their messages: a link "
-                      "reports a task done or enters a piece of information.",
-           "coordinators": "Coordinators sign in:", "sign_in": "Sign in"},
-}
-
 
 @dataclass
 class Desk:
@@ -77,14 +68,9 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.include_router(answers.router)
     app.include_router(coordinators.router)
 
-    # After the routers: a router of its own may take `/` over.
     @app.get("/health", response_class=PlainTextResponse)
     def health() -> str:
         return "ok"
-
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        return desk.pages.render(request, "index.html", words=INDEX)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
