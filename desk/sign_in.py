@@ -9,6 +9,7 @@ when the desk's public address is https, and holds a random value whose digest a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
@@ -23,6 +24,7 @@ from lotse.tasks.sign_in import DeskSession, SignInRefused
 router = APIRouter()
 
 COOKIE = "lotse_session"
+_NEXT = re.compile(r"/cases/[A-Za-z0-9-]{1,32}")  # where the sign-in page may lead on to
 
 WORDS: dict[str, dict[str, str]] = {
     "de": {
@@ -51,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
         "refused_not-coordinator": "Die Organisation dieses Links ist keine Koordinierungsstelle mehr.",
         "refused_csrf": "Das Formular stammt nicht von dieser Seite.",
         "new_link": "Neuen Anmeldelink anfordern",
+        "onward": "Schon angemeldet? Weiter zu {where}",
     },
     "en": {
         "sign_in": "Sign in", "sign_out": "Sign out", "search": "Find cases",
@@ -76,6 +79,7 @@ WORDS: dict[str, dict[str, str]] = {
         "refused_not-coordinator": "The organisation of this link is no longer a coordinator.",
         "refused_csrf": "The form does not come from this page.",
         "new_link": "Ask for a new sign-in link",
+        "onward": "Signed in already? On to {where}",
     },
 }
 _STATUS = {"bad": 400, "unknown": 400, "used": 410, "expired": 410, "not-coordinator": 403, "csrf": 403}
@@ -88,9 +92,16 @@ def signed_in(request: Request) -> DeskSession | None:
 
 
 def to_sign_in(request: Request) -> RedirectResponse:
-    """Back to the sign-in page; it says the session ended if the request brought one."""
-    ended = "?ended=1" if request.cookies.get(COOKIE) else ""
-    response = RedirectResponse(f"/sign-in{ended}", status_code=303)
+    """Back to the sign-in page; it says the session ended if the request brought one. A request
+    without the cookie may come from a link in a webmail (SameSite=Strict keeps the cookie from
+    it): the page offers the way on, a click within the desk, which brings the cookie along."""
+    if request.cookies.get(COOKIE):
+        where = "/sign-in?ended=1"
+    elif request.method == "GET" and _NEXT.fullmatch(request.url.path):
+        where = f"/sign-in?next={request.url.path}"
+    else:
+        where = "/sign-in"
+    response = RedirectResponse(where, status_code=303)
     response.delete_cookie(COOKIE, path="/", secure=desk_of(request).secure, httponly=True, samesite="strict")
     return response
 
@@ -112,9 +123,10 @@ def too_many(desk: Desk, request: Request) -> Response:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, ended: str | None = None) -> Response:
+def sign_in_page(request: Request, ended: str | None = None, next: str | None = None) -> Response:
     desk = desk_of(request)
-    return _address_form(desk, request, ended=bool(ended))
+    onward = next if next and _NEXT.fullmatch(next) else None
+    return _address_form(desk, request, ended=bool(ended), onward=onward)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -179,9 +191,9 @@ def sign_out(request: Request, csrf: Annotated[str | None, Form()] = None) -> Re
 
 
 def _address_form(desk: Desk, request: Request, *, ended: bool = False, problem: str | None = None,
-                  status: int = 200) -> Response:
+                  status: int = 200, onward: str | None = None) -> Response:
     return render_form(desk, request, "sign_in.html", words=WORDS, status=status, ended=ended,
-                       problem=problem, minutes=desk.settings.desk_idle_minutes)
+                       problem=problem, minutes=desk.settings.desk_idle_minutes, onward=onward)
 
 
 def _refused(desk: Desk, request: Request, reason: str) -> Response:

@@ -260,3 +260,18 @@ def test_the_session_cookie_is_http_only_strict_and_secure_behind_https(
     assert {"httponly", "samesite=strict", "path=/"} <= flags
     assert ("secure" in flags) is secure
     assert not any(f.startswith(("max-age", "expires")) for f in flags)  # ends with the browser
+
+
+def test_a_case_link_without_the_cookie_leads_on_to_the_case_after_the_sign_in_page(desk: Served) -> None:
+    ref = casework.open_case(desk.ctx, given_name="Jana", family_name="Müller", nationality="PHL",
+                             employer="klinik-nord")
+    # From a webmail, SameSite=Strict keeps the cookie back: the desk sees a stranger.
+    stranger = desk.client().get(f"{desk.url}/cases/{ref}")
+    assert (stranger.status_code, stranger.headers["location"]) == (303, f"/sign-in?next=/cases/{ref}")
+    assert "Müller" not in stranger.text
+    client = signed_in(desk)
+    page = client.get(f"{desk.url}/sign-in?next=/cases/{ref}").text
+    assert f'<a href="/cases/{ref}">Schon angemeldet? Weiter zu {ref}</a>' in page
+    assert client.get(f"{desk.url}/cases/{ref}").status_code == 200  # the click within the desk
+    for elsewhere in ("//evil.example/x", "https://evil.example", "/cases/a/../../x", "/sign-out"):
+        assert "Schon angemeldet" not in client.get(f"{desk.url}/sign-in", params={"next": elsewhere}).text
