@@ -6,6 +6,7 @@ a post without CSRF: refused with one line, nothing changed. Names with markup s
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import httpx
@@ -13,12 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from lotse.config.settings import Settings
+from lotse.desk.app import create_app
 from lotse.desk.cases import prefect_link
 from lotse.states.records import HistoryRecord
 from lotse.tasks import case_file, casework
 from lotse.tasks.case_page import case_page
 from lotse.tasks.context import Context
-from tests.desk.conftest import Served, csrf_of, in_arrival
+from tests.desk.conftest import Served, csrf_of, in_arrival, serve_in_thread
 from tests.desk.coordinator import last_history, sign_ins, signed_in
 from tests.notifications.conftest import visa_case
 
@@ -208,3 +210,21 @@ def test_names_and_notes_with_markup_are_text_on_the_case_page(
     assert page.inner_text("h1") == f"{ref}: {script} {markdown}"
     assert page.locator("a[href='http://evil.example']").count() == 0
     assert page.locator("main strong, main img, main script").count() == 0
+
+
+def test_the_pages_speak_english_with_lotse_locale_en(alliance: Context) -> None:
+    alliance.settings.locale = "en"
+    ref = visa_case(alliance)
+    app = create_app(alliance.settings, ctx=alliance)
+    served = Served("", alliance, app.state.desk)
+    with serve_in_thread(app) as url:
+        served.url = url
+        client = signed_in(served)
+        search = client.get(f"{url}/cases", params={"q": "dalisay"}).text
+        page = client.get(f"{url}/cases/{ref}").text
+        refused = post(served, client, ref, {"event": "arrive"})
+        assert "Signed in as Koordinierungsstelle" in search and "Family name" in search
+        assert "Checklist of the stage" in page and "Date of arrival" in page and "Arrived (lacks:" in page
+        assert unescape(one_line(refused.text)) == (
+            'Not applied: "Arrived" still needs Date of arrival, Visa valid until.')
+        assert "Sign in" in client.get(f"{url}/sign-in").text
