@@ -10,6 +10,7 @@ locked".
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,9 +61,10 @@ class Database:
         if create and self.sqlite_file is not None:
             folder = self.sqlite_file.parent
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
                 raise NotReady(f"cannot create the folder {folder}: {exc.strerror}") from None
+            _private_file(self.sqlite_file)
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
@@ -107,6 +109,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite would create it readable for all
+    (its -wal and -shm files take the database's mode); an existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise NotReady(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -6,7 +6,7 @@ uninitialised, stale or unreachable database is a `fail` saying what to do. Noth
 a SQLite file is opened only when it is there, and Prefect is asked over HTTP only when it is
 configured (PREFECT_API_URL, or a running `lotse up`), without importing it.
 
-To add a check (the secret key of the answer links, say), write a function and list it in CHECKS.
+To add a check, write a function and list it in CHECKS.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +30,7 @@ from lotse.states.process import Catalog, Process, load_file
 from lotse.states.records import CaseRecord, OutboxRecord, utcnow
 from lotse.states.store import Database
 from lotse.tasks import prefect_api
+from lotse.tasks import secret_key as keys
 
 Status = Literal["ok", "warn", "fail"]
 PG_CONNECT_TIMEOUT_S = 5  # a server that does not answer is a fail line, not a hang
@@ -320,8 +322,50 @@ def _ago(delta: dt.timedelta) -> str:
     return f"{seconds} s"
 
 
+# -- the secret key and the privacy of the files ---------------------------------------------------
+
+
+def secret_key(inst: Installation) -> list[Result]:
+    """A key signs the links (LOTSE_SECRET_KEY, or the file `lotse init` writes), and the home,
+    the key file and the SQLite database are private. Never shows the key."""
+    settings = inst.settings
+    url = make_url(settings.db_url)
+    sqlite_file = (Path(url.database) if url.get_backend_name() == "sqlite"
+                   and url.database not in (None, "", ":memory:") else None)
+    opened = keys.too_open(keys.private_paths(settings, sqlite_file))
+    path = settings.secret_key_file.resolve()
+    data: dict[str, Any] = {"source": None, "file": str(path), "too_open": [str(o.path) for o in opened]}
+    fixes = "; ".join(str(o) for o in opened)
+    if settings.secret_key is not None:
+        data["source"] = "LOTSE_SECRET_KEY"
+        found = "LOTSE_SECRET_KEY is set"
+    elif settings.signing_key() is not None:
+        data["source"] = "file"
+        found = f"{path}"
+    else:
+        problem = (f"{path} holds no usable key (at least 32 characters): remove it and run `lotse init`, "
+                   "or set LOTSE_SECRET_KEY" if path.exists() else
+                   f"no key to sign answer and sign-in links: run `lotse init` (it writes {path}, mode 0600) "
+                   "or set LOTSE_SECRET_KEY")
+        return [_fail("secret key", problem + (f"; also {fixes}" if fixes else ""), data)]
+    if opened:
+        return [Result("secret key", "warn", f"{found}, but {fixes}", data)]
+    return [Result("secret key", "ok", f"{found}; home, key and database are private", data)]
+
+
+def public_url(inst: Installation) -> list[Result]:
+    """Links in messages point to LOTSE_PUBLIC_URL; without it, to the desk on this machine."""
+    settings = inst.settings
+    data = {"links_to": settings.desk_url}
+    if settings.public_url is None:
+        detail = (f"LOTSE_PUBLIC_URL is not set: links in messages point to {settings.desk_url}, reachable "
+                  "on this machine only; set it to the address the desk is reached at")
+        return [Result("public url", "warn", detail, data)]
+    return [Result("public url", "ok", f"links in messages point to {settings.public_url}", data)]
+
+
 def _fail(name: str, detail: str, data: dict[str, Any] | None = None) -> Result:
     return Result(name, "fail", detail, data or {})
 
 
-CHECKS: list[Check] = [database, processes, routes, outbox, prefect]
+CHECKS: list[Check] = [database, processes, routes, outbox, prefect, secret_key, public_url]

@@ -54,7 +54,8 @@ app.command("desk")(desk)
 
 @app.command()
 def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo alliance.")) -> None:
-    """Create or upgrade the database; safe to run twice."""
+    """Create or upgrade the database, and write the secret key that signs links (unless
+    LOTSE_SECRET_KEY is set or the key file exists); safe to run twice."""
     from lotse.states import schema  # Alembic only where it is used
 
     ctx = context(check_schema=False)
@@ -64,6 +65,12 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
         raise NotReady(f"cannot open the database {ctx.db.display_url}: {exc.orig}") from None
     state = "created" if before is None else ("upgraded" if before != after else "up to date")
     typer.echo(f"database {ctx.db.display_url}: {state} (schema {after})")
+    from lotse.tasks import secret_key
+
+    done, problem = secret_key.ensure(ctx.settings)
+    typer.echo(f"secret key: {done}")
+    if problem:
+        warn(f"secret key: {problem}")
     typer.echo(f"processes: {', '.join(p.key for p in ctx.catalog.latest())}")
     if demo:
         from lotse.tasks import demo as demo_data

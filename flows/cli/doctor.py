@@ -13,8 +13,9 @@ from lotse.tasks import health
 
 
 def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Check the database, the process definitions, the notification routes, the outbox and the
-    Prefect schedules; exit 1 if one check fails."""
+    """Check the database, the process definitions, the notification routes, the outbox, the
+    Prefect schedules, the secret key with the privacy of the files, and where links point; exit 1
+    if one check fails."""
     results = health.examine(health.Installation(settings()))
     if as_json:
         emit_json([r.as_json() for r in results])
