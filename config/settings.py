@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lotse.config import hosts
+
 PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
 _NOT_IN_LINK = re.compile(r"[\s<>()\[\]\"'`]")
 
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
         """Where links point: LOTSE_PUBLIC_URL, else the desk on this machine."""
         return self.public_url or f"http://{self.desk_host}:{self.desk_port}"
 
+    @field_validator("prefect_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return hosts.check(value)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -117,6 +124,11 @@ class Settings(BaseSettings):
     template_dir: Path | None = Field(None, description="Folder of templates overriding ours.")
 
     # orchestration
+    prefect_host: str = Field(
+        hosts.LOOPBACK,
+        description="Address the Prefect server of `lotse up` binds to; beyond loopback only with "
+                    "PREFECT_SERVER_API_AUTH_STRING set.",
+    )
     prefect_port: int = 4200
     poll_seconds: float = Field(
         0.5, gt=0, le=60,

@@ -2,9 +2,10 @@
 `PREFECT_API_URL` is set) and the desk.
 
 Each runs in a process group of its own (the Prefect server: `prefect server start`, embedded
-SQLite under its `PREFECT_HOME`, bound to 127.0.0.1), so that Ctrl-C reaches `lotse up` alone,
-which then stops the served flows first, the desk next and the server last. On Linux each also
-dies with its parent, should `lotse up` itself be killed: no stray server keeps a port.
+SQLite under its `PREFECT_HOME`, bound to LOTSE_PREFECT_HOST: 127.0.0.1, or beyond loopback only
+behind Prefect's basic auth), so that Ctrl-C reaches `lotse up` alone, which then stops the served
+flows first, the desk next and the server last. On Linux each also dies with its parent, should
+`lotse up` itself be killed: no stray server keeps a port.
 """
 
 from __future__ import annotations
@@ -17,18 +18,33 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
+from lotse.config import hosts
 from lotse.states.errors import NotReady
 
-HOST = "127.0.0.1"
+HOST = hosts.LOOPBACK
 _PR_SET_PDEATHSIG = 1
+AUTH = "PREFECT_SERVER_API_AUTH_STRING"  # the server's basic auth, user:password
+CLIENT_AUTH = "PREFECT_API_AUTH_STRING"  # what Prefect's clients send
 
 
-def api_url(port: int) -> str:
-    return f"http://{HOST}:{port}/api"
+def api_url(port: int, host: str = HOST) -> str:
+    """The API of a server bound to `host`, as clients on this machine reach it."""
+    return f"http://{hosts.for_clients(host)}:{port}/api"
+
+
+def bind_refusal(host: str, environ: Mapping[str, str]) -> str | None:
+    """Why the Prefect server must not bind to `host` (None: it may). Its open-source server has
+    no users: beyond loopback, whoever reaches the port could start any run, so only behind its
+    basic auth."""
+    if hosts.is_loopback(host) or environ.get(AUTH):
+        return None
+    return (f"the Prefect server is not bound to {host} without its auth string: set {AUTH} "
+            f"(Prefect's basic auth, user:password) and {CLIENT_AUTH} for the clients, or bind 127.0.0.1")
 
 
 def ui_url(api: str) -> str:
@@ -43,9 +59,13 @@ def healthy(api: str, timeout: float = 2.0) -> bool:
 
 
 def port_taken(port: int, host: str = HOST) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        return probe.connect_ex((HOST if host in ("0.0.0.0", "") else host, port)) == 0
+    """Does something answer on the port where a server bound to `host` would listen?"""
+    address = hosts.WILDCARDS.get(host, host) if host else HOST
+    try:
+        with socket.create_connection((address, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
 
 
 class Child:
@@ -116,33 +136,36 @@ class LocalServer(Child):
 
     what = "Prefect server"
 
-    def __init__(self, port: int, home: Path) -> None:
+    def __init__(self, port: int, home: Path, host: str = HOST) -> None:
         super().__init__(home / "server.log")
         self.port = port
         self.home = home
+        self.host = host
 
     @property
     def api(self) -> str:
-        return api_url(self.port)
+        return api_url(self.port, self.host)
 
     @property
     def base(self) -> str:
         return self.api
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "prefect", "server", "start", "--host", HOST,
+        return [sys.executable, "-m", "prefect", "server", "start", "--host", self.host,
                 "--port", str(self.port), "--analytics-off"]
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
         env["PREFECT_HOME"] = str(self.home)
-        # The UI asks the API where these say, not where `--port` put it.
-        env.update(PREFECT_SERVER_API_HOST=HOST, PREFECT_SERVER_API_PORT=str(self.port),
-                   PREFECT_UI_API_URL=self.api)
+        # The UI asks the API where these say, not where `--port` put it; a UI reached from other
+        # machines needs the address they reach the API at, which only the operator knows.
+        env.update(PREFECT_SERVER_API_HOST=self.host, PREFECT_SERVER_API_PORT=str(self.port))
+        if not (env.get("PREFECT_UI_API_URL") or env.get("PREFECT_SERVER_UI_API_URL")):
+            env["PREFECT_UI_API_URL"] = self.api
         return env
 
     def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # its database keeps every run
         super().start()
 
 

@@ -16,30 +16,35 @@ from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from lotse.config import hosts
 from lotse.config.settings import Settings
 from lotse.flows import server as prefect_server
-from lotse.states.errors import NotReady, Refused
+from lotse.states.errors import BadInput, NotReady, Refused
 
 Say = Callable[[str], None]
 
 
 def up(
     settings: Settings, *, port: int | None = None, no_server: bool = False, demo: bool = False,
-    desk_port: int | None = None, no_desk: bool = False, say: Say = print,
+    desk_port: int | None = None, no_desk: bool = False, host: str | None = None, say: Say = print,
 ) -> None:
     """Run until stopped; every user error is a `LotseError` raised before anything starts.
-    The desk runs beside Prefect on `desk_port` (default LOTSE_DESK_PORT), unless `no_desk`."""
+    The desk runs beside Prefect on `desk_port` (default LOTSE_DESK_PORT), unless `no_desk`.
+    The local Prefect server binds to `host` (default LOTSE_PREFECT_HOST, 127.0.0.1)."""
     from lotse.tasks.context import Context
 
+    host = _host(host, settings)
+    start_server = not os.environ.get("PREFECT_API_URL") and not no_server
+    if start_server and (refusal := prefect_server.bind_refusal(host, os.environ)):
+        raise Refused(refusal)
     _stop_on_sigterm()
     # Refuses a database `lotse init` has not made, before the lock creates anything in the home.
     ctx = Context.from_settings(settings)
     with _only_one(settings.home):
         port = port or settings.prefect_port
         given = os.environ.get("PREFECT_API_URL")
-        api = given or prefect_server.api_url(port)
-        start_server = not given and not no_server
-        if start_server and prefect_server.port_taken(port):
+        api = given or prefect_server.api_url(port, host)
+        if start_server and prefect_server.port_taken(port, host):
             raise Refused(
                 f"port {port} is in use (is `lotse up` already running? {prefect_server.ui_url(api)}); "
                 "stop it, choose another --port, or set PREFECT_API_URL to use that server"
@@ -50,6 +55,8 @@ def up(
         os.environ["PREFECT_API_URL"] = api
         if start_server:
             os.environ["PREFECT_HOME"] = str(home)
+            if auth := os.environ.get(prefect_server.AUTH):  # the server asks it of every client
+                os.environ[prefect_server.CLIENT_AUTH] = auth
         from lotse.flows import deployments
 
         planned = deployments.build(ctx)  # a bad schedule setting is refused before a server starts
@@ -62,9 +69,11 @@ def up(
                 _serve(ctx, planned, api, say, own_server=False, demo=demo)
             return
         _free(desk)
-        local = prefect_server.LocalServer(port, home)
-        say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}, "
-            f"log {local.log}) ...")
+        local = prefect_server.LocalServer(port, home, host)
+        bound = "" if host == prefect_server.HOST else f", bound to {host}"
+        guarded = ", basic auth" if os.environ.get(prefect_server.AUTH) else ""
+        say(f"starting a Prefect server on {prefect_server.ui_url(api)} (PREFECT_HOME {home}{bound}"
+            f"{guarded}, log {local.log}) ...")
         try:
             local.start()
             with _beside(desk, say):  # starts while the Prefect server does
@@ -210,6 +219,16 @@ def _beside(desk: prefect_server.LocalDesk | None, say: Say) -> Iterator[None]:
         desk.stop(grace=10)
 
 
+def _host(given: str | None, settings: Settings) -> str:
+    """`--host`, else LOTSE_PREFECT_HOST; one that is no address is bad input."""
+    if given is None:
+        return settings.prefect_host
+    try:
+        return hosts.check(given)
+    except ValueError as exc:
+        raise BadInput(f"--host: {exc}") from None
+
+
 def _require(api: str, problem: str) -> None:
     if not prefect_server.healthy(api):
         raise NotReady(f"{problem}: {api}")
@@ -226,7 +245,7 @@ def _stop_on_sigterm() -> None:
 
 @contextlib.contextmanager
 def _only_one(home: Path) -> Iterator[IO[str]]:
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as `lotse init` makes it
     path = home / "up.lock"
     with path.open("a+") as lock:
         try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lotse.config import hosts
 from lotse.config.settings import Settings
 
 TAG = "lotse"  # the tag of Lotse's deployments (flows/deployments.py)
@@ -61,7 +62,8 @@ def server(settings: Settings, environ: Mapping[str, str] | None = None) -> Serv
     pid = up_pid(settings.home)
     if pid is None:
         return None
-    return Server(f"http://127.0.0.1:{settings.prefect_port}/api", f"lotse up, pid {pid}")
+    address = hosts.for_clients(settings.prefect_host)
+    return Server(f"http://{address}:{settings.prefect_port}/api", f"lotse up, pid {pid}")
 
 
 def up_pid(home: Path) -> int | None:

@@ -23,6 +23,10 @@ def up(
     no_desk: bool = typer.Option(
         False, "--no-desk", help="Start no desk (e.g. where `lotse desk` runs behind a proxy)."
     ),
+    host: str | None = typer.Option(
+        None, "--host", help="Address the local Prefect server binds to; default LOTSE_PREFECT_HOST "
+                             "(127.0.0.1). Beyond loopback only with PREFECT_SERVER_API_AUTH_STRING set.",
+    ),
 ) -> None:
     """Run Lotse in Prefect: start a local server (unless PREFECT_API_URL is set), register one
     deployment per flow with its schedule, and serve them until Ctrl-C or SIGTERM; the desk
@@ -30,4 +34,4 @@ def up(
     from lotse.flows.up import up as run  # Prefect only where it is used
 
     run(settings(), port=port, no_server=no_server, demo=demo, desk_port=desk_port, no_desk=no_desk,
-        say=typer.echo)
+        host=host, say=typer.echo)
