@@ -9,6 +9,7 @@ by its kind and place only: its message might hold a value from a form.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import re
 import signal
@@ -101,7 +102,7 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        why = "is in use" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
         raise Refused(f"port {port} on {host} {why}: is the desk already running? Stop it, or choose "
                       "another --port (LOTSE_DESK_PORT)") from None
     sock.listen(2048)
