@@ -286,6 +286,8 @@ def dead_link(desk: Served, ref: str, how: str) -> str:
         url = desk.link(ref, ITEM, HOUSING)
         casework.tick(ctx, ref, [ITEM], by="koord")
         return url
+    if how == "a fact entered already":  # with `arrive`, by the employer
+        return desk.link(ref, "arrival_date", "klinik-nord", kind="fact")
     if how == "after the case moved on":
         url = desk.link(ref, ITEM, HOUSING)
         ctx.clock.advance(days=1)  # type: ignore[attr-defined]
@@ -313,6 +315,7 @@ DEAD = [
     ("of an item of another stage", 410, "not-asked", "braucht diese Meldung jetzt nicht"),
     ("of an actor no longer in the directory", 410, "actor-gone", "nicht mehr im Verzeichnis"),
     ("done by someone else", 409, "done", "bereits erledigt am 02.03.2026 von Koordinierungsstelle"),
+    ("a fact entered already", 409, "entered", "bereits eingetragen: am 02.03.2026 von Klinik Nord"),
     ("after the case moved on", 410, "moved-on", "einen Schritt weiter"),
     ("after the case was closed", 410, "closed", "Der Fall ist abgeschlossen."),
 ]
