@@ -64,7 +64,6 @@ class Database:
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as exc:
                 raise NotReady(f"cannot create the folder {folder}: {exc.strerror}") from None
-            _private_file(self.sqlite_file)
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
@@ -74,6 +73,10 @@ class Database:
         self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        if create and self.sqlite_file is not None:
+            private = self.sqlite_file
+            # Only once a connection is made: a command refused before it creates no file.
+            event.listen(self.engine, "do_connect", lambda *_: _private_file(private))
         self._writer = self.engine.execution_options(lotse_write=True)
 
     @contextmanager
