@@ -87,11 +87,14 @@ class Up:
             raise
 
 
-def start(tmp: Path, *, demo: bool = False, timeout: float = 150, env: dict[str, str] | None = None) -> Up:
+def start(
+    tmp: Path, *, demo: bool = False, timeout: float = 150, env: dict[str, str] | None = None,
+    desk_port: int | None = None,
+) -> Up:
     home, prefect_home = tmp / "lotse-home", tmp / "prefect-home"
     made = run_lotse(home, "init", *(["--demo"] if demo else []))
     assert made.returncode == 0, made.stderr
-    port, desk_port = free_port(), free_port()
+    port, desk_port = free_port(), desk_port or free_port()
     output = tmp / "lotse-up.out"
     env = {**environment(home, prefect_home), **(env or {})}
     with output.open("wb") as out:
