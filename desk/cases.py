@@ -199,6 +199,7 @@ def _apply(desk: Desk, request: Request, background: BackgroundTasks, ref: str,
             dataclasses.replace(desk.ctx, proof=who.proof), page.ref, by=who.actor_id,
             items=wanted["items"], facts=wanted["facts"], event=wanted["event"], note=wanted["note"],
             via="desk", request_id=f"desk:{request_id}", expected_version=int(_first(fields, "version")),
+            expected_state=page.seen,
         )
     except LotseError as refusal:
         line, status = _refusal(desk, page, refusal, wanted)

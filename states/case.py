@@ -6,6 +6,9 @@ who may do it (the definition says; the coordinator may do everything) and retur
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +85,20 @@ class Case:
             "<=": have <= want, ">": have > want, "<": have < want,
         }[condition.op]
 
+    def digest(self, process: Process) -> str:
+        """What a reader saw of the case, digested (`state_digest`): a change made on what someone
+        saw is refused if anything changed since, a tick or a fact as well as the stage."""
+        stored = {name: fact_kinds.to_json(process.facts[name].type, value)
+                  for name, value in self.facts.items() if name in process.facts}
+        items = {item.id for _, item in process.items()}
+        return state_digest(self.version, self.stage, stored, [i for i in self.done if i in items])
+
     def _open(self, process: Process) -> None:
         if process.is_final(self.stage):
             raise Refused(f"{self.ref} is closed (stage '{self.stage}'); nothing can change")
+
+
+def state_digest(version: int, stage: str, facts: Mapping[str, Any], done: Iterable[str]) -> str:
+    """A digest of a case's stage, version, facts (as stored) and done checklist items."""
+    state = [version, stage, sorted(facts.items()), sorted(set(done))]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:32]

@@ -96,10 +96,11 @@ class RequirementsMissing(Refused):
 
 
 class Conflict(Refused):
-    def __init__(self, ref: str, expected: int, actual: int | None = None) -> None:
+    def __init__(self, ref: str, expected: int | None, actual: int | None = None) -> None:
         now = f" (now version {actual})" if actual is not None else ""
+        since = f"since version {expected}{now}" if expected is not None else "since it was read"
         super().__init__(
-            f"{ref} changed since version {expected}{now}; nothing was written. "
+            f"{ref} changed {since}; nothing was written. "
             "Look at it again (`lotse case show`) and retry"
         )
 

@@ -101,6 +101,7 @@ class Question:
     due: dt.date | None  # the open deadline of the item or fact, if it has one
     field: Field | None  # for a fact
     contact: dict[str, Any]  # the case's coordinator; {} when the directory has none
+    state: str | None = None  # `Case.digest` when it was asked: an answer on a changed case is refused
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def answer(ctx: Context, key: bytes, token: str, value: str | None = None) -> An
         result = casework.work(
             linked, question.ref, by=link.actor, items=[link.name] if link.kind == "item" else None,
             facts=facts, via="link", request_id=link.request_id, expected_version=question.version,
+            expected_state=question.state,
         )
     except Refused as exc:
         dead = _why_refused(ctx, link, question, exc)
@@ -267,7 +269,8 @@ def _inspect(session: Session, ctx: Context, link: AnswerLink) -> tuple[Question
             fact = session.get(FactRecord, (record.id, link.name))
             raise dead("entered", **_when_by(ctx, session, fact.set_at if fact else None,
                                              fact.set_by if fact else None))
-    return _question(session, ctx, link, record, process, actor, title, field, reach), None
+    question = _question(session, ctx, link, record, process, actor, title, field, reach)
+    return dataclasses.replace(question, state=case.digest(process)), None
 
 
 def _asked(process: Process, link: AnswerLink, stage: str, locale: str,

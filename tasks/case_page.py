@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from sqlalchemy import select
 
 from lotse.states import facts as fact_kinds
 from lotse.states import store
+from lotse.states.case import state_digest
 from lotse.states.errors import BadFactValue, BadInput, LotseError, Refused
 from lotse.states.process import Process
 from lotse.states.records import HistoryRecord
@@ -198,9 +197,9 @@ def form_value(value: Any) -> str:
 
 
 def _seen(shown: Mapping[str, Any]) -> str:
-    state = [shown["version"], shown["stage"], shown["facts"],
-             sorted((i["id"], i["by"]) for i in shown["checklist"] if i["done"])]
-    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    """The page's state as `Case.digest` reads it inside the change's transaction."""
+    return state_digest(shown["version"], shown["stage"], shown["facts"],
+                        [i["id"] for i in shown["checklist"] if i["done"]])
 
 
 def _field(fact: FactField) -> Field:

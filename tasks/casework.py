@@ -186,16 +186,20 @@ def work(
     ctx: Context, ref: str, *, by: str, items: list[str] | None = None,
     facts: dict[str, Any] | None = None, event: str | None = None, note: str | None = None,
     via: str = "cli", request_id: str | None = None, expected_version: int | None = None,
+    expected_state: str | None = None,
 ) -> dict[str, Any]:
     """Tick checklist items, set facts, then fire an event (each if given), in one transaction:
     everything or, on any refusal, nothing. The request id sits on the last history row, whose
-    action is the event, else `set`, else `done`."""
+    action is the event, else `set`, else `done`. `expected_state` (`Case.digest` of what the
+    author saw) refuses the change as a conflict if anything changed since, not only the stage."""
     if not (items or facts or event):
         raise BadInput(f"{ref}: nothing to do; tick an item, set a fact or choose an event")
 
     def decide(case: Case, process: Process, actor: Actor) -> list[DomainEvent]:
         if expected_version is not None and case.version != expected_version:
             raise Conflict(case.ref, expected_version, case.version)
+        if expected_state is not None and case.digest(process) != expected_state:
+            raise Conflict(case.ref, None)
         events: list[DomainEvent] = []
         if items:
             events.append(case.tick(process, actor, list(items)))
