@@ -29,6 +29,7 @@ COORDINATOR = "coordinator"
 ANY_STAGE = "*"
 _CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same safety
+MAX_BYTES = 1_000_000  # a real pathway has some 20 kB; parsing megabytes costs seconds per command
 # A second guard behind `personal: true`: a fact whose name or title looks like one of these is
 # personal data even if its definition forgot to say so (never in messages, never in Prefect).
 _SENSITIVE = re.compile(
@@ -104,7 +105,7 @@ class Transition(_Strict):
 
 class Process(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=ID_LENGTH)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, lt=2**31)  # stored in a 32-bit column on PostgreSQL
     title: Title
     initial: str
     final: list[str]
@@ -187,11 +188,45 @@ def parse_condition(text: str) -> Condition:
 # -- loading and checking ------------------------------------------------------------------------
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, first: int, second: int) -> None:
+        self.key, self.first, self.second = key, first, second
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """YAML keeps the last of two equal keys; a second `name:` would silently rename a process."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise _DuplicateKey(str(key)[:80], first[key], line)
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read(path: Path, file: str) -> Any:
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
+                                  "is a few kB of stages, facts and events")
+        return yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise DefinitionError(file, f"line {exc.second}", f"duplicate key '{exc.key}', first on line "
+                              f"{exc.first}; remove one of them") from None
+
+
 def load_file(path: Path) -> Process:
     """Read and validate one definition; raise `DefinitionError` naming file, key path, problem."""
     file = str(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
+        data = _read(path, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -220,8 +255,8 @@ def check(process: Process, file: str) -> None:
     stages, roles = set(process.stages), set(process.roles)
     for kind, names in (("stages", process.stages), ("roles", process.roles)):
         for name in names:
-            if len(name) > ID_LENGTH:
-                fail(f"{kind}.{name}", f"a name has at most {ID_LENGTH} characters")
+            if not re.fullmatch(_ID, name):
+                fail(f"{kind}.{name[:ID_LENGTH + 1]}", f"a {kind[:-1]} name is {ID_RULE}")
     if COORDINATOR not in roles:
         fail("roles", f"must include '{COORDINATOR}'")
 

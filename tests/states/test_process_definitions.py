@@ -307,3 +307,128 @@ def test_an_event_dated_by_a_fact_that_is_not_a_date_is_named(tmp_path: Path) ->
     assert error.path == "transitions.0.dated_by" and "not a date" in error.problem
     error = broken(tmp_path, lambda d: d["transitions"][0].update(dated_by="landing_day"))
     assert error.path == "transitions.0.dated_by" and "unknown fact 'landing_day'" in error.problem
+
+
+# -- what an adversarial definition tries: duplicate keys, odd names, huge numbers, huge files ------
+
+
+def test_a_duplicate_key_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    text = yaml.safe_dump(VALID, sort_keys=False) + "name: other\n"
+    path = write(tmp_path, text)
+    first = 1 + text.splitlines().index("name: mini")
+    with pytest.raises(DefinitionError) as failure:
+        load_file(path)
+    last = len(text.splitlines())
+    assert failure.value.path == f"line {last}"
+    assert f"duplicate key 'name', first on line {first}" in failure.value.problem
+
+
+def test_a_duplicate_key_deep_inside_a_stage_is_refused(tmp_path: Path) -> None:
+    text = yaml.safe_dump(VALID, sort_keys=False).replace(
+        "    title: Start\n", "    title: Start\n    title: Anfang\n", 1)
+    with pytest.raises(DefinitionError, match="duplicate key 'title'"):
+        load_file(write(tmp_path, text))
+
+
+def test_yaml_merge_keys_are_not_taken_for_duplicates(tmp_path: Path) -> None:
+    text = yaml.safe_dump(VALID, sort_keys=False).replace(
+        "  done:\n    title: Done\n", "  done: &plain\n    title: Done\n").replace(
+        "  withdrawn:\n    title: Withdrawn\n", "  withdrawn:\n    <<: *plain\n    title: Withdrawn\n")
+    assert "<<: *plain" in text
+    assert load_file(write(tmp_path, text)).stages["withdrawn"].title == "Withdrawn"
+
+
+def _rename_stage(data: dict[str, Any], name: str) -> None:
+    data["stages"][name] = data["stages"].pop("done")
+    data["final"][0] = name
+    data["transitions"][0]["to"] = name
+
+
+@pytest.mark.parametrize("name", ["", "<b>done</b>", "Done", "1st", "done-now", "erledigt ✓", "a\nb"])
+@pytest.mark.parametrize(("kind", "change"), [
+    ("stages", _rename_stage),
+    ("roles", lambda d, name: d["roles"].append(name)),
+])
+def test_a_stage_or_role_name_outside_the_grammar_is_refused(
+    tmp_path: Path, kind: str, change: Any, name: str
+) -> None:
+    error = broken(tmp_path, lambda d: change(d, name))
+    assert error.path == f"{kind}.{name}"
+    assert "lower case letters, digits and _, at most 64 characters" in error.problem
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    (lambda d: d["facts"].update({"<i>x</i>": {"type": "str"}}), "facts.<i>x</i>"),
+    (lambda d: d["facts"].update({"": {"type": "str"}}), "facts."),
+    (lambda d: d["stages"]["start"]["checklist"][0].update(id="Flat"), "stages.start.checklist.0.id"),
+    (lambda d: d["stages"]["start"]["checklist"][0].update(id=""), "stages.start.checklist.0.id"),
+    (lambda d: d["transitions"][0].update(event="<script>"), "transitions.0.event"),
+    (lambda d: d["transitions"][0].update(event=""), "transitions.0.event"),
+])
+def test_an_item_fact_or_event_id_outside_the_grammar_is_refused(
+    tmp_path: Path, change: Any, path: str
+) -> None:
+    error = broken(tmp_path, change)
+    assert error.path == path and ("a-z" in error.problem or "lower case" in error.problem)
+
+
+def test_ids_at_the_edges_of_the_grammar_load(tmp_path: Path) -> None:
+    data = copy.deepcopy(VALID)
+    _rename_stage(data, "s" + "_9" * 31 + "x")  # 64 characters
+    data["roles"].append("r2_d2")
+    assert len(load_file(write(tmp_path, data)).final[0]) == 64
+
+
+@pytest.mark.parametrize(
+    "limit", ["999999999 years", "11 years", "121 months", "3654 days", "1" * 5000 + " days"]
+)
+def test_a_limit_longer_than_ten_years_is_refused(tmp_path: Path, limit: str) -> None:
+    error = broken(tmp_path, lambda d: d["stages"]["start"].update(limit=limit))
+    assert error.path == "stages.start.limit" and "at most 10 years" in error.problem
+    assert len(str(error)) < 300
+
+
+def test_a_limit_given_as_a_mapping_is_bounded_too(tmp_path: Path) -> None:
+    error = broken(tmp_path, lambda d: d["stages"]["start"].update(limit={"amount": 10**20, "unit": "years"}))
+    assert error.path.startswith("stages.start.limit") and "10 years" in error.problem
+
+
+def test_a_limit_of_ten_years_loads(tmp_path: Path) -> None:
+    data = copy.deepcopy(VALID)
+    data["stages"]["start"]["limit"] = "10 years"
+    assert str(load_file(write(tmp_path, data)).stages["start"].limit) == "10 years"
+
+
+@pytest.mark.parametrize("version", [0, -1, 2**31, 10**20])
+def test_a_version_out_of_range_is_refused(tmp_path: Path, version: int) -> None:
+    error = broken(tmp_path, lambda d: d.update(version=version))
+    assert error.path == "version"
+
+
+def test_the_highest_version_loads(tmp_path: Path) -> None:
+    assert load_file(write(tmp_path, {**VALID, "version": 2**31 - 1})).version == 2**31 - 1
+
+
+def test_a_definition_over_one_megabyte_is_refused_before_parsing(tmp_path: Path) -> None:
+    # Valid YAML that would parse: the size alone refuses it, and quickly.
+    text = yaml.safe_dump(VALID, sort_keys=False) + "#" + "x" * 1_000_000 + "\n"
+    with pytest.raises(DefinitionError) as failure:
+        load_file(write(tmp_path, text))
+    assert failure.value.path == "" and "larger than 1 MB" in failure.value.problem
+
+
+def test_the_command_line_refuses_a_duplicate_key_with_one_line(tmp_path: Path) -> None:
+    own = tmp_path / "alliance"
+    path = write(own, yaml.safe_dump(VALID, sort_keys=False) + "version: 2\n")
+    home = tmp_path / "home"
+    result = run_lotse(home, "process", "list", env={"LOTSE_PROCESS_DIR": str(own)})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: line ")
+    assert "duplicate key 'version', first on line" in lines[0] and "Traceback" not in result.stderr
+    assert not (home / "lotse.db").exists()
+
+
+def test_the_shipped_definitions_load() -> None:
+    catalog = Catalog.load([PACKAGED_PROCESS_DIR])
+    assert catalog.names() == ["chancen", "pflege"]
