@@ -2,11 +2,16 @@
 
 A value arrives as text (command line, CSV) or as a YAML/JSON scalar; it is stored as JSON
 (ISO dates, CEFR and country codes as strings) and compared in its own order.
+
+Dates are read as ISO (2027-03-01) or as German offices write them (01.03.2027, 1.3.2027), and
+only between 1900 and 2199: a birth date before is a typo, and a date near year 9999 would
+overflow the moment a deadline is counted from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pycountry
@@ -18,6 +23,8 @@ KINDS = ("date", "int", "str", "bool", "cefr", "country", "enum")
 ORDERED_KINDS = ("date", "int", "cefr")
 _TRUE = {"true", "yes", "ja", "1", "y"}
 _FALSE = {"false", "no", "nein", "0", "n"}
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+_GERMAN_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 
 
 def parse_value(kind: str, raw: Any, values: list[str] | None = None, *, name: str = "") -> Any:
@@ -26,6 +33,8 @@ def parse_value(kind: str, raw: Any, values: list[str] | None = None, *, name: s
     try:
         return _PARSERS[kind](raw, values)
     except (ValueError, TypeError, LookupError) as exc:
+        if kind == "date":  # the message may reach Prefect: the fact and the rule, never the value
+            raise BadFactValue(f"{name or 'value'}: not {_HINTS['date']}") from exc
         raise BadFactValue(f"{label}: {raw!r} is not a valid {kind} ({expected(kind, values)})") from exc
 
 
@@ -56,12 +65,26 @@ def sort_key(kind: str, value: Any) -> Any:
     return CEFR_LEVELS.index(value) if kind == "cefr" else value
 
 
-def _parse_date(raw: Any, _: list[str] | None) -> dt.date:
+def parse_date(raw: Any) -> dt.date:
+    """A date from ISO or German text (or a date a spreadsheet holds); ValueError outside 1900-2199."""
     if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    return dt.date.fromisoformat(str(raw).strip())
+        day = raw.date()
+    elif isinstance(raw, dt.date):
+        day = raw
+    else:
+        text = str(raw).strip()
+        german = _GERMAN_DATE.fullmatch(text)
+        if german:
+            day = dt.date(int(german.group(3)), int(german.group(2)), int(german.group(1)))
+        else:
+            day = dt.date.fromisoformat(text)
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError("out of range")
+    return day
+
+
+def _parse_date(raw: Any, _: list[str] | None) -> dt.date:
+    return parse_date(raw)
 
 
 def _parse_int(raw: Any, _: list[str] | None) -> int:
@@ -123,7 +146,7 @@ _PARSERS = {
     "enum": _parse_enum,
 }
 _HINTS = {
-    "date": "a date like 2027-03-01",
+    "date": f"a date between {EARLIEST} and {LATEST} (YYYY-MM-DD or DD.MM.YYYY)",
     "int": "a whole number",
     "str": "non-empty text",
     "bool": "true or false",

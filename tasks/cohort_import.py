@@ -251,8 +251,8 @@ def _facts(process: Process, cell: dict[str, Any], reasons: list[str]) -> dict[s
             values[name] = fact_kinds.parse_value(
                 fact.type, raw.strip() if isinstance(raw, str) else raw, fact.values, name=name
             )
-        except BadFactValue:  # its message repeats the value; ours names the column only
-            reasons.append(f"{name}: not a valid {fact.type} ({fact_kinds.expected(fact.type, fact.values)})")
+        except BadFactValue:  # its message may repeat the value; ours names the column only
+            reasons.append(f"{name}: not {fact_kinds.expected(fact.type, fact.values)}")
     return values
 
 

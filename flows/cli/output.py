@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from lotse.config.settings import Settings
+from lotse.states import facts as fact_kinds
 from lotse.states.errors import BadInput
 from lotse.tasks.context import Context
 
@@ -35,13 +36,13 @@ def context(*, check_schema: bool = True) -> Context:
 
 
 def as_of_day(text: str | None) -> dt.date | None:
-    """The day of `--as-of YYYY-MM-DD` (spaces around it ignored); None when not given."""
+    """The day of `--as-of YYYY-MM-DD` or `DD.MM.YYYY` (spaces around it ignored); None when not given."""
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
+        return fact_kinds.parse_date(text)
     except ValueError:
-        raise BadInput(f"--as-of '{text}' is not a date like 2026-03-02") from None
+        raise BadInput(f"--as-of '{text}' is not {fact_kinds.expected('date')}") from None
 
 
 def emit_json(value: Any) -> None:

@@ -99,7 +99,10 @@ def test_a_bad_date_is_one_error_line_and_exit_2(alliance: Context, clock: Clock
     result = run_lotse(home, "check", "--as-of", "2026-13-01")
 
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == ["error: --as-of '2026-13-01' is not a date like 2026-03-02"]
+    assert result.stderr.splitlines() == [
+        "error: --as-of '2026-13-01' is not a date between 1900-01-01 and 2199-12-31 "
+        "(YYYY-MM-DD or DD.MM.YYYY)"
+    ]
     assert outbox(alliance) == before
 
 

@@ -62,8 +62,9 @@ def test_enrolling_the_same_file_again_changes_nothing(
     [
         ((HEADER, *GOOD, "Priya,Nair,IND,klinik-nord,2026-13-01", "Lina,Gharbi,TUN,nobody,",
           "Rania,Haddad,JOR,klinik-nord,", "Joanna,Villareal,PHL,klinik-nord,2026-05-01"), "cohort.csv",
-         "error: cohort.csv: 3 problem(s), nothing imported: line 4: arrival_date: not a valid date "
-         "(a date like 2027-03-01); line 5: employer: no actor with this id; see `lotse actor list`; "
+         "error: cohort.csv: 3 problem(s), nothing imported: line 4: arrival_date: not a date "
+         "between 1900-01-01 and 2199-12-31 (YYYY-MM-DD or DD.MM.YYYY); "
+         "line 5: employer: no actor with this id; see `lotse actor list`; "
          "line 7: same person as line 2 (duplicate row)"),
         (("given_name,family_name,employer", "Priya,Nair,klinik-nord"), "cohort.csv",
          "error: cohort.csv: 1 problem(s), nothing imported: line 1: missing column(s) nationality"),
@@ -141,7 +142,8 @@ def test_report_and_check_read_a_day_alike_and_refuse_a_bad_one_alike(
     refused = lotse(command, "--as-of", "soon")
     read = lotse(command, "--as-of", " 2026-03-05 ")  # pasted with spaces around it
 
-    assert (refused.code, refused.error) == (2, "error: --as-of 'soon' is not a date like 2026-03-02")
+    assert (refused.code, refused.error) == (
+        2, "error: --as-of 'soon' is not a date between 1900-01-01 and 2199-12-31 (YYYY-MM-DD or DD.MM.YYYY)")
     assert read.code == 0 and "on 2026-03-05" in read.out.replace("as of", "on")
 
 

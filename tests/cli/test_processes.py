@@ -67,7 +67,7 @@ def test_a_case_is_changed_and_shown_by_the_real_command_line(populated: tuple[P
         (["case", "advance", "{ref}", "apply_visa", "--by", "klinik-nord"], 1, "needs checklist item"),
         (["case", "advance", "{ref}", "apply_visa", "--by", "ghost"], 1, "unknown actor 'ghost'"),
         (["case", "show", "SE-1900-0001"], 1, "unknown case"),
-        (["case", "set", "{ref}", "arrival_date=1.5.2026", "--by", "koord"], 2, "not a valid date"),
+        (["case", "set", "{ref}", "arrival_date=1.5.26", "--by", "koord"], 2, "not a date between"),
         (["case", "set", "{ref}", "arrival_date", "--by", "koord"], 2, "is not KEY=VALUE"),
         (["case", "advance", "{ref}"], 2, "Missing argument"),
         (["case", "frobnicate"], 2, "No such command"),

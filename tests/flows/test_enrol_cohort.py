@@ -50,7 +50,7 @@ def test_a_file_with_a_bad_row_fails_the_run_and_enrols_no_one(
 ) -> None:
     bad = cohort(tmp_path, "Priya,Nair,IND,klinik-nord,2026-02-30\n")
 
-    with pytest.raises(BadInput, match=r"line 5: arrival_date: not a valid date"):
+    with pytest.raises(BadInput, match=r"line 5: arrival_date: not a date between"):
         enrol_cohort(file=str(bad))
 
     assert case_file.list_cases(alliance) == []
