@@ -4,7 +4,9 @@ A claim stamps rows with the delivery's token and a time until which they are it
 one conditional UPDATE: a row already claimed by someone else (and not expired) is not taken, on
 SQLite (one writer at a time) as on PostgreSQL (the condition is checked again on the locked row).
 The outcome of a send is written only while the row still carries the sender's token. A delivery
-killed mid-way leaves its rows claimed until the claim expires; the next delivery then takes them.
+killed mid-way leaves its rows claimed until the claim expires; the next delivery then takes them,
+and counts each in `resent`: the server may have taken it before the sender died, so it may
+arrive twice. That is the one way a message can repeat.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlmodel import Session
 
 from lotse.notifications.outbox import WARNING
@@ -56,7 +58,13 @@ def claim(
     session.execute(
         update(OutboxRecord)
         .where(OutboxRecord.id.in_(candidates.scalar_subquery()), *conditions)  # type: ignore[union-attr]
-        .values(claim_token=token, claimed_until=now + dt.timedelta(seconds=lease_seconds))
+        .values(
+            claim_token=token, claimed_until=now + dt.timedelta(seconds=lease_seconds),
+            # A claim still on the row expired before its outcome was written: the sender may have
+            # died after the server took the message. Sent again, it may arrive twice: counted.
+            resent=case((OutboxRecord.claim_token.is_not(None), OutboxRecord.resent + 1),  # type: ignore[union-attr]
+                        else_=OutboxRecord.resent),
+        )
         .execution_options(synchronize_session=False)
     )
     rows = session.scalars(

@@ -195,9 +195,11 @@ def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord
     error = (row.last_error or "").removeprefix("warning: ")
     failed = {"id": row.id, "to": row.recipient, "to_name": batch.recipient_name(row.recipient),
               "channel": row.channel, "attempts": row.attempts, "error": error}
+    # A row that dies again after `lotse outbox retry` is reported again.
+    again = f"+{len(row.revivals)}" if row.revivals else ""
     for address in targets:
-        batch.queue(record, address, f"{DEAD_PREFIX}{row.id}:{address.recipient}", kind="undeliverable",
-                    topic=None, context={"failed": failed, "at": batch.today})
+        batch.queue(record, address, f"{DEAD_PREFIX}{row.id}{again}:{address.recipient}",
+                    kind="undeliverable", topic=None, context={"failed": failed, "at": batch.today})
     return batch.write()
 
 

@@ -2,8 +2,9 @@
 
 A row is `pending` until a delivery sends it (`sent`); a failed attempt makes it `failed` with
 the error and the time of its next attempt; after `LOTSE_NOTIFY_MAX_ATTEMPTS` it is `dead` and the
-coordinator is told. A row whose text needed a fallback keeps a `warning: ...` in `last_error`
-even when it was sent. A row of the demo alliance (`lotse init --demo`) is `demo`: backdated
+coordinator is told; `lotse outbox retry` (or a successful `lotse notify test` of its route) makes
+a dead row pending again. A row whose text needed a fallback keeps a `warning: ...` in
+`last_error` even when it was sent. A row of the demo alliance (`lotse init --demo`) is `demo`: backdated
 history, shown by `lotse outbox`, never sent, even once routes are configured.
 """
 
@@ -62,7 +63,7 @@ def row(
     return {
         "case_id": case_id, "dedup_key": stored_key(dedup_key), "recipient": recipient, "tags": tags,
         "channel": channel, "route": route, "subject": subject[:300], "body": body, "status": "pending",
-        "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": warning,
+        "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": warning, "resent": 0,
     }
 
 
@@ -129,10 +130,36 @@ def listing(
         query = query.where(OutboxRecord.case_id == case_id)
     return [
         {"id": row.id, "case": ref, "to": row.recipient, "channel": row.channel,
-         "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
+         "status": row.status, "attempts": row.attempts, "resent": row.resent,
+         "revived": len(row.revivals or []), "last_error": row.last_error,
          "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
         for row, ref in session.execute(query).all()
     ]
+
+
+def dead_rows(
+    session: Session, *, case_id: int | None = None, ids: Collection[int] | None = None,
+    route: str | None = None,
+) -> list[OutboxRecord]:
+    """The dead rows (of one case, of these ids, of one route), oldest first, locked for a revival."""
+    query = select(OutboxRecord).where(OutboxRecord.status == "dead").order_by(OutboxRecord.id)
+    if case_id is not None:
+        query = query.where(OutboxRecord.case_id == case_id)
+    if ids is not None:
+        query = query.where(OutboxRecord.id.in_(list(ids)))  # type: ignore[union-attr]
+    if route is not None:
+        query = query.where(OutboxRecord.route == route)
+    return list(session.scalars(query.with_for_update()))
+
+
+def revive(session: Session, row: OutboxRecord, *, now: dt.datetime, by: str, via: str, proof: str) -> None:
+    """Make a dead row pending again, due now, with fresh attempts. Its last error stays, and the
+    revival (who, when, the error it had died of) is appended to `revivals`."""
+    revival = {"at": iso(now), "by": by, "via": via, "proof": proof, "error": row.last_error}
+    row.revivals = [*(row.revivals or []), revival]
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, now
+    row.claim_token = row.claimed_until = None
+    session.add(row)
 
 
 def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:

@@ -167,6 +167,10 @@ class OutboxRecord(SQLModel, table=True):
     last_error: str | None = None
     created_at: dt.datetime = _when(nullable=False)
     sent_at: dt.datetime | None = _when(nullable=True)
+    # taken again after a claim expired mid-send: the server may have had it already
+    resent: int = 0
+    # each `lotse outbox retry` of a dead row: {at, by, via, proof, error}
+    revivals: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class DeadlineRecord(SQLModel, table=True):

@@ -224,7 +224,8 @@ def outbox(inst: Installation) -> list[Result]:
     history = f"; {demo} of the demo alliance are kept as history, never sent" if demo else ""
     if dead:
         return [_fail("outbox", f"{detail}: delivery gave up on {dead}; see `lotse outbox --status "
-                                f"dead`, fix the route, and queue them again{history}", data)]
+                                f"dead`, fix the route (`lotse notify test`), then `lotse outbox retry "
+                                f"--dead --by ACTOR_ID`{history}", data)]
     if failed_:
         return [Result("outbox", "warn", f"{detail}: failed ones are retried with backoff; see "
                                          f"`lotse outbox --status failed`{history}", data)]

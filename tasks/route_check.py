@@ -1,5 +1,6 @@
 """Are the notification routes there, and do they work: the route report of `lotse init` and the
-test messages of `lotse notify test`. Neither touches the outbox.
+test messages of `lotse notify test`. A route whose test message went through works again: its
+dead messages are queued again (`outbox_retry.revive_route`); nothing else touches the outbox.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from lotse.notifications.routes import Address
 from lotse.states.errors import NotFound
 from lotse.states.process import COORDINATOR
 from lotse.states.records import ActorRecord, ActorRoleRecord
+from lotse.tasks import outbox_retry
 from lotse.tasks.context import Context
 
 
@@ -75,11 +77,14 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
             name = names.get(address.actor) or address.recipient
             text = dispatch.test_message(settings, name, address.roles, target.channel, ctx.clock())
             outcome: dict[str, Any] = {"to": address.recipient, "route": target.label,
-                                       "channel": target.channel, "ok": True, "error": None}
+                                       "channel": target.channel, "ok": True, "error": None,
+                                       "revived": []}
             try:
                 sender.send(target, text.subject, text.body)
             except SendFailed as exc:
                 outcome.update(ok=False, error=str(exc))
+            else:
+                outcome["revived"] = outbox_retry.revive_route(ctx, target.key)
             sent.append(outcome)
     return {"sent": sent, "missing": missing, "warnings": list(table.warnings)}
 

@@ -1,4 +1,5 @@
-"""`lotse notify` (deliver what is due, test a route) and `lotse outbox` (what was sent, what waits).
+"""`lotse notify` (deliver what is due, test a route) and `lotse outbox` (what was sent, what waits,
+`retry` to queue dead messages again).
 
 Neither imports Prefect: the scheduled `deliver-notifications` flow runs the same delivery.
 """
@@ -9,7 +10,7 @@ import typer
 
 from lotse.flows.cli.output import context, emit_json, table, warn
 from lotse.states.errors import Refused
-from lotse.tasks import delivery, route_check
+from lotse.tasks import delivery, outbox_retry, route_check
 
 app = typer.Typer(help="Notifications: deliver the outbox, test a route.")
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -66,6 +67,10 @@ def test(
         for sent in result["sent"]:
             state = "sent" if sent["ok"] else f"FAILED: {sent['error']}"
             typer.echo(f"{sent['to']} via {sent['channel']} ({sent['route']}): {state}")
+            if sent["revived"]:
+                numbers = ", ".join(f"#{n}" for n in sent["revived"])
+                typer.echo(f"  the route works again: its {len(sent['revived'])} dead message(s) "
+                           f"{numbers} are queued again; `lotse notify` sends them")
         for gap in result["missing"]:
             warn(gap)
     failed = [s for s in result["sent"] if not s["ok"]]
@@ -78,15 +83,41 @@ def test(
         raise Refused(f"test of '{who}': {' and '.join(what)}; see the lines above")
 
 
+outbox_app = typer.Typer(help="The outbox: what was sent, what waits; bring dead messages back.")
+
+
+@outbox_app.callback(invoke_without_command=True)
 def outbox(
+    typer_ctx: typer.Context,
     status: str | None = typer.Option(None, "--status", help="pending, sent, failed, dead or demo."),
     case: str | None = typer.Option(None, "--case", metavar="REF"),
     as_json: bool = JSON,
 ) -> None:
-    """List the messages of the outbox: to whom, how, sent or why not."""
+    """List the messages of the outbox: to whom, how, sent or why not (see also `lotse outbox
+    retry`). RESENT counts the times a message was sent again after a delivery died mid-send."""
+    if typer_ctx.invoked_subcommand is not None:
+        return
     rows = delivery.outbox(context(), status=status, case_ref=case)
     if as_json:
         emit_json(rows)
     else:
-        table(rows, ["id", "case", "to", "channel", "status", "attempts", "created_at", "sent_at",
-                     "last_error"])
+        table(rows, ["id", "case", "to", "channel", "status", "attempts", "resent", "created_at",
+                     "sent_at", "last_error"])
+
+
+@outbox_app.command("retry")
+def retry(
+    case: str | None = typer.Option(None, "--case", metavar="REF", help="The dead messages of a case."),
+    dead: bool = typer.Option(False, "--dead", help="Every dead message."),
+    ids: list[int] = typer.Option([], "--id", metavar="N", help="These messages (repeatable)."),
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+    as_json: bool = JSON,
+) -> None:
+    """Queue dead messages again: pending, due now, with fresh attempts; audited."""
+    result = outbox_retry.retry(context(), by=by, case_ref=case, dead=dead, ids=ids)
+    if as_json:
+        emit_json(result)
+        return
+    numbers = ", ".join(f"#{n}" for n in result["revived"])
+    typer.echo(f"{len(result['revived'])} dead message(s) queued again{': ' + numbers if numbers else ''}; "
+               "`lotse notify` sends them")

@@ -61,7 +61,8 @@ class Inbox:
     """A real SMTP server on loopback that keeps what it accepts.
 
     `hold_after(n)` stalls every message after the n-th until `release()`: a send in mid-air.
-    Released, it refuses them (`then="refuse"`, the server never took them) or takes them."""
+    Released, it refuses them (`then="refuse"`, the server never took them) or takes them;
+    `then="kept"` takes each before it stalls: a sender that dies meanwhile never hears so."""
 
     port: int = field(default_factory=free_port)
     mails: list[Mail] = field(default_factory=list)
@@ -74,6 +75,8 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold_after is not None and len(self.mails) >= self._hold_after and not self._released:
+            if self._then == "kept":
+                self._keep(envelope)
             with self._changed:
                 self.held += 1
                 self._changed.notify_all()
@@ -81,10 +84,15 @@ class Inbox:
                 await asyncio.sleep(0.01)
             if self._then == "refuse":
                 return "451 4.3.0 try again later"
+            if self._then == "kept":
+                return "250 OK"
+        self._keep(envelope)
+        return "250 OK"
+
+    def _keep(self, envelope: Any) -> None:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 OK"
 
     def hold_after(self, count: int, then: str = "refuse") -> None:
         self._hold_after, self._then, self._released, self.held = count, then, False, 0

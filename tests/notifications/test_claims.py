@@ -103,3 +103,28 @@ def test_a_claim_keeps_rows_from_others_until_it_expires_and_a_late_outcome_is_d
         assert claims.held(session, mine[0].id or 0, token) is None  # the first claimer lost it
         assert claims.held(session, mine[0].id or 0, late) is not None
     assert arrive_ref
+
+
+def test_a_message_the_server_took_while_its_sender_died_is_sent_again_and_counted_as_resent(
+    alliance: Context, inbox: Inbox, routes: Routes, clock: Clock, home: Path,
+) -> None:
+    config = routes(*mail_routes(inbox))
+    total = cases_with_messages(alliance, clock, 1)
+    inbox.hold_after(0, then="kept")  # the server takes the first message, and its answer hangs
+    process = start_notify(home, config)
+    inbox.wait_held(1)
+    process.send_signal(signal.SIGKILL)  # the connection drops before the answer
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    inbox.release()
+    assert len(inbox.mails) == 1
+
+    clock.now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=alliance.settings.notify_claim_seconds)
+    assert delivery.deliver(alliance).sent == total
+    repeated = [key for key, times in each_once(inbox).items() if times > 1]
+    assert len(repeated) == 1  # the one way a message repeats
+    rows = {r["id"]: r for r in delivery.outbox(alliance)}
+    assert rows[1]["resent"] == 1  # and it is counted
+    # Every row the killed delivery held counts, sent before or not: a count that may be high,
+    # never low.
+    assert sum(r["resent"] for r in rows.values()) >= len(repeated)
+    assert delivery.deliver(alliance, retry_now=True).sent == 0

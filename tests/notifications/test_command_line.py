@@ -38,8 +38,8 @@ def test_outbox_lists_every_message_with_its_state_and_filters_by_status_and_cas
     assert lotse("notify").code == 0
     rows = lotse("outbox", "--json").json()
     assert len(rows) == 6
-    assert set(rows[0]) == {"id", "case", "to", "channel", "status", "attempts", "last_error", "created_at",
-                            "sent_at"}
+    assert set(rows[0]) == {"id", "case", "to", "channel", "status", "attempts", "resent", "revived",
+                            "last_error", "created_at", "sent_at"}
     assert {r["status"] for r in rows} == {"sent", "failed"}
     (failed,) = lotse("outbox", "--status", "failed", "--case", first, "--json").json()
     assert failed["to"] == "vermittlung" and failed["attempts"] == 1 and failed["sent_at"] is None
