@@ -53,6 +53,7 @@ benchmark: install
 	$(BIN)/python benchmarks/deliver_outbox.py
 	$(BIN)/python benchmarks/read_commands.py
 	$(BIN)/python benchmarks/case_overviews.py
+	$(BIN)/python benchmarks/answer_links.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis

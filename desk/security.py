@@ -16,10 +16,10 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from fastapi import Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "lotse_csrf"
 CSRF_FIELD = "csrf"
@@ -37,14 +37,28 @@ HEADERS = {
 }
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]],
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+class SecurityHeaders:
+    """ASGI middleware adding `HEADERS` to every response. Plain ASGI rather than Starlette's
+    BaseHTTPMiddleware: that one streams each response in pieces, and on a keep-alive connection
+    Nagle's algorithm then holds the last piece until the client's delayed ACK, about 40 ms."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._raw = [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(n, v) for n, v in self._raw if n not in present]]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def set_cookie(
