@@ -8,7 +8,7 @@ outbox row or in the route report, and keeps them off the console, where a paylo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 LOGGER = "apprise"
@@ -28,8 +28,10 @@ class Heard(logging.Handler):
         if record.levelno >= logging.WARNING or text.startswith(("Socket Exception", "Exception")):
             self.lines.append(" ".join(text.split()))
 
-    def text(self) -> str:
-        joined = "; ".join(dict.fromkeys(self.lines))
+    def text(self, hide: Callable[[str], str] = str) -> str:
+        """The lines in one text, shortened; `hide` masks secrets first, so that shortening
+        never leaves half a secret."""
+        joined = hide("; ".join(dict.fromkeys(self.lines)))
         return joined if len(joined) <= _MAX else joined[: _MAX - 3] + "..."
 
 

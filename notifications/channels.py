@@ -31,9 +31,10 @@ class AppriseSender:
                     body=body, title=subject, notify_type=kind, body_format=apprise.NotifyFormat.TEXT,
                 )
             except Exception as exc:  # a plugin's bug must not stop the other rows
-                raise SendFailed(f"{target.label}: {type(exc).__name__}: {exc}") from exc
+                raise SendFailed(target.hide(f"{target.label}: {type(exc).__name__}: {exc}")) from exc
         if not accepted:
-            raise SendFailed(f"{target.label}: {heard.text() or 'the service did not accept the message'}")
+            said = heard.text(target.hide) or "the service did not accept the message"
+            raise SendFailed(target.hide(f"{target.label}: {said}"))
 
 
 @dataclass

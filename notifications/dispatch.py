@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from lotse.config.settings import Settings
-from lotse.notifications import answer_links, messages, outbox, reminded, routes
+from lotse.notifications import answer_links, masked, messages, outbox, reminded, routes
 from lotse.notifications.routes import Address, Target
 from lotse.states import facts as fact_kinds
 from lotse.states.case import Case
@@ -192,7 +192,7 @@ def report_undeliverable(session: Session, settings: Settings, row: OutboxRecord
             select(ActorRoleRecord.actor_id).where(ActorRoleRecord.role == COORDINATOR)
         ).all()
         targets = [Address((COORDINATOR,), None, a) for a in coordinators] or [Address((COORDINATOR,))]
-    error = (row.last_error or "").removeprefix("warning: ")
+    error = masked.hide((row.last_error or "").removeprefix("warning: "))
     failed = {"id": row.id, "to": row.recipient, "to_name": batch.recipient_name(row.recipient),
               "channel": row.channel, "attempts": row.attempts, "error": error}
     # A row that dies again after `lotse outbox retry` is reported again.

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from lotse.notifications import masked
 from lotse.states.errors import BadInput
 from lotse.states.moments import iso
 from lotse.states.records import CaseRecord, OutboxRecord
@@ -131,7 +132,7 @@ def listing(
     return [
         {"id": row.id, "case": ref, "to": row.recipient, "channel": row.channel,
          "status": row.status, "attempts": row.attempts, "resent": row.resent,
-         "revived": len(row.revivals or []), "last_error": row.last_error,
+         "revived": len(row.revivals or []), "last_error": _shown(row.last_error),
          "created_at": iso(row.created_at), "sent_at": iso(row.sent_at)}
         for row, ref in session.execute(query).all()
     ]
@@ -160,6 +161,11 @@ def revive(session: Session, row: OutboxRecord, *, now: dt.datetime, by: str, vi
     row.status, row.attempts, row.next_attempt_at = "pending", 0, now
     row.claim_token = row.claimed_until = None
     session.add(row)
+
+
+def _shown(error: str | None) -> str | None:
+    # A row failed before routes were masked this way may hold Apprise's partial mask (`T...1`).
+    return masked.hide(error) if error else error
 
 
 def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:

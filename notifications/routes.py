@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lotse.config.settings import Settings
+from lotse.notifications import masked
 from lotse.notifications.apprise_log import listening
 
 EMAIL = "email"
@@ -74,6 +75,11 @@ class Target:
     label: str  # the URL with its secrets masked
     tags: frozenset[str]
     service: Any = field(compare=False, repr=False)  # the Apprise plugin object
+    secrets: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def hide(self, text: str) -> str:
+        """A text about this route (an error of its service) without its secrets."""
+        return masked.hide(text, self.secrets)
 
 
 @dataclass
@@ -134,33 +140,36 @@ def load(settings: Settings) -> Routes:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return Routes([], [f"LOTSE_NOTIFY_CONFIG={path} cannot be read: {exc}"], path)
-    text, warnings = expand(raw)
+    text, warnings, values = expand(raw)
     key = (str(path), hashlib.sha256(text.encode()).hexdigest(), settings.notify_timeout_seconds)
     if key not in _cache:
         _cache.clear()
-        _cache[key] = _parse(text, path, warnings, settings.notify_timeout_seconds)
+        _cache[key] = _parse(text, path, warnings, settings.notify_timeout_seconds, values)
     return _cache[key]
 
 
-def expand(text: str) -> tuple[str, list[str]]:
-    """Replace `${NAME}` by the environment variable NAME; name every variable that is not set."""
+def expand(text: str) -> tuple[str, list[str], set[str]]:
+    """Replace `${NAME}` by the environment variable NAME; name every variable that is not set.
+    Also returns the values put in: they are secrets (that is why they live in the environment)."""
     missing: list[str] = []
+    values: set[str] = set()
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:
             missing.append(name)
             return ""
+        values.add(os.environ[name])
         return os.environ[name]
 
     lines = []
     for line in text.splitlines():
         lines.append(line if line.lstrip().startswith("#") else _VARIABLE.sub(value, line))
     warnings = [f"environment variable {name} is not set" for name in dict.fromkeys(missing)]
-    return "\n".join(lines) + "\n", warnings
+    return "\n".join(lines) + "\n", warnings, {v for v in values if len(v) >= masked.SHORTEST}
 
 
-def _parse(text: str, path: Path, warnings: list[str], timeout: float) -> Routes:
+def _parse(text: str, path: Path, warnings: list[str], timeout: float, values: set[str]) -> Routes:
     import apprise  # only where routes are read: it takes a moment to load its plugins
 
     config = apprise.AppriseConfig()
@@ -170,7 +179,8 @@ def _parse(text: str, path: Path, warnings: list[str], timeout: float) -> Routes
     problems = list(warnings)
     if not loaded:
         problems.append(f"{path} is not an Apprise configuration (YAML or text)")
-    problems.extend(heard.lines)
+    every_secret = set(values).union(*(masked.secrets_of(s) for s in services))
+    problems.extend(masked.hide(line, every_secret) for line in heard.lines)
     targets = []
     for service in services:
         # The whole URL (Apprise's own url_id leaves out the recipients), hashed: no secret is kept.
@@ -183,10 +193,11 @@ def _parse(text: str, path: Path, warnings: list[str], timeout: float) -> Routes
             # APIs; an SMTP server needs none. Our texts are plain text, not HTML.
             service.request_rate_per_sec = 0
             service.notify_format = apprise.NotifyFormat.TEXT
+        secrets = masked.secrets_of(service) | values
         targets.append(Target(
             key=hashlib.sha256(identity.encode()).hexdigest()[:16], channel=channel,
-            label=service.url(privacy=True).split("?")[0],
-            tags=frozenset(str(tag).lower() for tag in service.tags), service=service,
+            label=masked.label(service, secrets),
+            tags=frozenset(str(tag).lower() for tag in service.tags), service=service, secrets=secrets,
         ))
     return Routes(targets, problems, path)
 
