@@ -65,7 +65,7 @@ def up(
                      "--no-server, but no Prefect server answers there; drop --no-server or set "
                      "PREFECT_API_URL")
             _free(desk)
-            with _beside(desk, say):
+            with _beside(desk, say, demo=demo):
                 _serve(ctx, planned, api, say, own_server=False, demo=demo)
             return
         _free(desk)
@@ -76,7 +76,7 @@ def up(
             f"{guarded}, log {local.log}) ...")
         try:
             local.start()
-            with _beside(desk, say):  # starts while the Prefect server does
+            with _beside(desk, say, demo=demo):  # starts while the Prefect server does
                 local.wait_healthy()
                 _serve(ctx, planned, api, say, own_server=True, demo=demo)
         finally:
@@ -204,7 +204,7 @@ def _free(desk: prefect_server.LocalDesk | None) -> None:
 
 
 @contextlib.contextmanager
-def _beside(desk: prefect_server.LocalDesk | None, say: Say) -> Iterator[None]:
+def _beside(desk: prefect_server.LocalDesk | None, say: Say, *, demo: bool = False) -> Iterator[None]:
     """The desk runs while the body does, and stops after it (before the Prefect server)."""
     if desk is None:
         yield
@@ -213,6 +213,11 @@ def _beside(desk: prefect_server.LocalDesk | None, say: Say) -> Iterator[None]:
     try:
         desk.wait_healthy(timeout=60)
         say(f"desk: {desk.url} (log {desk.log})")
+        if demo:
+            from lotse.tasks.demo import COORDINATOR_ID
+
+            say(f"demo: sign in to the desk as its coordinator with the link that "
+                f"`lotse sign-in {COORDINATOR_ID}` prints (the demo's organisations have no mail routes)")
         yield
     finally:
         say("stopping the desk ...")

@@ -18,8 +18,9 @@ from lotse.states.records import CaseRecord
 from lotse.tasks import case_file, casework, directory
 from lotse.tasks.context import Context
 
+COORDINATOR_ID = "koordination"
 ACTORS = [
-    ("koordination", "Koordinierungsstelle Fachkräfteallianz Seeland", ["coordinator"], None),
+    (COORDINATOR_ID, "Koordinierungsstelle Fachkräfteallianz Seeland", ["coordinator"], None),
     ("klinik-seeblick", "Klinik Seeblick", ["employer"], "SE-Nord"),
     ("pflegeheim-lindenhof", "Pflegeheim Lindenhof", ["employer"], "SE-Sued"),
     ("pflegedienst-am-hafen", "Ambulanter Pflegedienst Am Hafen", ["employer"], "SE-Nord"),

@@ -140,6 +140,24 @@ def request(ctx: Context, key: bytes, address: str) -> list[Requested]:
     return made
 
 
+def issue(ctx: Context, key: bytes, actor_id: str) -> str:
+    """A one-time sign-in link for a coordinator, handed to the operator at the shell instead of
+    mailed (the first sign-in of a new alliance, a coordinator without a route, the demo). The
+    operator's account is the proof: the issue is recorded as `issued:<os user>`."""
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        if session.get(ActorRecord, actor_id) is None:
+            raise Refused(f"unknown actor '{actor_id}'; see `lotse actor list`")
+        if not _is_coordinator(session, actor_id):
+            raise Refused(f"actor '{actor_id}' is not a coordinator: only coordinators sign in to the desk")
+        sign_in = SignInRecord(id=random_id(), actor_id=actor_id, created_at=now,
+                               expires_at=now + dt.timedelta(minutes=ctx.settings.sign_in_minutes))
+        session.add(sign_in)
+        session.add(LinkUseRecord(link_id=sign_in.id, kind=KIND, actor_id=actor_id, at=now,
+                                  outcome=f"issued:{ctx.proof}"[:32]))
+    return url(ctx.settings.desk_url, token(key, sign_in.id))
+
+
 def send(ctx: Context, requested: list[Requested]) -> None:
     """Deliver the sign-in messages right away, then take the link out of the rows that were sent.
     Never raises: what was not sent waits in the outbox (and expires with its link)."""

@@ -21,7 +21,7 @@ from lotse.flows.cli import actor, case, notify, process
 from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
 from lotse.flows.cli.deploy import deploy
-from lotse.flows.cli.desk import desk
+from lotse.flows.cli.desk import desk, sign_in
 from lotse.flows.cli.doctor import doctor
 from lotse.flows.cli.enrol import enrol
 from lotse.flows.cli.output import context, settings_error, warn
@@ -50,6 +50,7 @@ app.command("doctor")(doctor)
 app.command("backup")(backup)
 app.command("deploy")(deploy)
 app.command("desk")(desk)
+app.command("sign-in")(sign_in)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lotse.flows.cli.output import settings
+from lotse.flows.cli.output import context, settings
 
 
 def desk(
@@ -20,3 +20,18 @@ def desk(
 
     current = settings()
     serve(current, host or current.desk_host, port or current.desk_port, say=typer.echo)
+
+
+def sign_in(actor_id: str = typer.Argument(..., metavar="ACTOR_ID")) -> None:
+    """Print a one-time sign-in link to the desk for a coordinator (valid LOTSE_SIGN_IN_MINUTES):
+    for the first sign-in, or a coordinator whose messages do not arrive. Your operating-system
+    account is recorded as the one who issued it."""
+    from lotse.states.errors import NotReady
+    from lotse.tasks import sign_in as sign_ins
+
+    ctx = context()
+    key = ctx.settings.signing_key()
+    if key is None:
+        raise NotReady(f"no secret key: run `lotse init` (it writes {ctx.settings.secret_key_file}) "
+                       "or set LOTSE_SECRET_KEY")
+    typer.echo(sign_ins.issue(ctx, key, actor_id))
