@@ -14,15 +14,21 @@ A row's key is a hash of the person's names, nationality, employer and process; 
 request id of the case's opening, so importing the same file again opens no case twice, even while
 the first import is still running: the lookup happens inside the writing transaction.
 
-Problems name the line and the column, never a cell's value: a shifted column could carry a
-person's name into a message, and messages reach logs and the Prefect UI.
+Problems name the line (of a workbook: the sheet and row) and the column, never a cell's value: a
+shifted column could carry a person's name into a message, and messages reach logs and the Prefect UI.
+
+The file is read as a stream, twice: once to check every row (keeping no row, and the people met so
+far on disk), then, if it is to be imported, again to hand the valid rows on. A 50 MB list is
+checked in well under 200 MB.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import sqlite3
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +45,7 @@ from lotse.states.process import Process
 from lotse.states.records import CaseRecord, HistoryRecord, named
 from lotse.states.store import list_actors
 from lotse.tasks import casework, directory
-from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Line, Unreadable, read
+from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Cohort, Mark, Unreadable, open_cohort
 from lotse.tasks.context import Context
 
 CHUNK = 500  # rows per flush and per progress report
@@ -50,13 +56,19 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Problem:
-    """What is wrong, and where: `line` 0 means the file as a whole."""
+    """What is wrong, and where: `line` 0 means the file as a whole; `where` says it as a reader
+    finds it (`sheet 'Kohorte', rows 5-6`), by default `line N`."""
 
     line: int
     reason: str
+    where: str = ""
+
+    @property
+    def place(self) -> str:
+        return self.where or (f"line {self.line}" if self.line else "")
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}" if self.line else self.reason
+        return f"{self.place}: {self.reason}" if self.place else self.reason
 
 
 @dataclass
@@ -69,6 +81,7 @@ class Enrolment:
     already: list[str] = field(default_factory=list)  # enrolled by an earlier import of these rows
     problems: list[Problem] = field(default_factory=list)
     skipped: int = 0  # bad rows left out on request
+    dry_run: bool = False  # checked only: nothing was written
 
     @property
     def refused(self) -> bool:
@@ -79,8 +92,9 @@ class Enrolment:
         return {
             "file": self.file, "rows": self.rows, "enrolled": len(self.enrolled),
             "already_enrolled": len(self.already), "skipped": self.skipped,
-            "imported": not self.refused, "refs": self.enrolled,
-            "problems": [{"line": p.line, "reason": p.reason} for p in self.problems],
+            "imported": not self.refused and not self.dry_run, "dry_run": self.dry_run,
+            "refs": self.enrolled,
+            "problems": [{"line": p.line, "where": p.place, "reason": p.reason} for p in self.problems],
         }
 
     def summary(self) -> str:
@@ -88,6 +102,9 @@ class Enrolment:
             shown = "; ".join(str(p) for p in self.problems[:20])
             more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
             return f"{self.file}: {len(self.problems)} problem(s), nothing imported: {shown}{more}"
+        if self.dry_run:
+            return (f"{self.file}: {self.rows} row(s) checked, {self.rows - self.skipped} valid, "
+                    f"{self.skipped} bad row(s); nothing written (dry run)")
         return (
             f"{self.file}: {len(self.enrolled)} case(s) enrolled, {len(self.already)} enrolled before, "
             f"{self.skipped} bad row(s) skipped, of {self.rows} row(s)"
@@ -114,26 +131,33 @@ def enrol(
     skip_invalid: bool = False,
     by: str | None = None,
     progress: Progress | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
 ) -> Enrolment:
-    """Check every row of the file, then open a case per new, valid row in one transaction."""
-    result = Enrolment(file=path.name)
+    """Check every row of the file, then open a case per new, valid row in one transaction.
+    `sheet`: the workbook's sheet (default: the first with the header); `dry_run`: check only."""
+    result, valid = Enrolment(file=path.name, dry_run=dry_run), 0
     try:
-        header, cells = read(path)
+        cohort = open_cohort(path, sheet)
+        result.problems = _check_header(ctx, cohort)
+        if not result.problems:
+            valid = sum(1 for _ in _checked(ctx, cohort, by, result))
     except Unreadable as exc:
         result.problems.append(Problem(0, f"{path.name}: {exc}"))
         return result
-    result.rows = len(cells)
-    result.problems = _check_header(ctx, header)
-    if not result.problems and not cells:
+    if not result.problems and not result.rows:
         result.problems.append(Problem(0, f"{path.name}: no rows below the header"))
-    if result.problems:
-        return result
-
-    rows = _check_rows(ctx, header, cells, by, result.problems)
-    whole_file = any(p.line == 0 for p in result.problems)
+    whole_file = any(p.line <= cohort.header_line for p in result.problems)
     if whole_file or (result.problems and not skip_invalid):
         return result
-    result.skipped = len({p.line for p in result.problems})
+    result.skipped = result.rows - valid
+    if dry_run:
+        return result
+    try:  # read again: the valid rows only now, never every row at once beside the checks
+        rows = list(_checked(ctx, cohort, by, Enrolment(file=path.name)))
+    except Unreadable as exc:
+        result.problems.append(Problem(0, f"{path.name}: {exc}"))
+        return result
     result.enrolled, result.already = _open_cases(ctx, rows, progress)
     return result
 
@@ -141,57 +165,103 @@ def enrol(
 # -- checking --------------------------------------------------------------------------------------
 
 
-def _check_header(ctx: Context, header: list[str]) -> list[Problem]:
+def _check_header(ctx: Context, cohort: Cohort) -> list[Problem]:
     facts = {name for p in ctx.catalog.latest() for name in p.facts}
     known = set(REQUIRED) | set(OPTIONAL) | facts
+    header, line = cohort.header, cohort.header_line
+    where = cohort.where(line)
     problems = []
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        problems.append(Problem(1, f"missing column(s) {', '.join(missing)}; the header needs "
-                                   f"{', '.join(REQUIRED)}, optionally {', '.join(OPTIONAL)} and facts"))
+        problems.append(Problem(line, f"missing column(s) {', '.join(missing)}; the header needs "
+                                      f"{', '.join(REQUIRED)}, optionally {', '.join(OPTIONAL)} and facts",
+                                where))
     for position, name in enumerate(header, start=1):
         if name and name not in known:
-            problems.append(Problem(1, f"column {position} is not a known column or fact; facts of the "
-                                       f"processes: {', '.join(sorted(facts))}"))
+            problems.append(Problem(line, f"column {position} is not a known column or fact; facts of "
+                                          f"the processes: {', '.join(sorted(facts))}", where))
         elif name and header.index(name) != position - 1:
-            problems.append(Problem(1, f"column {position} repeats column '{name}'"))
+            problems.append(Problem(line, f"column {position} repeats column '{name}'", where))
+    problems += [Problem(line, m.reason, cohort.place(m))
+                 for m in cohort.marks if m.first <= line]  # a merged header: the columns are unsure
     return problems
 
 
-def _check_rows(
-    ctx: Context, header: list[str], cells: list[Line], by: str | None,
-    problems: list[Problem],
-) -> list[_Row]:
+def _checked(ctx: Context, cohort: Cohort, by: str | None, result: Enrolment) -> Iterator[_Row]:
+    """Each valid row of the file, the first time its person appears; every problem goes to
+    `result.problems`, every row is counted in `result.rows`. Holds no row once handed on."""
     with ctx.db.reading() as session:
         actors = {a.id: a for a in list_actors(session)}
+    problems = result.problems
     if by is not None and by not in actors:
         problems.append(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
-        return []
+        return
     if by is not None:
         try:
             casework.check_opener(actors[by])
         except OpeningRefused as exc:
             problems.append(Problem(0, exc.reason))
-            return []
-    rows: list[_Row] = []
-    first_line: dict[str, int] = {}
-    for line, values in cells:
-        reasons: list[str] = []
-        stray = [str(i + 1) for i, v in enumerate(values)
-                 if (i >= len(header) or not header[i]) and str(v).strip()]
-        if stray:
-            reasons.append(f"a value in column(s) {', '.join(stray)}, which the header does not name")
-        cell = {name: value for name, value in zip(header, values, strict=False) if name}
-        row = _check_row(ctx, cell, actors, by, reasons)
-        if row is not None and not reasons:
-            row.line = line
-            if row.key in first_line:
-                reasons.append(f"same person as line {first_line[row.key]} (duplicate row)")
-            else:
-                first_line[row.key] = line
-                rows.append(row)
-        problems.extend(Problem(line, reason) for reason in reasons)
-    return rows
+            return
+    header = cohort.header
+    marks = [m for m in cohort.marks if m.first > cohort.header_line]
+    problems += [Problem(m.first, m.reason, cohort.place(m)) for m in marks]
+    marked = _rows_of(marks)
+    with _People() as people:
+        for line, values in cohort.lines():
+            result.rows += 1
+            if marked(line):  # what the row seems to hold is not what the sheet shows: said above
+                continue
+            reasons: list[str] = []
+            stray = [str(i + 1) for i, v in enumerate(values)
+                     if (i >= len(header) or not header[i]) and str(v).strip()]
+            if stray:
+                reasons.append(f"a value in column(s) {', '.join(stray)}, which the header does not name")
+            cell = {name: value for name, value in zip(header, values, strict=False) if name}
+            row = _check_row(ctx, cell, actors, by, reasons)
+            if row is not None and not reasons:
+                row.line = line
+                first = people.first_line(row.key, line)
+                if first is None:
+                    yield row
+                else:
+                    reasons.append(f"same person as {cohort.row(first)} (duplicate row)")
+            problems.extend(Problem(line, reason, cohort.where(line)) for reason in reasons)
+    problems.sort(key=lambda p: p.line)
+
+
+def _rows_of(marks: list[Mark]) -> Callable[[int], bool]:
+    """Whether a row lies in one of the marks (merged cells may span thousands of rows)."""
+    spans = sorted((m.first, m.last) for m in marks)
+    starts, reach, furthest = [s for s, _ in spans], [], 0
+    for _, last in spans:
+        furthest = max(furthest, last)
+        reach.append(furthest)
+
+    def marked(line: int) -> bool:
+        at = bisect_right(starts, line) - 1
+        return at >= 0 and reach[at] >= line
+
+    return marked
+
+
+class _People:
+    """The people of a file met so far, by their key, and the line each was first met on. Kept in a
+    private temporary SQLite database on disk: a file of a million rows needs no million keys in
+    memory."""
+
+    def __enter__(self) -> _People:
+        self._db = sqlite3.connect("")  # "": a temporary database, deleted when closed
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._db.close()
+
+    def first_line(self, key: str, line: int) -> int | None:
+        """None the first time `key` is met (and `line` is remembered); else the line it was met on."""
+        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, line)).rowcount:
+            return None
+        return int(self._db.execute("SELECT line FROM seen WHERE key = ?", (key,)).fetchone()[0])
 
 
 def _check_row(

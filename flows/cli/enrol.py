@@ -21,10 +21,17 @@ def enrol(
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows, skip the bad."),
     by: str | None = typer.Option(None, "--by", metavar="ACTOR_ID", help="Default: each row's employer."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    sheet: str | None = typer.Option(
+        None, "--sheet", metavar="NAME", help="The workbook's sheet; default: the first with the header row."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, write nothing."),
 ) -> None:
     """Enrol a cohort: every row is checked first; one bad row and nothing is imported (unless
     --skip-invalid). Importing the same file again enrols no one twice."""
-    if os.environ.get("PREFECT_API_URL"):
+    if os.environ.get("PREFECT_API_URL") and not dry_run:  # a dry run writes nothing: no flow run
+        if sheet is not None:
+            raise BadInput("--sheet is not yet passed to the enrol-cohort flow; leave it out (the sheet "
+                           "with the header row is found) or run without PREFECT_API_URL")
         from lotse.flows.cli.prefect_console import flow_run_ahead
         from lotse.flows.enrol_cohort import enrol_cohort
 
@@ -33,7 +40,8 @@ def enrol(
     else:
         from lotse.tasks import cohort_import
 
-        result = cohort_import.enrol(context(), file, skip_invalid=skip_invalid, by=by).as_dict()
+        result = cohort_import.enrol(context(), file, skip_invalid=skip_invalid, by=by, sheet=sheet,
+                                     dry_run=dry_run).as_dict()
     if as_json:
         emit_json(result)
     refused = bool(result["problems"]) and not result["skipped"]
@@ -41,7 +49,10 @@ def enrol(
         raise BadInput(_problems(result))
     for problem in result["problems"]:
         warn(f"skipped {_where(problem)}: {problem['reason']}")
-    if not as_json:
+    if result.get("dry_run") and not as_json:
+        typer.echo(f"{result['file']}: {result['rows']} row(s) checked, {result['rows'] - result['skipped']} "
+                   f"valid, {result['skipped']} bad row(s); nothing written (--dry-run)")
+    elif not as_json:
         typer.echo(
             f"{result['file']}: {result['enrolled']} case(s) enrolled, {result['already_enrolled']} "
             f"enrolled before, {result['skipped']} bad row(s) skipped, of {result['rows']} row(s)"
@@ -60,4 +71,4 @@ def _problems(result: dict[str, Any]) -> str:
 
 
 def _where(problem: dict[str, Any]) -> str:
-    return f"line {problem['line']}" if problem["line"] else "file"
+    return problem.get("where") or (f"line {problem['line']}" if problem["line"] else "file")

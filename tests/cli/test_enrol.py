@@ -114,7 +114,7 @@ def test_enrol_json_lists_references_and_problems_but_no_names(
 
     assert refused.code == 2
     assert refused.json()["problems"] == [
-        {"line": 4, "reason": "employer: no actor with this id; see `lotse actor list`"}]
+        {"line": 4, "where": "line 4", "reason": "employer: no actor with this id; see `lotse actor list`"}]
     assert "Priya" not in refused.out and "Joanna" not in refused.out
 
 

@@ -198,7 +198,8 @@ def test_an_xlsx_workbook_is_read_with_its_date_cells_and_line_numbers(
     result = enrol(alliance, path)
 
     assert problems(refused) == [
-        "line 3: arrival_date: not a date between 1900-01-01 and 2199-12-31 (YYYY-MM-DD or DD.MM.YYYY)"
+        "sheet 'Sheet', row 3: arrival_date: not a date between 1900-01-01 and 2199-12-31 "
+        "(YYYY-MM-DD or DD.MM.YYYY)"
     ]
     assert case_file.case_file(alliance, result.enrolled[0])["facts"]["arrival_date"] == "2026-07-01"
 
