@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lotse.states import facts as fact_kinds
 from lotse.states.durations import Duration
 from lotse.states.errors import DefinitionError, NotFound
+from lotse.states.retention import Retention
 from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
@@ -115,6 +116,7 @@ class Process(_Strict):
     transitions: list[Transition]
     escalation: list[Step] = list(DEFAULT_LADDER)  # the ladder of every deadline without its own
     deadlines: dict[str, Deadline] = {}
+    retention: Retention | None = None  # `3 years after closed`: then a closed case is erased
     source: str = ""  # the file it came from, set by the loader
 
     # -- looking things up ---------------------------------------------------------------------
