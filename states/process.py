@@ -243,7 +243,10 @@ def load_file(path: Path) -> Process:
         error = exc.errors()[0]
         path_ = ".".join(str(p) for p in error["loc"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise DefinitionError(file, path_, f"{error['msg']}{more}") from None
+        problem = error["msg"]
+        if error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == _ID:
+            problem = f"an id is {ID_RULE}"
+        raise DefinitionError(file, path_, f"{problem}{more}") from None
     check(process, file)
     return process
 
