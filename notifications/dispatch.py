@@ -210,7 +210,7 @@ def test_message(settings: Settings, name: str, roles: tuple[str, ...], channel:
     context = {"recipient": {"name": name, "roles": list(roles), "role_titles": titles},
                "channel": channel, "at": local_date(now, settings.timezone)}
     return messages.render("test", context, locale=settings.locale, roles=roles,
-                           template_dir=settings.template_dir)
+                           template_dir=settings.template_dir, channel=channel)
 
 
 # -- the messages of one transaction -------------------------------------------------------------
@@ -262,7 +262,8 @@ class Batch:
             return None
         made = answer_links.new(record.ref, kind, name, address.actor, record.stage_entered_at, self.now,
                                 self.settings.link_days)
-        return answer_links.url(self._desk_url, answer_links.token(made, self._signing_key))
+        token = answer_links.token(made, self._signing_key)
+        return messages.Verbatim(answer_links.url(self._desk_url, token))
 
     def recipients(self, record: CaseRecord, role: str) -> list[str]:
         """The actors of a case for a role: its employer for `employer`, else the role's actors
@@ -378,7 +379,7 @@ class Batch:
             "contact": self.contact(message.record),
             "channel": channel or "unknown",
             "link_days": self.settings.link_days,
-        }, topic=message.topic, roles=address.roles)
+        }, topic=message.topic, roles=address.roles, channel=channel)
 
     def _row(
         self, message: _Message, key: str, target: Target | None, text: messages.Rendered,
@@ -400,7 +401,7 @@ def _case(record: CaseRecord | None, settings: Settings, channel: str | None) ->
     desk = settings.public_url
     return {"ref": record.ref, "name": None if hide else record.given_name, "process": record.process,
             "region": record.region, "overview": f"case-{record.ref.lower()}",
-            "url": f"{desk}/cases/{record.ref}" if desk else None}
+            "url": messages.Verbatim(f"{desk}/cases/{record.ref}") if desk else None}
 
 
 def _facts(process: Process, values: Mapping[str, Any], locale: str) -> list[dict[str, str]]:

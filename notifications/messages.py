@@ -13,11 +13,20 @@ A folder in `LOTSE_TEMPLATE_DIR` with the same layout overrides ours file by fil
 `{% extends "de/stage_changed/default.j2" %}` and replace one block. An override that is broken
 (syntax, an unknown variable) never stops a message: the shipped default is sent instead, and the
 row carries a warning that `lotse outbox` shows.
+
+Every value a template prints is made harmless for the channel it goes to, by the environment's
+`finalize`, so that the shipped templates and every override get it without asking: control
+characters (a newline in a name) become spaces everywhere, so a subject stays one plain line;
+in a chat, and in a message whose channel is not known yet, Markdown and HTML characters are
+escaped with a backslash, so that Teams, Mattermost or Matrix show a given name like `**fett**`
+or `[klick](http://evil.example)` as the text it is. E-mail goes as plain text, unescaped.
+Links Lotse made itself (`Verbatim`) are printed as they are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +37,37 @@ from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
 KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in")
+EMAIL = "email"  # the one channel that gets plain text; every other one (or none yet) gets Markdown
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What Markdown or HTML reads in the middle of a line. `(` and `)` make a link only after `]`,
+# which is escaped; `-`, `+`, `1.` and tables matter only at the start of a line, where no value
+# is (control characters are gone). So titles like "(§ 81a AufenthG)" stay as they are.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#~])")
+
+
+class Verbatim(str):
+    """A value Lotse made itself (an answer link, the desk's URL): printed as it is."""
+
+
+def plain(value: str) -> str:
+    """A value for plain text: one line, no control characters."""
+    return _CONTROL.sub(" ", value)
+
+
+def markdown(value: str) -> str:
+    """A value for Markdown (and the HTML it may carry): shown as the text it is."""
+    return _MARKDOWN.sub(r"\\\1", plain(value))
+
+
+def _finalize(channel: str | None) -> Any:
+    escape = plain if channel == EMAIL else markdown
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Verbatim) or not isinstance(value, str):
+            return value
+        return escape(value)
+
+    return finalize
 
 
 @dataclass(frozen=True)
@@ -49,10 +89,10 @@ def template_names(locale: str, kind: str, topic: str | None, roles: tuple[str, 
 
 def render(
     kind: str, context: dict[str, Any], *, locale: str, topic: str | None = None,
-    roles: tuple[str, ...] = (), template_dir: Path | None = None,
+    roles: tuple[str, ...] = (), template_dir: Path | None = None, channel: str | None = None,
 ) -> Rendered:
     """Subject and body of one message; falls back to the shipped default if an override fails."""
-    return Texts(locale, template_dir).render(kind, context, topic=topic, roles=roles)
+    return Texts(locale, template_dir).render(kind, context, topic=topic, roles=roles, channel=channel)
 
 
 class Texts:
@@ -67,9 +107,12 @@ class Texts:
 
     def render(
         self, kind: str, context: dict[str, Any], *, topic: str | None = None, roles: tuple[str, ...] = (),
+        channel: str | None = None,
     ) -> Rendered:
+        """The texts for one channel (`email`, `chat`, or None: not known yet)."""
+        escaping = EMAIL if channel == EMAIL else None
         names = template_names(self.locale, kind, topic, roles)
-        chosen = self._choose(tuple(names))
+        chosen = self._choose(tuple(names), escaping)
         problem = chosen if isinstance(chosen, str) else None
         if problem is None:
             try:
@@ -79,14 +122,14 @@ class Texts:
                 if self.template_dir is None:
                     raise  # our own templates are tested; a failure here is a bug, not a setting
                 problem = describe(exc)
-        subject, body = _blocks(self._choose((names[-1],), shipped=True), context)
+        subject, body = _blocks(self._choose((names[-1],), escaping, shipped=True), context)
         return Rendered(subject, body, f"warning: template in {self.template_dir} is broken ({problem}); "
                                        "the default text was sent")
 
-    def _choose(self, names: tuple[str, ...], *, shipped: bool = False) -> Any:
-        key = ("", *names) if shipped else names
+    def _choose(self, names: tuple[str, ...], escaping: str | None, *, shipped: bool = False) -> Any:
+        key = ("" if shipped else "+", escaping or "", *names)
         if key not in self._chosen:
-            env = _environment(self.locale, None if shipped else _folder(self.template_dir))
+            env = _environment(self.locale, None if shipped else _folder(self.template_dir), escaping)
             try:
                 self._chosen[key] = env.select_template(list(names))
             except Exception as exc:  # an override can fail in any way: syntax, a missing file
@@ -138,14 +181,14 @@ def _folder(template_dir: Path | None) -> str | None:
     return str(Path(template_dir).expanduser()) if template_dir is not None else None
 
 
-@lru_cache(maxsize=8)
-def _environment(locale: str, override: str | None) -> SandboxedEnvironment:
+@lru_cache(maxsize=16)
+def _environment(locale: str, override: str | None, escaping: str | None = None) -> SandboxedEnvironment:
     # Sandboxed: templates come from the alliance's folder, not from us.
     loaders = [FileSystemLoader(override)] if override else []
     loaders.append(FileSystemLoader(str(PACKAGED)))
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True, auto_reload=True,
+        trim_blocks=True, lstrip_blocks=True, auto_reload=True, finalize=_finalize(escaping),
     )
     env.filters["day"] = lambda value: format_day(value, locale)
     return env
@@ -162,4 +205,4 @@ def format_day(value: dt.date | dt.datetime | str | None, locale: str) -> str:
     return value.strftime("%d.%m.%Y") if locale == "de" else value.isoformat()
 
 
-__all__ = ["KINDS", "Rendered", "TemplateNotFound", "Texts", "check", "render", "template_names"]
+__all__ = ["KINDS", "Rendered", "TemplateNotFound", "Texts", "Verbatim", "check", "render", "template_names"]

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from lotse.config.settings import Settings
 from lotse.notifications import outbox
 from lotse.notifications.dispatch import Batch
+from lotse.notifications.messages import Verbatim
 from lotse.notifications.routes import Address
 from lotse.states.records import OutboxRecord
 
@@ -39,7 +40,7 @@ def queue(
     until = expires_at.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
     minutes = max(1, round((expires_at - now).total_seconds() / 60))
     batch.queue(None, Address((), None, actor_id), key(sign_in_id), kind=KIND, topic=None,
-                context={"link": link, "minutes": minutes, "until": until, "at": batch.today})
+                context={"link": Verbatim(link), "minutes": minutes, "until": until, "at": batch.today})
     batch.write()
     first = outbox.stored_key(key(sign_in_id))
     found = session.scalars(select(OutboxRecord.id).where(or_(
