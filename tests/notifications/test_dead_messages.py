@@ -117,3 +117,17 @@ def test_a_successful_notify_test_revives_the_dead_messages_of_its_route_only(
     assert [status[n] for n in others] == ["dead"] * len(others)
     audit = [h for h in case_file.case_file(alliance, ref)["history"] if h["action"] == "outbox_retry"]
     assert len(audit) == 1 and audit[0]["actor"] == "lotse" and audit[0]["proof"] == alliance.proof
+
+
+def test_a_revived_message_that_dies_again_is_reported_to_the_coordinator_again(
+    alliance: Context, inbox: Inbox, routes: Routes, lotse: Lotse, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref, dead = dead_after_an_outage(alliance, inbox, routes, lotse, monkeypatch)
+    first = next(r["id"] for r in dead if r["to"] == "klinik-nord")
+    reports = [r for r in delivery.outbox(alliance) if r["to"] == "koord" and r["case"] == ref]
+    assert lotse("outbox", "retry", "--id", str(first), "--by", "koord").code == 0
+    for _ in range(ATTEMPTS):
+        assert lotse("notify", "--now").code == 0  # the server is still down
+    assert next(r for r in delivery.outbox(alliance) if r["id"] == first)["status"] == "dead"
+    again = [r for r in delivery.outbox(alliance) if r["to"] == "koord" and r["case"] == ref]
+    assert len(again) == len(reports) + 1
