@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     process_dir: Path | None = Field(
         None, description="Extra folder of process definitions (*.yaml) of the alliance."
     )
+    busy_timeout_seconds: float = Field(
+        30, gt=0, le=3600,
+        description="How long a change waits for another's on SQLite before it gives up (nothing written).",
+    )
     default_process: str = "pflege"
     default_region: str = "SE"
     timezone: str = "Europe/Berlin"

@@ -12,7 +12,8 @@
     │   ├── NotYours              the case is not one of the actor's (employer, region, named on)
     │   ├── RequirementsMissing   checklist items or facts are missing
     │   ├── Conflict              the case changed since it was read; nothing was written
-    │   └── NotReady              the database or a setting is not there yet
+    │   ├── NotReady              the database or a setting is not there yet
+    │   └── DatabaseFailure       the database failed the command (busy, full, gone, a value too wide)
     └── NotSubmitted              a form was not submitted in time; nothing was written
 """
 
@@ -107,6 +108,11 @@ class Conflict(Refused):
 
 class NotReady(Refused):
     pass
+
+
+class DatabaseFailure(Refused):
+    """The database refused or lost the command; its transaction was rolled back
+    (`states.database_failures` says what happened, never a statement's values)."""
 
 
 class NotSubmitted(LotseError):

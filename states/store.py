@@ -37,14 +37,15 @@ from lotse.states.records import (
     ItemRecord,
 )
 
-BUSY_TIMEOUT_S = 30
+BUSY_TIMEOUT_S = 30  # the default of LOTSE_BUSY_TIMEOUT_SECONDS
 
 
 class Database:
     """An engine and the sessions on it: `reading()` for queries, `writing()` for changes."""
 
-    def __init__(self, url: str, *, create: bool = False) -> None:
+    def __init__(self, url: str, *, create: bool = False, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
+        self.busy_timeout = busy_timeout
         try:
             parsed = make_url(url)
             is_async = parsed.get_dialect().is_async
@@ -66,13 +67,13 @@ class Database:
                 raise NotReady(f"cannot create the folder {folder}: {exc.strerror}") from None
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
         # An error must never carry a statement's values (names, facts) into a log or a Prefect run.
         self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine, busy_timeout)
         if create and self.sqlite_file is not None:
             private = self.sqlite_file
             # Only once a connection is made: a command refused before it creates no file.
@@ -125,13 +126,13 @@ def _private_file(path: Path) -> None:
         raise NotReady(f"cannot create the database file {path}: {exc.strerror}") from None
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -36,7 +36,7 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
-        db = Database(settings.db_url, create=not check_schema)
+        db = Database(settings.db_url, create=not check_schema, busy_timeout=settings.busy_timeout_seconds)
         if check_schema:
             db.require_schema()
         return cls(db=db, catalog=Catalog.load(settings.process_dirs), settings=settings)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 try:  # newer Typer carries its own copy of click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -27,6 +27,7 @@ from lotse.flows.cli.enrol import enrol
 from lotse.flows.cli.output import context, settings_error, warn
 from lotse.flows.cli.report import report
 from lotse.flows.cli.up import up
+from lotse.states import database_failures
 from lotse.states.errors import LotseError, NotReady
 
 app = typer.Typer(
@@ -91,6 +92,8 @@ def main() -> None:
         code = app(standalone_mode=False)
     except LotseError as exc:
         _fail(str(exc), exc.exit_code)
+    except DBAPIError as exc:  # busy, disk full, server gone, a value too wide: rolled back
+        _fail(str(database_failures.explain(exc)), 1)
     except ValidationError as exc:  # settings read outside `output.settings()`: still one line
         _fail(str(settings_error(exc)), 2)
     except NoArgsIsHelpError as exc:  # `lotse case` alone: show what it offers, yet it did nothing

@@ -44,7 +44,7 @@ def test_upgrading_to_0006_folds_the_names_of_existing_cases(tmp_path: Path) -> 
 
     before, after = schema.upgrade(db.engine)
 
-    assert (before, after) == ("0005", "0006")
+    assert (before, after) == ("0005", schema.head())
     with db.reading() as session:
         case = session.scalars(select(CaseRecord)).one()
         row = session.scalars(select(HistoryRecord)).one()
