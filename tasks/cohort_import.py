@@ -49,6 +49,7 @@ from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Cohort, Mark, Unreadable
 from lotse.tasks.context import Context
 
 CHUNK = 500  # rows per flush and per progress report
+LISTED = 1000  # problems kept one by one; beyond, counted: a list of a million bad rows stays small
 KEY_PREFIX = "enrol:"
 
 Progress = Callable[[int, int], None]
@@ -79,7 +80,8 @@ class Enrolment:
     rows: int = 0
     enrolled: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # enrolled by an earlier import of these rows
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first LISTED of them
+    unlisted: int = 0  # problems beyond those listed
     skipped: int = 0  # bad rows left out on request
     dry_run: bool = False  # checked only: nothing was written
 
@@ -88,6 +90,16 @@ class Enrolment:
         """Bad rows and no permission to skip them: nothing was imported."""
         return bool(self.problems) and not self.skipped
 
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + self.unlisted
+
+    def add(self, problem: Problem) -> None:
+        if len(self.problems) < LISTED:
+            self.problems.append(problem)
+        else:
+            self.unlisted += 1
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file, "rows": self.rows, "enrolled": len(self.enrolled),
@@ -95,13 +107,14 @@ class Enrolment:
             "imported": not self.refused and not self.dry_run, "dry_run": self.dry_run,
             "refs": self.enrolled,
             "problems": [{"line": p.line, "where": p.place, "reason": p.reason} for p in self.problems],
+            "problem_count": self.problem_count,
         }
 
     def summary(self) -> str:
         if self.refused:
             shown = "; ".join(str(p) for p in self.problems[:20])
-            more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
-            return f"{self.file}: {len(self.problems)} problem(s), nothing imported: {shown}{more}"
+            more = f"; and {self.problem_count - 20} more" if self.problem_count > 20 else ""
+            return f"{self.file}: {self.problem_count} problem(s), nothing imported: {shown}{more}"
         if self.dry_run:
             return (f"{self.file}: {self.rows} row(s) checked, {self.rows - self.skipped} valid, "
                     f"{self.skipped} bad row(s); nothing written (dry run)")
@@ -192,19 +205,19 @@ def _checked(ctx: Context, cohort: Cohort, by: str | None, result: Enrolment) ->
     `result.problems`, every row is counted in `result.rows`. Holds no row once handed on."""
     with ctx.db.reading() as session:
         actors = {a.id: a for a in list_actors(session)}
-    problems = result.problems
     if by is not None and by not in actors:
-        problems.append(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
+        result.add(Problem(0, f"unknown actor '{by}' for --by; see `lotse actor list`"))
         return
     if by is not None:
         try:
             casework.check_opener(actors[by])
         except OpeningRefused as exc:
-            problems.append(Problem(0, exc.reason))
+            result.add(Problem(0, exc.reason))
             return
     header = cohort.header
     marks = [m for m in cohort.marks if m.first > cohort.header_line]
-    problems += [Problem(m.first, m.reason, cohort.place(m)) for m in marks]
+    for mark in marks:
+        result.add(Problem(mark.first, mark.reason, cohort.place(mark)))
     marked = _rows_of(marks)
     with _People() as people:
         for line, values in cohort.lines():
@@ -225,8 +238,9 @@ def _checked(ctx: Context, cohort: Cohort, by: str | None, result: Enrolment) ->
                     yield row
                 else:
                     reasons.append(f"same person as {cohort.row(first)} (duplicate row)")
-            problems.extend(Problem(line, reason, cohort.where(line)) for reason in reasons)
-    problems.sort(key=lambda p: p.line)
+            for reason in reasons:
+                result.add(Problem(line, reason, cohort.where(line)))
+    result.problems.sort(key=lambda p: p.line)
 
 
 def _rows_of(marks: list[Mark]) -> Callable[[int], bool]:

@@ -49,6 +49,9 @@ def enrol(
         raise BadInput(_problems(result))
     for problem in result["problems"]:
         warn(f"skipped {_where(problem)}: {problem['reason']}")
+    unlisted = result.get("problem_count", 0) - len(result["problems"])
+    if unlisted > 0:
+        warn(f"and {unlisted} more problem(s), not listed")
     if result.get("dry_run") and not as_json:
         typer.echo(f"{result['file']}: {result['rows']} row(s) checked, {result['rows'] - result['skipped']} "
                    f"valid, {result['skipped']} bad row(s); nothing written (--dry-run)")
@@ -66,8 +69,9 @@ def enrol(
 def _problems(result: dict[str, Any]) -> str:
     shown = "; ".join(f"{_where(p)}: {p['reason']}" if p["line"] else p["reason"]
                       for p in result["problems"][:50])
-    more = f"; and {len(result['problems']) - 50} more (see --json)" if len(result["problems"]) > 50 else ""
-    return f"{result['file']}: {len(result['problems'])} problem(s), nothing imported: {shown}{more}"
+    count = result.get("problem_count", len(result["problems"]))
+    more = f"; and {count - 50} more (see --json)" if count > 50 else ""
+    return f"{result['file']}: {count} problem(s), nothing imported: {shown}{more}"
 
 
 def _where(problem: dict[str, Any]) -> str:

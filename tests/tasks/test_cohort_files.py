@@ -212,3 +212,20 @@ def saved_by_excel(path: Path, cell: str, computed: str) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
+
+
+def test_a_list_of_many_bad_rows_lists_the_first_thousand_and_counts_them_all(
+    alliance: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "kohorte.csv"
+    path.write_text(",".join(HEADER) + "\n" + "".join(f"V{n},F{n},PHL,,\n" for n in range(1500)),
+                    encoding="utf-8")
+
+    result = enrol(alliance, path)
+
+    assert (len(result.problems), result.problem_count) == (1000, 1500)
+    assert str(result.problems[-1]) == "line 1001: employer is empty"
+    assert result.summary().startswith("kohorte.csv: 1500 problem(s), nothing imported: line 2: employer")
+    assert result.as_dict()["problem_count"] == 1500
+    skipping = enrol(alliance, path, skip_invalid=True)
+    assert (skipping.skipped, skipping.enrolled, skipping.refused) == (1500, [], False)
