@@ -216,11 +216,16 @@ def outbox(inst: Installation) -> list[Result]:
             select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)).all())
         oldest = session.scalar(select(func.min(OutboxRecord.created_at))
                                 .where(OutboxRecord.status == "pending"))
+        resent = int(session.scalar(select(func.count()).where(OutboxRecord.resent > 0)) or 0)  # type: ignore[operator]
     pending, failed_, dead = (int(counts.get(s, 0)) for s in ("pending", "failed", "dead"))
     demo = int(counts.get("demo", 0))
     data = {"pending": pending, "failed": failed_, "dead": dead, "sent": int(counts.get("sent", 0)),
-            "demo": demo, "oldest_pending": oldest.isoformat(timespec="seconds") if oldest else None}
+            "demo": demo, "oldest_pending": oldest.isoformat(timespec="seconds") if oldest else None,
+            "resent": resent}
     detail = f"{pending} pending, {failed_} failed, {dead} dead"
+    if resent:
+        detail += (f", {resent} maybe sent twice (a delivery died while sending; RESENT in "
+                   "`lotse outbox`)")
     history = f"; {demo} of the demo alliance are kept as history, never sent" if demo else ""
     if dead:
         return [_fail("outbox", f"{detail}: delivery gave up on {dead}; see `lotse outbox --status "

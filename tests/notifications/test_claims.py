@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lotse.notifications import claims
 from lotse.states.records import OutboxRecord
-from lotse.tasks import casework, delivery
+from lotse.tasks import casework, delivery, health
 from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.notifications.conftest import Inbox, Routes, arrive, mail_routes, visa_case
@@ -128,3 +128,6 @@ def test_a_message_the_server_took_while_its_sender_died_is_sent_again_and_count
     # never low.
     assert sum(r["resent"] for r in rows.values()) >= len(repeated)
     assert delivery.deliver(alliance, retry_now=True).sent == 0
+    doctor = health.outbox(health.Installation(alliance.settings, db=alliance.db))[0]
+    assert doctor.data["resent"] == sum(1 for r in rows.values() if r["resent"])
+    assert f"{doctor.data['resent']} maybe sent twice" in doctor.detail
