@@ -118,6 +118,8 @@ def retry(
     if as_json:
         emit_json(result)
         return
+    if not result["revived"]:
+        typer.echo("no dead message to queue again")
+        return
     numbers = ", ".join(f"#{n}" for n in result["revived"])
-    typer.echo(f"{len(result['revived'])} dead message(s) queued again{': ' + numbers if numbers else ''}; "
-               "`lotse notify` sends them")
+    typer.echo(f"{len(result['revived'])} dead message(s) queued again: {numbers}; `lotse notify` sends them")

@@ -77,6 +77,7 @@ def test_a_message_dead_after_an_outage_is_revived_by_outbox_retry_and_sent_exac
     assert lotse("notify", "--now", "--json").json()["sent"] == 0
     assert all(r["status"] == "sent" for r in delivery.outbox(alliance, case_ref=ref))
     assert outbox_check(lotse)["status"] == "ok"
+    assert lotse("outbox", "retry", "--dead", "--by", "koord").out == "no dead message to queue again\n"
 
 
 def test_retry_refuses_a_message_that_is_not_dead_in_one_line_and_changes_nothing(
@@ -125,7 +126,8 @@ def test_a_revived_message_that_dies_again_is_reported_to_the_coordinator_again(
     ref, dead = dead_after_an_outage(alliance, inbox, routes, lotse, monkeypatch)
     first = next(r["id"] for r in dead if r["to"] == "klinik-nord")
     reports = [r for r in delivery.outbox(alliance) if r["to"] == "koord" and r["case"] == ref]
-    assert lotse("outbox", "retry", "--id", str(first), "--by", "koord").code == 0
+    retried = lotse("outbox", "retry", "--id", str(first), "--by", "koord")
+    assert retried.out == f"1 dead message(s) queued again: #{first}; `lotse notify` sends them\n"
     for _ in range(ATTEMPTS):
         assert lotse("notify", "--now").code == 0  # the server is still down
     assert next(r for r in delivery.outbox(alliance) if r["id"] == first)["status"] == "dead"
