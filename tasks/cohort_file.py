@@ -181,9 +181,9 @@ def _open_workbook(path: Path, wanted: str | None) -> Cohort:
                 return Cohort(path, normalise(cells), number, name,
                               _marks(path, book[name], normalise(cells), number))
         if wanted is None and len(names) > 1:
-            raise Unreadable(f"no sheet has a header row with {', '.join(REQUIRED)} within its first "
-                             f"{HEADER_WITHIN} rows (sheets: {_listed(names)}); "
-                             "name the sheet with --sheet")
+            # The sheets go unnamed: a name may be a person's, and this reaches Prefect.
+            raise Unreadable(f"none of the {len(names)} sheets has a header row with {', '.join(REQUIRED)} "
+                             f"within its first {HEADER_WITHIN} rows; name the sheet with --sheet")
         name = names[0] if wanted is None else wanted
         first = _first_row(book[name])
         if first is None:

@@ -111,8 +111,10 @@ class Enrolment:
         }
 
     def summary(self) -> str:
+        """For Prefect's log: rows by number only, never a sheet's name (it may name a person)."""
         if self.refused:
-            shown = "; ".join(str(p) for p in self.problems[:20])
+            shown = "; ".join(f"line {p.line}: {p.reason}" if p.line else p.reason
+                              for p in self.problems[:20])
             more = f"; and {self.problem_count - 20} more" if self.problem_count > 20 else ""
             return f"{self.file}: {self.problem_count} problem(s), nothing imported: {shown}{more}"
         if self.dry_run:
@@ -195,8 +197,8 @@ def _check_header(ctx: Context, cohort: Cohort) -> list[Problem]:
                                           f"the processes: {', '.join(sorted(facts))}", where))
         elif name and header.index(name) != position - 1:
             problems.append(Problem(line, f"column {position} repeats column '{name}'", where))
-    problems += [Problem(line, m.reason, cohort.place(m))
-                 for m in cohort.marks if m.first <= line]  # a merged header: the columns are unsure
+    if not problems:  # every column named is a known one: a mark may name it
+        problems = [Problem(line, m.reason, cohort.place(m)) for m in cohort.marks if m.first <= line]
     return problems
 
 

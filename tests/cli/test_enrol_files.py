@@ -125,3 +125,17 @@ def test_a_50_mb_list_is_checked_in_under_200_mb(home: Path, tmp_path: Path, emp
     print(f"\npeak RSS of `lotse enrol --dry-run` on {path.stat().st_size / 2**20:.0f} MB, {rows} rows: "
           f"{peak_mb:.0f} MB")
     assert peak_mb < 200
+
+
+def test_sheet_is_refused_before_a_flow_run_exists(home: Path, tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(HEADER)
+    path = tmp_path / "kohorte.xlsx"
+    book.save(path)
+
+    result = run_lotse(home, "enrol", str(path), "--sheet", "Sheet",
+                       env={"PREFECT_API_URL": "http://127.0.0.1:9/api"})
+
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "error: --sheet is not yet passed to the enrol-cohort flow; leave it out (the sheet with the "
+        "header row is found) or run without PREFECT_API_URL"]

@@ -75,6 +75,7 @@ def test_a_problem_names_the_sheet_and_the_row(alliance: Context, tmp_path: Path
     assert result.as_dict()["problems"][0] == {
         "line": 8, "where": "sheet 'Kohorte', row 8", "reason": "employer is empty"}
     assert case_file.list_cases(alliance) == []
+    assert "Kohorte" not in result.summary() and "line 8: employer is empty" in result.summary()
 
 
 def test_the_named_sheet_is_used_when_several_have_a_header(alliance: Context, tmp_path: Path) -> None:
@@ -101,8 +102,8 @@ def test_a_workbook_without_a_header_row_on_any_sheet_says_so(alliance: Context,
     result = enrol(alliance, path)
 
     assert problems(result) == [
-        "kohorte.xlsx: no sheet has a header row with given_name, family_name, nationality, employer "
-        "within its first 20 rows (sheets: 'Deckblatt', 'Kohorte'); name the sheet with --sheet"]
+        "kohorte.xlsx: none of the 2 sheets has a header row with given_name, family_name, nationality, "
+        "employer within its first 20 rows; name the sheet with --sheet"]
 
 
 def test_a_single_sheet_without_the_required_columns_names_what_is_missing(
