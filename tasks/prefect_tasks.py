@@ -265,8 +265,8 @@ def _enrolment_markdown(result: cohort_import.Enrolment) -> str:
     if result.problems:
         lines += ["| line | problem |", "|---|---|"]
         lines += [f"| {p.line or ''} | {p.reason.replace('|', '/')} |" for p in result.problems[:500]]
-        if len(result.problems) > 500:
-            lines.append(f"| | and {len(result.problems) - 500} more |")
+        if result.problem_count > 500:
+            lines.append(f"| | and {result.problem_count - 500} more |")
     if result.enrolled:
         more = " ..." if len(result.enrolled) > 200 else ""
         lines += ["", f"Enrolled: {', '.join(result.enrolled[:200])}{more}"]
