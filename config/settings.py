@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     schedule_deliver: str | None = Field("*/5 * * * *", description="Cron; empty switches off.")
     schedule_check: str | None = "30 6 * * *"
     schedule_report: str | None = "0 7 * * *"
+    schedule_retention: str | None = Field(
+        "0 5 1 * *", description="Cron of apply-retention (erases closed cases past their process's "
+                                 "retention; monthly by default); empty switches off.")
     work_case_timeout_seconds: int = Field(
         3600, gt=0, description="How long a `work-case` run waits for its form, then ends changing nothing."
     )

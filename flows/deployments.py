@@ -52,6 +52,7 @@ PLANNED = [
     Planned("lotse.flows.deliver_notifications", "deliver_notifications", "deliver-notifications",
             "schedule_deliver"),
     Planned("lotse.flows.check_deadlines", "check_deadlines", "check-deadlines", "schedule_check"),
+    Planned("lotse.flows.apply_retention", "apply_retention", "apply-retention", "schedule_retention"),
 ]
 
 

@@ -26,6 +26,7 @@ from lotse.flows.cli.doctor import doctor
 from lotse.flows.cli.enrol import enrol
 from lotse.flows.cli.output import context, settings_error, warn
 from lotse.flows.cli.report import report
+from lotse.flows.cli.retention import retention
 from lotse.flows.cli.up import up
 from lotse.states import database_failures
 from lotse.states.errors import LotseError, NotReady
@@ -47,6 +48,7 @@ app.add_typer(person.app, name="person")
 app.command("check")(check)
 app.command("enrol")(enrol)
 app.command("report")(report)
+app.command("retention")(retention)
 app.command("up")(up)
 app.command("doctor")(doctor)
 app.command("backup")(backup)
