@@ -50,7 +50,7 @@ def test_a_password_and_a_token_of_a_failing_route_are_shown_nowhere(
     assert any(f"json://hook:***@127.0.0.1:{down}/hook" in r["last_error"] for r in dead)
     shown = [
         listed.out, lotse("outbox").out, lotse("outbox", "--case", ref).out,
-        lotse("doctor").out, lotse("doctor", "--json").out,
+        lotse("doctor").out, lotse("doctor", "--json").out, lotse("init").out + lotse("init").err,
         lotse("notify", "test", "klinik-nord").out, lotse("notify", "test", "klinik-nord", "--json").out,
         lotse("notify", "--dry-run").out,
         *(m.subject + "\n" + m.text for m in undeliverable),
@@ -58,6 +58,7 @@ def test_a_password_and_a_token_of_a_failing_route_are_shown_nowhere(
     with sqlite3.connect(home / "lotse.db") as connection:
         shown += [str(row) for row in connection.execute("SELECT last_error, body, revivals FROM outbox")]
     assert "lotse:***@" in "".join(shown)
+    assert "Unparseable URL foo://lotse:***@" in shown[4] + shown[5]  # doctor, init
     leaks = [(part, text) for text in shown for secret in SECRETS for part in [secret, *partly(secret)]
              if part in text]
     assert not leaks
