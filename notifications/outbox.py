@@ -140,9 +140,10 @@ def listing(
 
 def dead_rows(
     session: Session, *, case_id: int | None = None, ids: Collection[int] | None = None,
-    route: str | None = None,
+    route: str | None = None, unrouted: bool = False,
 ) -> list[OutboxRecord]:
-    """The dead rows (of one case, of these ids, of one route), oldest first, locked for a revival."""
+    """The dead rows (of one case, of these ids, of one route, without a route), oldest first,
+    locked for a revival."""
     query = select(OutboxRecord).where(OutboxRecord.status == "dead").order_by(OutboxRecord.id)
     if case_id is not None:
         query = query.where(OutboxRecord.case_id == case_id)
@@ -150,6 +151,8 @@ def dead_rows(
         query = query.where(OutboxRecord.id.in_(list(ids)))  # type: ignore[union-attr]
     if route is not None:
         query = query.where(OutboxRecord.route == route)
+    if unrouted:
+        query = query.where(OutboxRecord.route.is_(None))  # type: ignore[union-attr]
     return list(session.scalars(query.with_for_update()))
 
 

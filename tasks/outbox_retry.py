@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lotse.notifications import outbox
+from lotse.notifications.routes import Address, Routes, Target
 from lotse.states import store
 from lotse.states.errors import BadInput, NotFound, Refused
 from lotse.states.records import CaseRecord, HistoryRecord, OutboxRecord
@@ -44,10 +45,14 @@ def retry(
     return {"revived": revived, "by": by}
 
 
-def revive_route(ctx: Context, route: str) -> list[int]:
-    """After a test message went through `route`: its dead rows are pending again."""
+def revive_route(ctx: Context, target: Target, table: Routes, regions: set[str]) -> list[int]:
+    """After a test message went through a route: its dead rows are pending again, and so are
+    the dead rows that had no route and whose address the route serves now."""
     with ctx.db.writing() as session:
-        rows = outbox.dead_rows(session, route=route)
+        rows = outbox.dead_rows(session, route=target.key)
+        rows += [row for row in outbox.dead_rows(session, unrouted=True)
+                 if row.channel in (None, target.channel)
+                 and target in table.find(Address.parse(row.tags), regions)]
         return _revive(session, rows, now=ctx.clock(), by=LOTSE, via="cli", proof=ctx.proof)
 
 

@@ -1,6 +1,7 @@
 """Are the notification routes there, and do they work: the route report of `lotse init` and the
-test messages of `lotse notify test`. A route whose test message went through works again: its
-dead messages are queued again (`outbox_retry.revive_route`); nothing else touches the outbox.
+test messages of `lotse notify test`. A route whose test message went through works: its dead
+messages, and the dead ones that found no route and would take it now, are queued again
+(`outbox_retry.revive_route`); nothing else touches the outbox.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
             except SendFailed as exc:
                 outcome.update(ok=False, error=str(exc))
             else:
-                outcome["revived"] = outbox_retry.revive_route(ctx, target.key)
+                outcome["revived"] = outbox_retry.revive_route(ctx, target, table, regions)
             sent.append(outcome)
     return {"sent": sent, "missing": missing, "warnings": list(table.warnings)}
 

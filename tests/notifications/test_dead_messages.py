@@ -133,3 +133,22 @@ def test_a_revived_message_that_dies_again_is_reported_to_the_coordinator_again(
     assert next(r for r in delivery.outbox(alliance) if r["id"] == first)["status"] == "dead"
     again = [r for r in delivery.outbox(alliance) if r["to"] == "koord" and r["case"] == ref]
     assert len(again) == len(reports) + 1
+
+
+def test_a_message_dead_for_want_of_a_route_is_revived_by_the_test_of_the_route_added_for_it(
+    alliance: Context, inbox: Inbox, routes: Routes, lotse: Lotse, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOTSE_NOTIFY_MAX_ATTEMPTS", "1")
+    without_klinik = [r for r in mail_routes(inbox) if r[1] != "klinik-nord"]
+    routes(*without_klinik)
+    ref = visa_case(alliance)
+    assert lotse("notify").code == 0
+    dead = [r["id"] for r in delivery.outbox(alliance, status="dead") if r["to"] == "klinik-nord"]
+    assert len(dead) == 1
+
+    routes(*without_klinik, (inbox.url("klinik-nord@example.org"), "klinik-nord"))
+    tested = lotse("notify", "test", "klinik-nord")
+    assert f"dead message(s) #{dead[0]} are queued again" in tested.out
+    inbox.mails.clear()
+    assert lotse("notify").code == 0
+    assert [m.subject for m in inbox.to("klinik-nord@example.org")] == [f"{ref} (Maricel): Visum beantragt"]
