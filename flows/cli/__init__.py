@@ -17,7 +17,7 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from lotse.flows.cli import actor, case, notify, person, process
+from lotse.flows.cli import actor, case, notify, person, privacy, process
 from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
 from lotse.flows.cli.deploy import deploy
@@ -45,6 +45,7 @@ app.add_typer(case.app, name="case")
 app.add_typer(notify.app, name="notify")
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(person.app, name="person")
+app.add_typer(privacy.app, name="privacy")
 app.command("check")(check)
 app.command("enrol")(enrol)
 app.command("report")(report)
