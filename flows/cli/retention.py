@@ -30,4 +30,3 @@ def retention(
     verb = "would be erased (dry run)" if dry_run else "erased"
     typer.echo(f"{len(result['due'] if dry_run else result['erased'])} case(s) past their retention "
                f"on {result['as_of']} {verb}")
-
