@@ -65,7 +65,7 @@ def erase(ctx: Context, ref: str, *, reason: str, by: str, via: str = "cli") -> 
     erased one, and an author who is not a coordinator."""
     reason = check_reason(reason)
     with ctx.db.writing() as session:
-        _zero_freed_pages(ctx, session)
+        zero_freed_pages(ctx, session)
         author = store.get_actor(session, by)
         if not author.is_coordinator:
             raise RoleMissing(author.id, "erase a person's data", [COORDINATOR])
@@ -180,7 +180,7 @@ def _erase_messages(session: Session, case_id: int) -> int:
     return count
 
 
-def _zero_freed_pages(ctx: Context, session: Session) -> None:
+def zero_freed_pages(ctx: Context, session: Session) -> None:
     """SQLite overwrites what this transaction frees, instead of leaving it in free space."""
     if ctx.db.is_sqlite:
         session.execute(text("PRAGMA secure_delete=ON"))
