@@ -122,17 +122,26 @@ def _open_csv(path: Path) -> Cohort:
     if not any(text.strip() for text in sample):
         raise _empty()
     for delimiter in ",;\t":
-        for number, cells in enumerate(csv.reader(sample, delimiter=delimiter), start=1):
+        for number, cells in _sample_rows(sample, delimiter):
             if _is_header(cells):
                 return Cohort(path, normalise(cells), number, delimiter=delimiter)
     # No row holds every required column: the first non-empty row is the header, and the check
     # of the header says which columns it lacks.
     first = next(text for text in sample if text.strip())
     delimiter = max(",;\t", key=first.count)  # spreadsheets in German locales write `;`
-    for number, cells in enumerate(csv.reader(sample, delimiter=delimiter), start=1):
+    for number, cells in _sample_rows(sample, delimiter):
         if any(c.strip() for c in cells):
             return Cohort(path, normalise(cells), number, delimiter=delimiter)
     raise _empty()
+
+
+def _sample_rows(sample: list[str], delimiter: str) -> Iterator[Line]:
+    reader = csv.reader(sample, delimiter=delimiter)
+    try:
+        for cells in reader:
+            yield reader.line_num, cells  # the line a row ends on, as `_csv_rows` counts
+    except csv.Error:
+        return  # not this delimiter, or not CSV: said when the rows are read
 
 
 def _text_lines(path: Path) -> Iterator[str]:
@@ -164,7 +173,7 @@ def _workbook(path: Path) -> Any:
 
     try:
         return load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except (InvalidFileException, zipfile.BadZipFile, ParseError, KeyError, OSError, ValueError, TypeError):
         raise Unreadable("not an XLSX workbook; save the list as .xlsx or .csv (UTF-8)") from None
 
 
@@ -199,16 +208,14 @@ def _listed(names: list[str]) -> str:
 
 
 def _header_in(sheet: Any) -> tuple[int, tuple[Any, ...]] | None:
-    sheet.reset_dimensions()  # a workbook's stored dimensions may be wrong: read every row
-    for number, cells in enumerate(sheet.iter_rows(max_row=HEADER_WITHIN, values_only=True), start=1):
+    for number, cells in _rows(sheet, HEADER_WITHIN):
         if _is_header(cells):
             return number, cells
     return None
 
 
 def _first_row(sheet: Any) -> tuple[int, tuple[Any, ...]] | None:
-    sheet.reset_dimensions()
-    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+    for number, cells in _rows(sheet):
         if any(str(c if c is not None else "").strip() for c in cells):
             return number, cells
     return None
@@ -217,12 +224,19 @@ def _first_row(sheet: Any) -> tuple[int, tuple[Any, ...]] | None:
 def _sheet_rows(path: Path, name: str) -> Iterator[Line]:
     book = _workbook(path)
     try:
-        sheet = book[name]
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for number, values in _rows(book[name]):
             yield number, ["" if v is None else v for v in values]
     finally:
         book.close()
+
+
+def _rows(sheet: Any, last: int | None = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    sheet.reset_dimensions()  # a workbook's stored dimensions may be wrong: read every row
+    try:
+        yield from enumerate(sheet.iter_rows(max_row=last, values_only=True), start=1)
+    except (ParseError, ValueError, TypeError, KeyError, zipfile.BadZipFile, OSError):
+        raise Unreadable("a sheet of the workbook cannot be read; open the file and save it again "
+                         "as .xlsx, or as .csv (UTF-8)") from None
 
 
 # -- what the read-only reader does not show: merged cells, formulas without a saved value ---------
@@ -238,7 +252,7 @@ def _marks(path: Path, sheet: Any, header: list[str], header_line: int) -> list[
     try:
         with zipfile.ZipFile(path) as archive, archive.open(sheet._worksheet_path) as xml:
             marks = list(_scan(xml, columns, header_line))
-    except (KeyError, ParseError, zipfile.BadZipFile, OSError):
+    except (KeyError, ValueError, ParseError, zipfile.BadZipFile, OSError):
         raise Unreadable("not an XLSX workbook; save the list as .xlsx or .csv (UTF-8)") from None
     return sorted(marks, key=lambda m: (m.first, m.last))
 

@@ -230,3 +230,39 @@ def test_a_list_of_many_bad_rows_lists_the_first_thousand_and_counts_them_all(
     assert result.as_dict()["problem_count"] == 1500
     skipping = enrol(alliance, path, skip_invalid=True)
     assert (skipping.skipped, skipping.enrolled, skipping.refused) == (1500, [], False)
+
+
+def test_a_title_with_a_line_break_above_the_header_keeps_the_line_numbers(
+    alliance: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "kohorte.csv"
+    title = '"Kohorte\nMärz 2026"\n'
+    path.write_text(title + ",".join(HEADER) + "\nJoanna,Villareal,PHL,,\n", encoding="utf-8")
+
+    assert problems(enrol(alliance, path)) == ["line 4: employer is empty"]
+
+
+SHEET, BOOK = "xl/worksheets/sheet1.xml", "xl/workbook.xml"
+
+
+@pytest.mark.parametrize(("part", "damage"), [
+    (SHEET, lambda xml: xml.replace(b'<row r="2"', b'<row r="x"', 1)),  # a row numbered with letters
+    (SHEET, lambda xml: xml[: len(xml) // 2]),  # cut off in the middle
+    (BOOK, lambda xml: xml[: len(xml) // 2]),
+], ids=["row number", "sheet cut off", "workbook cut off"])
+def test_a_damaged_workbook_is_one_problem_not_a_traceback(
+    alliance: Context, tmp_path: Path, part: str, damage: Any
+) -> None:
+    path = workbook(tmp_path / "kohorte.xlsx", {"Kohorte": [HEADER, PEOPLE[0]]})
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    assert damage(parts[part]) != parts[part]
+    parts[part] = damage(parts[part])
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+    result = enrol(alliance, path)
+
+    assert len(result.problems) == 1 and result.problems[0].line == 0
+    assert "save" in result.problems[0].reason and case_file.list_cases(alliance) == []
