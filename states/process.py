@@ -31,6 +31,7 @@ ANY_STAGE = "*"
 _CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same safety
 MAX_BYTES = 1_000_000  # a real pathway has some 20 kB; parsing megabytes costs seconds per command
+MAX_VALUES = 100_000  # a real pathway has some 2,000; YAML aliases can multiply a small file a billionfold
 # A second guard behind `personal: true`: a fact whose name or title looks like one of these is
 # personal data even if its definition forgot to say so (never in messages, never in Prefect).
 _SENSITIVE = re.compile(
@@ -218,10 +219,28 @@ def _read(path: Path, file: str) -> Any:
         if len(raw) > MAX_BYTES:
             raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
                                   "is a few kB of stages, facts and events")
-        return yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
+        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
     except _DuplicateKey as exc:
         raise DefinitionError(file, f"line {exc.second}", f"duplicate key '{exc.key}', first on line "
                               f"{exc.first}; remove one of them") from None
+    if _values(data) > MAX_VALUES:
+        raise DefinitionError(file, "", f"holds more than {MAX_VALUES:,} values once its aliases (*name) "
+                              "are expanded; write the definition out without them")
+    return data
+
+
+def _values(data: Any) -> int:
+    """How many values the definition holds as it will be validated: an alias counts each time it
+    is used. Stops counting past the limit."""
+    count, pending = 0, [data]
+    while pending and count <= MAX_VALUES:
+        value = pending.pop()
+        count += 1
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return count
 
 
 def load_file(path: Path) -> Process:

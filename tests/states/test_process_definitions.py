@@ -432,3 +432,15 @@ def test_the_command_line_refuses_a_duplicate_key_with_one_line(tmp_path: Path) 
 def test_the_shipped_definitions_load() -> None:
     catalog = Catalog.load([PACKAGED_PROCESS_DIR])
     assert catalog.names() == ["chancen", "pflege"]
+
+
+def test_yaml_aliases_that_multiply_a_small_file_are_refused_quickly(tmp_path: Path) -> None:
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    text = yaml.safe_dump(VALID, sort_keys=False).replace("roles:\n", "roles: *l8\nunused:\n", 1)
+    path = write(tmp_path, "\n".join(levels) + "\n" + text)  # 10^9 values from a 1 kB file
+    assert path.stat().st_size < 5_000
+
+    with pytest.raises(DefinitionError) as failure:
+        load_file(path)
+    assert "more than 100,000 values" in failure.value.problem
