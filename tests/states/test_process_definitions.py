@@ -444,3 +444,17 @@ def test_yaml_aliases_that_multiply_a_small_file_are_refused_quickly(tmp_path: P
     with pytest.raises(DefinitionError) as failure:
         load_file(path)
     assert "more than 100,000 values" in failure.value.problem
+
+
+def test_every_span_of_a_deadline_is_bounded_too(tmp_path: Path) -> None:
+    def due(d: dict[str, Any]) -> None:
+        _add_deadline(d, "far")
+        d["deadlines"]["far"]["due"] = "99999 days after stage_entry"
+
+    def ladder(d: dict[str, Any]) -> None:
+        _add_deadline(d, "far")
+        d["deadlines"]["far"]["ladder"] = [{"after": "0 days"}, {"after": "200 months"}]
+
+    assert broken(tmp_path, due).path == "deadlines.far.due"
+    error = broken(tmp_path, ladder)
+    assert error.path.startswith("deadlines.far.ladder.1") and "at most 10 years" in error.problem
