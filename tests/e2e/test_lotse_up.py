@@ -24,7 +24,7 @@ from tests.flows.server_reads import artifacts, every, post
 pytestmark = pytest.mark.prefect
 
 SCHEDULES = {"deliver-notifications": "*/5 * * * *", "check-deadlines": "30 6 * * *",
-             "pipeline-report": "0 7 * * *"}
+             "pipeline-report": "0 7 * * *", "apply-retention": "0 5 1 * *"}
 COHORT = "given_name,family_name,nationality,employer\nGrace,Okonkwo,NGA,klinik-seeblick\n"
 
 
