@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from lotse.notifications import dispatch
 from lotse.states import facts as fact_kinds
-from lotse.states import machine, safeguards, scope, store
+from lotse.states import limits, machine, safeguards, scope, store
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
@@ -82,6 +82,10 @@ def open_case(
     definition = ctx.catalog.get(process or ctx.settings.default_process)
     if not given_name.strip() or not family_name.strip():
         raise BadInput("a case needs a given name and a family name")
+    limits.check_length("the given name", given_name.strip(), limits.NAME)
+    limits.check_length("the family name", family_name.strip(), limits.NAME)
+    if request_id is not None:
+        limits.check_length("the request id", request_id, limits.REQUEST_ID)
     values = parse_facts(definition, {"nationality": nationality, **(facts or {})})
     now = ctx.clock()
     try:
@@ -194,6 +198,8 @@ def work(
     author saw) refuses the change as a conflict if anything changed since, not only the stage."""
     if not (items or facts or event):
         raise BadInput(f"{ref}: nothing to do; tick an item, set a fact or choose an event")
+    if note is not None:
+        limits.check_length("the note", note, limits.NOTE)
 
     def decide(case: Case, process: Process, actor: Actor) -> list[DomainEvent]:
         if expected_version is not None and case.version != expected_version:
@@ -217,6 +223,8 @@ def _change(
     ctx: Context, ref: str, by: str, via: str, request_id: str | None, action: str, decide: Any,
 ) -> dict[str, Any]:
     _check_via(via)
+    if request_id is not None:
+        limits.check_length("the request id", request_id, limits.REQUEST_ID)
     now = ctx.clock()
     with ctx.db.writing() as session:
         record = store.find_case(session, ref, lock=True)

@@ -37,6 +37,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from lotse.states import facts as fact_kinds
+from lotse.states import limits
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadFactValue, LotseError, OpeningRefused
@@ -287,6 +288,9 @@ def _check_row(
     for column in ("given_name", "family_name", "nationality", "employer"):
         if not text.get(column):
             reasons.append(f"{column} is empty")
+    for column in ("given_name", "family_name"):
+        if len(text.get(column, "")) > limits.NAME:
+            reasons.append(f"{column} is longer than {limits.NAME} characters")
     process_name = text.get("process") or ctx.settings.default_process
     try:
         process = ctx.catalog.get(process_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lotse.states import store
+from lotse.states import limits, store
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, Refused
 from lotse.states.records import ActorRecord, ActorRoleRecord
@@ -38,6 +38,7 @@ def add_actor(
         raise BadInput(f"actor id '{actor_id}': use lower case letters, digits, '-', '_' or '.'")
     if not name.strip():
         raise BadInput("an actor needs a --name")
+    limits.check_length("the actor's --name", name.strip(), limits.NAME)
     if not roles:
         raise BadInput("an actor needs at least one --role")
     known = sorted({role for process in ctx.catalog.latest() for role in process.roles})
@@ -46,6 +47,8 @@ def add_actor(
             raise BadInput(f"unknown role '{role}'; roles of the processes: {', '.join(known)}")
     if region is not None:
         check_region(region)
+    if email is not None:
+        limits.check_length("the actor's --email", email, limits.EMAIL)
     if email is not None and not _EMAIL.match(email):
         raise BadInput(f"'{email}' is not an e-mail address")
     with ctx.db.writing() as session:
