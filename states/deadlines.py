@@ -12,6 +12,7 @@ from typing import Any
 
 from lotse.states.case import Case
 from lotse.states.durations import Duration
+from lotse.states.errors import Refused
 from lotse.states.process import COORDINATOR, Condition, Process, parse_condition
 from lotse.states.timers import RESPONSIBLE, STAGE_ENTRY, Due, Step, limit_id
 from lotse.states.titles import LOCALES, Title
@@ -106,8 +107,21 @@ def openings(process: Process, case: Case, entered: dt.date) -> list[Opening]:
         return []
     found = []
     for r in rules(process):
-        if r.is_open_for(process, case) and (due := r.due_on(case, entered)) is not None:
-            found.append(Opening(r, due))
+        if not r.is_open_for(process, case):
+            continue
+        try:
+            due = r.due_on(case, entered)
+            if due is not None:
+                found.append(Opening(r, due))
+                for step in r.ladder:  # every rung of its ladder lies inside the calendar too
+                    step.on(due)
+        except OverflowError:
+            # Dates are bounded when read (`facts`); a value stored before that cannot stick a case.
+            raise Refused(
+                f"{case.ref}: the deadline '{r.id}' would fall outside the calendar: '{r.due.anchor}' is "
+                f"far off. Correct it (`lotse case set {case.ref} {r.due.anchor}=YYYY-MM-DD`), "
+                "then try again"
+            ) from None
     return found
 
 
