@@ -29,13 +29,11 @@ _GERMAN_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 
 def parse_value(kind: str, raw: Any, values: list[str] | None = None, *, name: str = "") -> Any:
     """Turn text or a scalar into the fact's value; raise `BadFactValue` saying what fits."""
-    label = f"fact '{name}'" if name else "value"
     try:
         return _PARSERS[kind](raw, values)
     except (ValueError, TypeError, LookupError) as exc:
-        if kind == "date":  # the message may reach Prefect: the fact and the rule, never the value
-            raise BadFactValue(f"{name or 'value'}: not {_HINTS['date']}") from exc
-        raise BadFactValue(f"{label}: {raw!r} is not a valid {kind} ({expected(kind, values)})") from exc
+        # the message may reach Prefect: the fact and the rule, never the value
+        raise BadFactValue(f"{name or 'value'}: not {expected(kind, values)}") from exc
 
 
 def expected(kind: str, values: list[str] | None = None) -> str:

@@ -136,6 +136,10 @@ def advance(
     # Prefect keeps every flow parameter for ever: personal data, and a free-text note that may
     # hold some, never go there; such a change is made here, audited the same way.
     through_prefect = bool(os.environ.get("PREFECT_API_URL"))
+    if through_prefect:  # a run refused for its input would keep that input in Prefect for ever
+        from lotse.tasks import preflight
+
+        preflight.check_advance(ctx, ref, event, by=by, facts=facts)
     private = casework.personal_facts(ctx, ref, list(facts)) if through_prefect else []
     if through_prefect and note:
         private.append("--note")

@@ -156,3 +156,44 @@ def test_case_advance_with_a_note_never_sends_the_note_to_prefect(
     history = json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)["history"]
     assert history[-1]["note"] == note and history[-1]["via"] == "cli"
     assert {run["id"] for run in runs_named(f"apply_visa {ref}")} == before
+
+
+@pytest.mark.parametrize(("words", "code", "says"), [
+    (["--set", "nationalty=AFG"], 2, "process pflege has no fact 'nationalty'; known: nationality, "),
+    (["--set", "geburtsdatum=1991-04-17"], 2, "has no fact 'geburtsdatum'; known: "),
+    (["--set", "withdraw_reson=Schwanger"], 2, "has no fact 'withdraw_reson'; known: "),
+    (["--set", "arrival_date=Quraishi"], 2, "arrival_date: not a date between 1900-01-01 and 2199-12-31"),
+    (["--set", "language_level=Quraishi"], 2, "language_level: not a CEFR level"),
+    (["--by", "quraishi-pflege"], 1, "unknown actor 'quraishi-pflege'"),
+], ids=["typo-nationality", "german-birth-date", "typo-reason", "name-as-date", "name-as-level", "actor"])
+def test_case_advance_refuses_what_a_run_would_refuse_before_prefect_creates_one(
+    prefect_harness: None, alliance: Context, home: Path, words: list[str], code: int, says: str
+) -> None:
+    ref = _visa_ready(alliance)
+    by = [] if "--by" in words else ["--by", "klinik-nord"]
+    before = post("/flow_runs/count", {})
+
+    refused = run_lotse(home, "case", "advance", ref, "apply_visa", *by, *words,
+                        env={"PREFECT_API_URL": api_url()})
+
+    assert refused.returncode == code
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: ") and says in line
+    assert post("/flow_runs/count", {}) == before  # nothing of it was stored
+    assert json.loads(run_lotse(home, "case", "show", ref, "--json").stdout)["stage"] == "recruited"
+
+
+def test_case_advance_refuses_an_event_its_process_does_not_have_before_prefect(
+    prefect_harness: None, alliance: Context, home: Path
+) -> None:
+    ref = _visa_ready(alliance)
+    before = post("/flow_runs/count", {})
+
+    refused = run_lotse(home, "case", "advance", ref, "Quraishi", "--by", "klinik-nord",
+                        env={"PREFECT_API_URL": api_url()})
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"error: {ref}: process pflege has no event 'Quraishi'; known: apply_visa, arrive, "
+        "start_language_course, start_recognition, settle, complete, withdraw"]
+    assert post("/flow_runs/count", {}) == before
