@@ -64,6 +64,7 @@ def apply(ctx: Context, *, as_of: dt.date | None = None, dry_run: bool = False,
     day = as_of or deadlines.today(ctx)
     cases = due(ctx, day)
     erased: list[str] = []
+    problem = None
     if not dry_run:
         for case in cases:
             with ctx.db.writing() as session:
@@ -75,8 +76,8 @@ def apply(ctx: Context, *, as_of: dt.date | None = None, dry_run: bool = False,
                 except Refused:  # reopened or erased meanwhile: nothing to do for it now
                     continue
             erased.append(case.ref)
-        if erased:
-            erasure.compact(ctx)
+        # Every run, not only one that erased: it also finishes what an earlier one could not.
+        problem = erasure.compact(ctx)
     return {"as_of": day.isoformat(), "dry_run": dry_run, "due": [c.ref for c in cases],
-            "erased": erased}
+            "erased": erased, **({"problem": problem} if not dry_run and problem else {})}
 

@@ -16,7 +16,8 @@ Backups made before keep them: they age out by the alliance's backup rotation.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, text
@@ -34,6 +35,7 @@ from lotse.tasks.context import Context
 ERASED = "[gelöscht]"
 ACTION = "erased"
 REASON_MAX = 200
+CHECKPOINT_WAIT_MS = 2000
 WITHDRAW, WITHDRAW_FACT = "withdraw", "withdraw_reason"
 WITHDRAW_REASON = "Löschung verlangt (Art. 17 DSGVO)"  # names no one: it stays in the history
 REASON_HELP = ("Why, e.g. 'Antrag nach Art. 17 DSGVO vom 2027-03-01' or 'retention'. It is kept in "
@@ -46,9 +48,11 @@ class Erased:
     facts: list[str]  # the personal facts erased, by name
     messages: int  # outbox rows whose texts were erased
     notes: int  # history rows whose note or detail was erased
+    problem: str | None = None  # what kept the file from being compacted (SQLite)
 
     def as_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "facts": self.facts, "messages": self.messages, "notes": self.notes}
+        return {"ref": self.ref, "facts": self.facts, "messages": self.messages, "notes": self.notes,
+                "compacted": self.problem is None}
 
 
 def check_reason(reason: str) -> str:
@@ -71,8 +75,7 @@ def erase(ctx: Context, ref: str, *, reason: str, by: str, via: str = "cli") -> 
             raise RoleMissing(author.id, "erase a person's data", [COORDINATOR])
         record = store.find_case(session, ref, lock=True)
         done = erase_case(session, ctx, record, reason=reason, by=author.id, via=via)
-    compact(ctx)
-    return done
+    return replace(done, problem=compact(ctx))
 
 
 def withdraw_first(ctx: Context, ref: str, *, by: str) -> dict[str, Any] | None:
@@ -186,17 +189,31 @@ def zero_freed_pages(ctx: Context, session: Session) -> None:
         session.execute(text("PRAGMA secure_delete=ON"))
 
 
-def compact(ctx: Context) -> None:
+def compact(ctx: Context) -> str | None:
     """SQLite: rebuild the file without the free space older changes left (copies of rows as they
-    were), and move the write-ahead log into it, so no erased value stays in the file's bytes."""
+    were), and move the write-ahead log into it, so no erased value stays in the file's bytes.
+    Returns what kept it from doing so (the erasure itself is committed), or None."""
     if not ctx.db.is_sqlite:
-        return
+        return None
     # A raw connection: VACUUM runs outside a transaction, and SQLAlchemy would begin one.
     connection = ctx.db.engine.raw_connection()
     try:
         cursor = connection.cursor()
-        for statement in ("PRAGMA secure_delete=ON", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
-            cursor.execute(statement)
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute("VACUUM")
+        # Readers' transactions are short; a long one is not waited for: the next run finishes it.
+        waits = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout={int(waits)}")  # the pooled connection's own again
         cursor.close()
+    except sqlite3.Error as exc:
+        busy, why = 1, str(exc)
+    else:
+        why = "a reader held the write-ahead log"
     finally:
         connection.close()
+    if not busy:
+        return None
+    return (f"the database file could not be compacted now ({why}): erased values may stay in its "
+            "free space until the next `lotse retention` run compacts it")

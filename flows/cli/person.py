@@ -49,6 +49,8 @@ def erase(
         if not as_json:
             typer.echo(f"{withdrawn['ref']}: {withdrawn['from']} -> {withdrawn['to']} (withdraw)")
     done = erasure.erase(ctx, ref, reason=reason, by=by)
+    if done.problem:
+        warn(done.problem)
     if as_json:
         emit_json({**done.as_json(), "withdrawn": withdrawn is not None})
     else:

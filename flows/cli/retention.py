@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from lotse.flows.cli.output import as_of_day, context, emit_json
+from lotse.flows.cli.output import as_of_day, context, emit_json, warn
 from lotse.tasks import apply_retention
 
 
@@ -22,6 +22,8 @@ def retention(
     closed): names, personal facts, message texts and notes; audited as `erased` by lotse."""
     day = as_of_day(as_of)
     result = apply_retention.apply(context(), as_of=day, dry_run=dry_run, via="cli")
+    if result.get("problem"):
+        warn(result["problem"])
     if as_json:
         emit_json(result)
         return

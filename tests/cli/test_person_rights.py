@@ -149,7 +149,7 @@ def test_erase_with_close_withdraws_and_leaves_no_name_in_the_files_bytes(
     assert done.code == 0, done.err
     # notes: the note of apply_visa and of the withdrawal; personal facts set at opening and withdrawal
     assert done.json() == {"ref": ref, "facts": ["nationality", "withdraw_reason"], "messages": 5, "notes": 4,
-                           "withdrawn": True}
+                           "compacted": True, "withdrawn": True}
     data = raw_bytes(alliance.settings)
     assert [s for s in SECRETS if s.encode() in data] == []
     assert b"Amihan" in data  # the other case is untouched
@@ -208,3 +208,22 @@ def test_export_and_erase_work_on_postgresql(settings: Settings, clock: Clock) -
             assert person_export.export(ctx, ref)["given_name"] == erasure.ERASED
         finally:
             ctx.db.dispose()
+
+
+def test_an_erase_while_a_reader_holds_the_log_is_made_and_says_the_file_waits(
+    alliance: Context, lotse: Lotse,
+) -> None:
+    ref = visa_case(alliance)
+    withdraw(alliance, ref)
+    reader = sqlite3.connect(alliance.settings.db_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM cases").fetchone()
+        done = lotse("person", "erase", ref, "--reason", "Antrag", "--by", "koord", "--json")
+    finally:
+        reader.close()
+    assert done.code == 0 and done.json()["compacted"] is False
+    assert "could not be compacted now (a reader held the write-ahead log)" in done.err
+    assert case_file.case_file(alliance, ref)["family_name"] == erasure.ERASED
+    assert lotse("retention", "--json").json()["erased"] == []  # a later run compacts it
+    assert [s for s in SECRETS if s.encode() in raw_bytes(alliance.settings)] == []
