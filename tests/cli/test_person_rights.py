@@ -227,3 +227,18 @@ def test_an_erase_while_a_reader_holds_the_log_is_made_and_says_the_file_waits(
     assert case_file.case_file(alliance, ref)["family_name"] == erasure.ERASED
     assert lotse("retention", "--json").json()["erased"] == []  # a later run compacts it
     assert [s for s in SECRETS if s.encode() in raw_bytes(alliance.settings)] == []
+
+
+def test_an_erased_case_still_reads_everywhere_it_is_shown(alliance: Context, lotse: Lotse) -> None:
+    from lotse.tasks import case_overview, case_page
+
+    ref = visa_case(alliance)
+    withdraw(alliance, ref)
+    assert lotse("person", "erase", ref, "--reason", "Antrag", "--by", "koord").code == 0
+    shown = lotse("case", "show", ref)
+    assert shown.code == 0 and f"{ref}  [gelöscht] [gelöscht]" in shown.out and FAMILY not in shown.out
+    page = case_page.case_page(alliance, ref)
+    assert page.given_name == erasure.ERASED and FAMILY not in repr(page)
+    [view] = case_file.views(alliance, refs=[ref])
+    overview = case_overview.render(view, locale="de", timezone="Europe/Berlin")  # what Prefect shows
+    assert ref in overview and "[gelöscht]" not in overview and REASON_TEXT not in overview
