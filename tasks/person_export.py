@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import select
 
-from lotse.states import store
+from lotse.states import scope, store
 from lotse.states.moments import iso
 from lotse.states.records import ActorRecord, DeadlineRecord, HistoryRecord, OutboxRecord
 from lotse.tasks import case_file
@@ -29,8 +29,13 @@ FORMATS = ("json", "html")
 def export(ctx: Context, ref: str, *, by: str | None = None, via: str = "cli") -> dict[str, Any]:
     """Audit the export on the case, then read everything about the person."""
     with ctx.db.writing() as session:
-        author = store.get_actor(session, by).id if by else LOTSE
         record = store.find_case(session, ref, lock=True)
+        author = LOTSE
+        if by:  # who asks must be entitled to the case, as for any change of it
+            actor = store.get_actor(session, by)
+            scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
+                        opener=lambda: store.opener(session, record))
+            author = actor.id
         session.add(HistoryRecord(
             case_id=record.id or 0, at=ctx.clock(), action=ACTION, from_stage=record.stage,
             to_stage=record.stage, actor_id=author, via=via, proof=ctx.proof,

@@ -242,3 +242,13 @@ def test_an_erased_case_still_reads_everywhere_it_is_shown(alliance: Context, lo
     [view] = case_file.views(alliance, refs=[ref])
     overview = case_overview.render(view, locale="de", timezone="Europe/Berlin")  # what Prefect shows
     assert ref in overview and "[gelöscht]" not in overview and REASON_TEXT not in overview
+
+
+def test_an_export_for_an_organisation_not_on_the_case_is_refused(alliance: Context, lotse: Lotse) -> None:
+    ref = visa_case(alliance)
+    directory.add_actor(alliance, "klinik-sued", name="Klinik Süd", roles=["employer"], region="SE-Nord")
+    before = len(history_of(alliance, ref))
+    refused = lotse("person", "export", ref, "--by", "klinik-sued")
+    assert refused.code == 1 and "klinik-sued" in refused.error and FAMILY not in refused.err + refused.out
+    assert len(history_of(alliance, ref)) == before
+    assert lotse("person", "export", ref, "--by", "klinik-nord").code == 0
