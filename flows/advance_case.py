@@ -9,6 +9,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from lotse.flows.refusals import refusals_are_no_crash, refused
+from lotse.flows.work_case import CaseRef
 from lotse.states.errors import LotseError
 from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publish_overview, tag_run_with_case
 
@@ -20,7 +21,7 @@ from lotse.tasks.prefect_tasks import apply_event, deliver_case_messages, publis
                 "nothing and ends the run as Refused with the reason.",
 )
 def advance_case(
-    case_ref: str,
+    case_ref: CaseRef,
     event: str,
     actor: str,
     facts: dict[str, str] | None = None,

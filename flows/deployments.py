@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 TAGS = ["lotse"]
 NOTE_HELP = (f"Why, in a few words (at most {NOTE_MAX} characters). Never a person's name, birth date, "
              "nationality or passport data: Prefect keeps run parameters for ever.")
+# The server checks a `pattern` but not a `format`: without it, a date field takes any text, a
+# name included, and the run keeps it for ever. ISO, or as German offices write dates.
+DATE_PATTERN = r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4})\s*$"
 FACTS_HELP = ("Facts to set with the event. Only facts that are not personal data; set personal ones "
               "with `lotse case set` on the command line.")
 
@@ -126,7 +129,7 @@ def fact_schema(ctx: Context, name: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "title": f"{title} ({name})"}
     kinds = {f.type for f in facts}
     if kinds == {"date"}:
-        schema["format"] = "date"
+        schema.update(format="date", pattern=DATE_PATTERN)
     elif kinds == {"cefr"}:
         schema["enum"] = list(CEFR_LEVELS)
     elif kinds == {"enum"}:

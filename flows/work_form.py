@@ -12,17 +12,26 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from prefect.input import RunInput
-from pydantic import Field, WithJsonSchema, create_model
+from pydantic import ConfigDict, Field, WithJsonSchema, create_model
 
 from lotse.tasks.worksheet import NOTE_MAX, Answer, FactField, Worksheet, describe
 
 TEXT_MAX = 200  # a text fact: a short code or word, not prose
+# The server checks a `pattern`, not a `format`: without it a date field takes any text, a name
+# included, and keeps it with the run. The UI's date field sends ISO dates.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TYPES: dict[str, Any] = {
-    "date": (dt.date, {"type": "string", "format": "date"}),
+    "date": (dt.date, {"type": "string", "format": "date", "pattern": DATE_PATTERN}),
     "int": (int, {"type": "integer"}),
     "str": (str, {"type": "string", "maxLength": TEXT_MAX}),
     "country": (str, {"type": "string", "pattern": "^[A-Z]{3}$"}),
 }
+
+
+class _Form(RunInput):
+    # The server stores what it validates: a field the form does not have (a typo of a personal
+    # fact) is refused, not kept.
+    model_config = ConfigDict(extra="forbid")
 
 
 def model(sheet: Worksheet) -> type[RunInput]:
@@ -51,7 +60,7 @@ def model(sheet: Worksheet) -> type[RunInput]:
     )
     fields["note"] = (_optional(str, {"type": "string", "maxLength": NOTE_MAX}),
                       _field(None, w["note"], w["note_help"], next(position)))
-    form = create_model("WorkCase", __base__=RunInput, **fields)
+    form = create_model("WorkCase", __base__=_Form, **fields)
     form._description = describe(sheet)  # shown above the form when resuming
     return form
 

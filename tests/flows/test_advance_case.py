@@ -3,9 +3,11 @@ event and the case, tags it with process and region, and leaves the case's overv
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prefect import get_client
@@ -17,7 +19,7 @@ from lotse.states.errors import BadInput, RequirementsMissing
 from lotse.tasks import case_file, casework
 from lotse.tasks.context import Context
 from lotse.tasks.prefect_tasks import apply_event
-from tests.flows.server_reads import artifacts, every
+from tests.flows.server_reads import artifacts, every, post
 
 pytestmark = pytest.mark.prefect
 
@@ -187,3 +189,31 @@ def test_a_run_on_a_stale_version_fails_as_a_conflict_and_changes_nothing(
 
     shown = case_file.case_file(alliance, ref)
     assert shown["stage"] == "recruited" and shown["version"] == 0
+
+
+@pytest.mark.parametrize("parameters", [
+    {"case_ref": "{ref}", "event": "arrive", "actor": "koord", "facts": {"arrival_date": "Quraishi"}},
+    {"case_ref": "{ref}", "event": "apply_visa", "actor": "koord", "facts": {"nationalty": "AFG"}},
+    {"case_ref": "{ref}", "event": "apply_visa", "actor": "koord", "facts": {"geburtsdatum": "1991-04-17"}},
+    {"case_ref": "{ref}", "event": "withdraw", "actor": "koord", "facts": {"withdraw_reson": "Schwanger"}},
+    {"case_ref": "{ref}", "event": "arrive", "actor": "koord", "facts": {"language_level": "Quraishi"}},
+    {"case_ref": "Quraishi", "event": "apply_visa", "actor": "koord"},
+    {"case_ref": "{ref}", "event": "Quraishi", "actor": "koord"},
+    {"case_ref": "{ref}", "event": "apply_visa", "actor": "Quraishi"},
+], ids=["name-as-date", "typo-nationality", "german-birth-date", "typo-reason", "name-as-level",
+        "name-as-ref", "name-as-event", "name-as-actor"])
+def test_the_server_refuses_a_run_whose_parameters_do_not_fit_the_form_and_stores_nothing(
+    prefect_harness: None, alliance: Context, lotse_env: None, parameters: dict[str, Any]
+) -> None:
+    ref = ready_for_visa(alliance)
+    given = json.loads(json.dumps(parameters).replace("{ref}", ref))
+    [deployment] = [d for d in deployments.build(alliance).built if d.name == "advance-case"]
+
+    with get_client(sync_client=True) as client:
+        deployment_id = deployment.apply()
+        before = post("/flow_runs/count", {})
+        with pytest.raises(PrefectHTTPStatusError, match="409"):
+            client.create_flow_run_from_deployment(deployment_id, parameters=given)
+
+    assert post("/flow_runs/count", {}) == before
+

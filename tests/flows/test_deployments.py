@@ -77,7 +77,10 @@ def test_every_advance_case_parameter_is_described_and_date_facts_are_dates(alli
     assert "as shown in the overview; if the case changed since, nothing is written" in explained
     facts = schema["facts"]["anyOf"][0]["properties"]
     assert facts["arrival_date"] == {
-        "type": "string", "format": "date", "title": "Einreisedatum (arrival_date)"}
+        "type": "string", "format": "date", "pattern": deployments.DATE_PATTERN,
+        "title": "Einreisedatum (arrival_date)"}
+    assert all(re.fullmatch(deployments.DATE_PATTERN, day) for day in ("2027-03-01", "1.3.2027"))
+    assert not re.search(deployments.DATE_PATTERN, "Quraishi")
     assert facts["language_level"]["enum"] == ["A1", "A2", "B1", "B2", "C1", "C2"]
     assert "format" not in facts["language_level"]
 

@@ -231,3 +231,25 @@ def test_an_unknown_or_closed_case_is_refused_without_a_form(
     assert closed.is_failed() and closed.name == "Refused" and "is closed" in closed.message
     assert set(paused_runs()) == earlier
 
+
+
+def test_the_server_refuses_a_form_with_a_name_in_a_date_field_or_a_field_the_form_lacks(
+    prefect_harness: None, alliance: Context, lotse_env: None,
+) -> None:
+    ref = in_visa(alliance)
+    paused = start(ref)
+
+    with get_client(sync_client=True) as client:
+        for wrong in ({"fact_arrival_date": "Quraishi"}, {"fact_nationalty": "AFG"},
+                      {"fact_withdraw_reason": "Schwanger"}):
+            result = client.resume_flow_run(paused.run_id, run_input={"on_behalf_of": KOORD, **wrong})
+            assert str(result.status) == "SetStateStatus.REJECT", wrong
+        stored = post("/flow_runs/filter", {"flow_runs": {"id": {"any_": [paused.run_id]}},
+                                            "limit": 1, "offset": 0, "sort": "ID_DESC"})
+    assert stored[0]["state_type"] == "PAUSED"  # still waiting for a form that fits
+    state = paused.resume({"on_behalf_of": KOORD})
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        kept = client.filter_flow_run_input(paused.run_id, key_prefix="", limit=100, exclude_keys=set())
+    assert kept and not [i.value for i in kept if "Quraishi" in i.value or "AFG" in i.value
+                         or "Schwanger" in i.value]
