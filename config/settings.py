@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         description="Address the Prefect server of `lotse up` binds to; beyond loopback only with "
                     "PREFECT_SERVER_API_AUTH_STRING set.",
     )
-    prefect_port: int = 4200
+    prefect_port: int = Field(4200, ge=1, le=65535)
     poll_seconds: float = Field(
         0.5, gt=0, le=60,
         description="How often `lotse up` asks the Prefect server for runs to start: a click in the UI "

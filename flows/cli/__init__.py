@@ -17,7 +17,7 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from lotse.flows.cli import actor, case, notify, person, privacy, process
+from lotse.flows.cli import actor, arguments, case, notify, person, privacy, process
 from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
 from lotse.flows.cli.deploy import deploy
@@ -93,6 +93,7 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
 def main() -> None:
     """Entry point: run the command, turn every user error into one line and an exit code."""
     try:
+        arguments.check_text(sys.argv[1:])
         code = app(standalone_mode=False)
     except LotseError as exc:
         _fail(str(exc), exc.exit_code)
@@ -112,6 +113,9 @@ def main() -> None:
         _fail(_one_line(exc.format_message()), getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except OSError as exc:  # a path too long, a folder not writable: the file system said no
+        problem = arguments.path_problem(exc)
+        _fail(str(problem), problem.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -121,7 +121,7 @@ def advance(
     assignments: list[str] = typer.Option([], "--set", metavar="KEY=VALUE"),
     note: str | None = typer.Option(None, "--note"),
     expected_version: int | None = typer.Option(
-        None, "--expected-version", metavar="N",
+        None, "--expected-version", metavar="N", min=0, max=2**31 - 1,
         help="Only if the case still stands at version N (see `case show`); else a conflict, exit 1.",
     ),
     as_json: bool = JSON,

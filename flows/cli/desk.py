@@ -11,7 +11,9 @@ def desk(
     host: str | None = typer.Option(
         None, "--host", help="Address to listen on; default LOTSE_DESK_HOST (127.0.0.1)."
     ),
-    port: int | None = typer.Option(None, "--port", help="Port; default LOTSE_DESK_PORT (4210)."),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="Port; default LOTSE_DESK_PORT (4210)."
+    ),
 ) -> None:
     """Serve the desk (the pages answer links open, the coordinators' sign-in) until Ctrl-C or
     SIGTERM. Put it behind a reverse proxy that ends TLS, and set LOTSE_PUBLIC_URL to the address

@@ -9,7 +9,8 @@ from lotse.flows.cli.output import settings
 
 def up(
     port: int | None = typer.Option(
-        None, "--port", help="Port of the local Prefect server; default LOTSE_PREFECT_PORT (4200)."
+        None, "--port", min=1, max=65535,
+        help="Port of the local Prefect server; default LOTSE_PREFECT_PORT (4200).",
     ),
     no_server: bool = typer.Option(
         False, "--no-server", help="Start no server: use PREFECT_API_URL, or the one already on --port."
@@ -18,7 +19,8 @@ def up(
         False, "--demo", help="Also fire the demo's ready events as advance-case flow runs."
     ),
     desk_port: int | None = typer.Option(
-        None, "--desk-port", help="Port of the desk beside Prefect; default LOTSE_DESK_PORT (4210)."
+        None, "--desk-port", min=1, max=65535,
+        help="Port of the desk beside Prefect; default LOTSE_DESK_PORT (4210).",
     ),
     no_desk: bool = typer.Option(
         False, "--no-desk", help="Start no desk (e.g. where `lotse desk` runs behind a proxy)."
