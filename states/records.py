@@ -111,7 +111,8 @@ class ItemRecord(SQLModel, table=True):
 
 
 class HistoryRecord(SQLModel, table=True):
-    """Append-only: one row per change, never updated or deleted."""
+    """Append-only: one row per change, never deleted, and updated only by an erasure (Art. 17
+    GDPR, tasks/erasure.py), which replaces its note and personal values with a marker."""
 
     __tablename__ = "history"
 

@@ -108,6 +108,8 @@ def test_an_empty_reason_is_refused(alliance: Context, lotse: Lotse) -> None:
     ref = visa_case(alliance)
     withdraw(alliance, ref)
     assert "--reason is empty" in lotse("person", "erase", ref, "--reason", "  ", "--by", "koord").error
+    assert "at most 200" in lotse("person", "erase", ref, "--reason", "x" * 201, "--by", "koord").error
+    assert case_file.case_file(alliance, ref)["family_name"] == FAMILY
 
 
 def raw_bytes(settings: Settings) -> bytes:
