@@ -269,14 +269,16 @@ def _scan(xml: Any, columns: dict[int, str], header_line: int) -> Iterator[Mark]
                 row = int(element.get("r") or row + 1)
                 column = 0
             elif tag == "c":
-                formula = value = False
+                # A formula whose text result is empty is saved as an empty value of type "str";
+                # an empty value of any other type is one never computed.
+                formula, value = False, element.get("t") == "str"
                 where = _CELL.fullmatch(element.get("r") or "")
                 column = _column_number(where.group(1)) if where else column + 1
             continue
         if tag == "f":
             formula = True
         elif tag == "v":
-            value = bool((element.text or "").strip())
+            value = value or bool((element.text or "").strip())
         elif tag == "c":
             if formula and not value and row > header_line and column in columns:
                 yield Mark(row, row, _SAVE_AGAIN, columns[column])

@@ -203,6 +203,19 @@ def test_a_formula_whose_value_excel_saved_is_read_as_that_value(alliance: Conte
     assert case_file.case_file(alliance, result.enrolled[0])["facts"]["nationality"] == "IND"
 
 
+def test_a_formula_whose_saved_value_is_empty_text_is_an_empty_cell(
+    alliance: Context, tmp_path: Path
+) -> None:
+    rows = [["Priya", "Nair", "IND", "klinik-nord", '=IF(TRUE,"","")']]
+    path = workbook(tmp_path / "kohorte.xlsx", {"Kohorte": cohort_sheet(*rows)})
+    saved_by_excel(path, '<c r="E5"><f>IF(TRUE,"","")</f><v /></c>',
+                   '<c r="E5" t="str"><f>IF(TRUE,"","")</f><v></v></c>')
+
+    result = enrol(alliance, path)
+
+    assert problems(result) == [] and len(result.enrolled) == 1
+
+
 def saved_by_excel(path: Path, cell: str, computed: str) -> None:
     """The workbook as Excel saves it: a formula's value beside the formula."""
     with zipfile.ZipFile(path) as archive:
