@@ -1,8 +1,9 @@
 """One deployment per flow, with the schedules from the settings (cron, in the alliance's time zone).
 
 `advance-case` offers the events of the loaded process definitions and the actors of the directory
-as choices in the Prefect UI's run form; they are read when `lotse up` starts, so restart it after
-adding actors or processes.
+as choices in the Prefect UI's run form, and `enrol-cohort` the files of the inbox (by the hash of
+their content, never their names); they are read when `lotse up` starts, so restart it after adding
+actors or processes, or after `lotse enrol` put a file in the inbox that the form should offer.
 
 Prefect stores a run's parameters when it creates the run, before any Lotse code sees them, and
 keeps them for ever. So the form itself admits only the non-personal facts of the processes and a
@@ -21,6 +22,7 @@ from prefect.schedules import Cron
 
 from lotse.config.settings import Settings
 from lotse.states.errors import BadInput
+from lotse.tasks import inbox
 from lotse.tasks.context import Context
 from lotse.tasks.worksheet import NOTE_MAX  # one limit for every note that can reach Prefect
 
@@ -80,6 +82,8 @@ def build(ctx: Context) -> Deployments:
             schedules=[Cron(cron, timezone=ctx.settings.timezone)] if cron else None,
             enforce_parameter_schema=True,  # the server refuses a run outside the form's schema
         )
+        if plan.name == "enrol-cohort":
+            offer_choices(deployment, file=inbox.names(ctx.settings.home))
         if plan.name == "advance-case":
             offer_choices(deployment, event=events(ctx), actor=actors(ctx))
             restrict_free_text(deployment, {name: fact_schema(ctx, name) for name in shareable_facts(ctx)})

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from lotse.flows.cli.output import context, emit_json, warn
+from lotse.flows.cli.output import context, emit_json, settings, warn
 from lotse.states.errors import BadInput
 
 
@@ -34,9 +34,14 @@ def enrol(
                            "with the header row is found) or run without PREFECT_API_URL")
         from lotse.flows.cli.prefect_console import flow_run_ahead
         from lotse.flows.enrol_cohort import enrol_cohort
+        from lotse.tasks import inbox
 
+        neutral = inbox.receive(settings().home, file)  # the file's own name may be a person's
         flow_run_ahead()
-        result = enrol_cohort(file=str(file.resolve()), skip_invalid=skip_invalid, by=by)
+        try:
+            result = {**enrol_cohort(file=neutral.name, skip_invalid=skip_invalid, by=by), "file": file.name}
+        except BadInput as refused:  # the operator's own line names the operator's own file
+            raise BadInput(str(refused).replace(neutral.name, file.name)) from None
     else:
         from lotse.tasks import cohort_import
 

@@ -17,6 +17,7 @@ from prefect.deployments import run_deployment
 
 from lotse.flows.deployments import PLANNED
 from lotse.flows.server import port_taken
+from lotse.tasks import inbox
 from tests.conftest import run_lotse
 from tests.e2e.conftest import Up, alive, free_port, newest_artifact, prefect_at, start
 from tests.flows.server_reads import artifacts, every, post
@@ -58,7 +59,8 @@ def test_a_served_advance_case_run_completes_and_moves_the_case(served: Up, tmp_
     cohort = tmp_path / "cohort.csv"
     cohort.write_text(COHORT, encoding="utf-8")
     with prefect_at(served.api):
-        enrolled = run_deployment("enrol-cohort/enrol-cohort", parameters={"file": str(cohort)}, timeout=120)
+        neutral = inbox.receive(served.home, cohort).name  # as `lotse enrol` passes it
+        enrolled = run_deployment("enrol-cohort/enrol-cohort", parameters={"file": neutral}, timeout=120)
         assert enrolled.state is not None and enrolled.state.is_completed(), enrolled.state
         [ref] = [a for a in artifacts("enrolment", served.api)[0]["data"].split() if a.startswith("SE-")]
         ticked = served.lotse("case", "done", ref, "employment_contract", "recognition_documents",

@@ -12,6 +12,7 @@ import pytest
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 
+from lotse.tasks import inbox
 from lotse.tasks.demo import CHANCEN_PEOPLE, PFLEGE_PEOPLE
 from tests.e2e.conftest import Up, prefect_at
 from tests.e2e.test_lotse_up import present
@@ -50,8 +51,9 @@ def test_no_known_name_appears_anywhere_on_the_prefect_server(served: Up, tmp_pa
     listed = json.loads(served.lotse("case", "list", "--json").stdout)
     ref = next(c["ref"] for c in listed if c["stage"] == "recruited" and c["process"] == "pflege")
     with prefect_at(served.api):
-        run("enrol-cohort", file=str(cohort))  # refused: one bad row, names in every row
-        run("enrol-cohort", file=str(cohort), skip_invalid=True)
+        neutral = inbox.receive(served.home, cohort).name  # as `lotse enrol` passes it
+        run("enrol-cohort", file=neutral)  # refused: one bad row, names in every row
+        run("enrol-cohort", file=neutral, skip_invalid=True)
         run("advance-case", case_ref=ref, event="apply_visa", actor="koordination")  # refused
         with pytest.raises(PrefectHTTPStatusError, match="409"):  # refused at creation: personal
             run("advance-case", case_ref=ref, event="withdraw", actor="koordination",

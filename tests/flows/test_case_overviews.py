@@ -15,7 +15,7 @@ from lotse.flows.advance_case import advance_case
 from lotse.flows.check_deadlines import check_deadlines
 from lotse.flows.enrol_cohort import enrol_cohort
 from lotse.flows.pipeline_report import pipeline_report
-from lotse.tasks import casework, overviews
+from lotse.tasks import casework, inbox, overviews
 from lotse.tasks.context import Context
 from tests.conftest import run_lotse
 from tests.flows.server_reads import api_url, artifacts, post
@@ -97,7 +97,7 @@ def test_an_enrolment_publishes_the_overview_of_every_new_case_in_one_batch(
     cohort.write_text("given_name,family_name,nationality,employer\nLina,Gharbi,TUN,klinik-nord\n"
                       "Amira,Ben Salah,TUN,klinik-nord\nJoy,Santos,PHL,klinik-nord\n", encoding="utf-8")
 
-    state = enrol_cohort(file=str(cohort), return_state=True)
+    state = enrol_cohort(file=inbox.receive(alliance.settings.home, cohort).name, return_state=True)
 
     refs = state.result()["refs"]
     assert len(refs) == 3 and overviews_of_run(state) == sorted(f"case-{ref.lower()}" for ref in refs)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -23,18 +24,20 @@ def runs_named(name: str) -> list[dict[str, object]]:
 def test_enrol_runs_as_a_flow_run_when_prefect_api_url_is_set(
     prefect_harness: None, alliance: Context, home: Path, tmp_path: Path
 ) -> None:
-    cohort = tmp_path / "cohort-cli.csv"
+    cohort = tmp_path / "Kohorte_Gharbi_Maerz.csv"
     cohort.write_text("given_name,family_name,nationality,employer\nLina,Gharbi,TUN,klinik-nord\n"
                       "Amira,Ben Salah,TUN,klinik-nord\n", encoding="utf-8")
-    before = len(runs_named("enrol cohort-cli.csv"))
+    neutral = f"enrol {hashlib.sha256(cohort.read_bytes()).hexdigest()}.csv"  # the file's name is a person's
 
     done = run_lotse(home, "enrol", str(cohort), "--json", env={"PREFECT_API_URL": api_url()})
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["enrolled"] == 2
-    [run, *_] = runs_named("enrol cohort-cli.csv")
-    assert len(runs_named("enrol cohort-cli.csv")) == before + 1 and run["state_type"] == "COMPLETED"
-    assert any(a["flow_run_id"] == run["id"] for a in artifacts("enrolment"))
+    shown = json.loads(done.stdout)
+    assert shown["enrolled"] == 2 and shown["file"] == "Kohorte_Gharbi_Maerz.csv"  # the operator's own name
+    [run] = runs_named(neutral)
+    assert run["state_type"] == "COMPLETED" and "Gharbi" not in json.dumps(run)
+    [summary] = [a for a in artifacts("enrolment") if a["flow_run_id"] == run["id"]]
+    assert "Gharbi" not in json.dumps(summary)
 
 
 def test_a_refused_enrol_flow_run_is_one_error_line_without_a_traceback(
@@ -43,6 +46,7 @@ def test_a_refused_enrol_flow_run_is_one_error_line_without_a_traceback(
     cohort = tmp_path / "bad-cli.csv"
     cohort.write_text("given_name,family_name,nationality,employer\nLina,Gharbi,TUN,nobody\n",
                       encoding="utf-8")
+    neutral = f"enrol {hashlib.sha256(cohort.read_bytes()).hexdigest()}.csv"
 
     refused = run_lotse(home, "enrol", str(cohort), env={"PREFECT_API_URL": api_url()})
 
@@ -50,7 +54,7 @@ def test_a_refused_enrol_flow_run_is_one_error_line_without_a_traceback(
     assert refused.stderr.strip().splitlines() == [
         "error: bad-cli.csv: 1 problem(s), nothing imported: line 2: employer: no actor with this id; "
         "see `lotse actor list`"]
-    assert runs_named("enrol bad-cli.csv")[0]["state_type"] == "FAILED"
+    assert runs_named(neutral)[0]["state_type"] == "FAILED"
 
 
 def test_report_runs_as_a_flow_run_and_publishes_the_pipeline(
