@@ -7,12 +7,16 @@ Every row is checked before anything is written, by the same rules as `lotse cas
 (`casework.check_opening`: the employer is an employer, the actor may open cases, for this
 employer in this region, § 38 BeschV; the actor may set those facts, values fit their types, the
 region is a plain name). A file with a bad row imports nothing, unless bad rows are skipped on
-request. The good rows are then written in one transaction, each with its history rows (entry
-point `import`) and whatever a new case causes, so the import is all or nothing.
+request. The good rows are then written `CHUNK` at a time, each chunk in a transaction of its own
+with its history rows (entry point `import`) and whatever a new case causes: a 30,000-row import
+never holds the database's write lock for more than a moment, and other commands go on meanwhile.
+For the user the import stays all or nothing: if it stops midway (killed, a full disk), the chunks
+written stay, and importing the same file again writes the rest and counts the others as
+enrolled before.
 
 A row's key is a hash of the person's names, nationality, employer and process; it is stored as the
 request id of the case's opening, so importing the same file again opens no case twice, even while
-the first import is still running: the lookup happens inside the writing transaction.
+the first import is still running: the lookup happens inside each chunk's writing transaction.
 
 Problems name the line (of a workbook: the sheet and row) and the column, never a cell's value: a
 shifted column could carry a person's name into a message, and messages reach logs and the Prefect UI.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,13 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from lotse.states import database_failures, limits
 from lotse.states import facts as fact_kinds
-from lotse.states import limits
 from lotse.states.actor import Actor
 from lotse.states.case import Case
-from lotse.states.errors import BadFactValue, LotseError, OpeningRefused
+from lotse.states.errors import BadFactValue, DatabaseFailure, LotseError, OpeningRefused
 from lotse.states.events import CaseOpened, DomainEvent
 from lotse.states.process import Process
 from lotse.states.records import CaseRecord, HistoryRecord, named
@@ -49,7 +55,8 @@ from lotse.tasks import casework, directory
 from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Cohort, Mark, Unreadable, open_cohort
 from lotse.tasks.context import Context
 
-CHUNK = 500  # rows per flush and per progress report
+CHUNK = 500  # rows per transaction and per progress report
+LET_OTHERS_IN_S = 0.25  # the pause between two chunks on SQLite: two retries of every waiting writer
 LISTED = 1000  # problems kept one by one; beyond, counted: a list of a million bad rows stays small
 KEY_PREFIX = "enrol:"
 
@@ -150,7 +157,7 @@ def enrol(
     sheet: str | None = None,
     dry_run: bool = False,
 ) -> Enrolment:
-    """Check every row of the file, then open a case per new, valid row in one transaction.
+    """Check every row of the file, then open a case per new, valid row, `CHUNK` per transaction.
     `sheet`: the workbook's sheet (default: the first with the header); `dry_run`: check only."""
     result, valid = Enrolment(file=path.name, dry_run=dry_run), 0
     try:
@@ -356,19 +363,40 @@ def _key(text: dict[str, str], process: Process) -> str:
 
 
 def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tuple[list[str], list[str]]:
-    """One transaction for all rows: the same records, history and consequences as `open_case`.
+    """`CHUNK` rows per transaction: the same records, history and consequences as `open_case`.
     Returns the references opened now and those enrolled before, by this file or another."""
     now = ctx.clock()
+    opened: list[str] = []
+    already: list[str] = []
+    if progress and not rows:
+        progress(0, 0)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        try:
+            new, before = _open_chunk(ctx, chunk, now)
+        except DBAPIError as exc:  # the chunks committed before stay; a rerun skips them
+            raise DatabaseFailure(
+                f"{database_failures.explain(exc)}; {len(opened)} case(s) were enrolled before it "
+                "and stay: enrol the same file again to enrol the rest, none twice"
+            ) from None
+        opened += new
+        already += before
+        if progress:
+            progress(start + len(chunk), len(rows))
+        if ctx.db.is_sqlite and start + CHUNK < len(rows):
+            # SQLite queues no one: a waiting writer retries every 100 ms at most, and would find
+            # the import's next chunk holding the lock again at once, until its busy timeout.
+            time.sleep(LET_OTHERS_IN_S)
+    return opened, already
+
+
+def _open_chunk(ctx: Context, rows: list[_Row], now: dt.datetime) -> tuple[list[str], list[str]]:
     with ctx.db.writing() as session:
         _wait_for_other_imports(session)
         # Looked up inside the write transaction: an import running at once has committed by now.
         earlier = _enrolled_before(session, [r.key for r in rows])
         already = [earlier[r.key] for r in rows if r.key in earlier]
         rows = [r for r in rows if r.key not in earlier]
-        if not rows:
-            if progress:
-                progress(0, 0)
-            return [], already
         by_region: dict[str, list[_Row]] = {}
         for row in rows:
             by_region.setdefault(row.region, []).append(row)
@@ -377,22 +405,19 @@ def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tu
             reserved = casework.reserve_refs(session, region, now, len(group), timezone=ctx.settings.timezone)
             for row, ref in zip(group, reserved, strict=True):
                 refs[row.line] = ref
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            records = [_record(row, refs[row.line], now) for row in chunk]
-            session.add_all(records)
-            session.flush()
-            # New cases have no rows to find yet: lookups need not flush the ones pending before them.
-            with session.no_autoflush:
-                _record_openings(session, ctx, chunk, records, now)
-            if progress:
-                progress(start + len(chunk), len(rows))
+        records = [_record(row, refs[row.line], now) for row in rows]
+        session.add_all(records)
+        session.flush()
+        # New cases have no rows to find yet: lookups need not flush the ones pending before them.
+        with session.no_autoflush:
+            _record_openings(session, ctx, rows, records, now)
         return [refs[row.line] for row in rows], already
 
 
 def _wait_for_other_imports(session: Session) -> None:
-    """Imports of one alliance run one after the other. SQLite's writer holds the database's write
-    lock from BEGIN IMMEDIATE already; PostgreSQL's takes a lock held until commit."""
+    """The chunks of imports running at once are written one after the other. SQLite's writer
+    holds the database's write lock from BEGIN IMMEDIATE already; PostgreSQL's takes a lock held
+    until commit."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext('lotse:enrol-cohort'))"))
 

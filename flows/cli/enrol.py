@@ -46,7 +46,7 @@ def enrol(
         from lotse.tasks import cohort_import
 
         result = cohort_import.enrol(context(), file, skip_invalid=skip_invalid, by=by, sheet=sheet,
-                                     dry_run=dry_run).as_dict()
+                                     dry_run=dry_run, progress=_progress).as_dict()
     if as_json:
         emit_json(result)
     refused = bool(result["problems"]) and not result["skipped"]
@@ -77,6 +77,14 @@ def _problems(result: dict[str, Any]) -> str:
     count = result.get("problem_count", len(result["problems"]))
     more = f"; and {count - 50} more (see --json)" if count > 50 else ""
     return f"{result['file']}: {count} problem(s), nothing imported: {shown}{more}"
+
+
+def _progress(done: int, total: int) -> None:
+    """A long import says how far it is, a chunk at a time (each chunk is committed)."""
+    from lotse.tasks.cohort_import import CHUNK
+
+    if total > CHUNK:
+        print(f"enrolling: {done} of {total} row(s) written", file=sys.stderr, flush=True)
 
 
 def _where(problem: dict[str, Any]) -> str:
