@@ -222,6 +222,8 @@ def record_events(
     """Write what the events changed, and one history row each, into the open transaction;
     `proof` says how the author proved who they are (see `HistoryRecord.proof`)."""
     assert record.id is not None
+    # A case opened by these events has no facts yet: no lookup per fact (an import opens thousands).
+    opened = any(isinstance(e, CaseOpened) for e in events)
     rows = []
     for index, domain_event in enumerate(events):
         detail: Any = None
@@ -232,7 +234,7 @@ def record_events(
             case FactsSet(stage=stage, values=values):
                 from_stage = to_stage = stage
                 for name, value in values.items():
-                    _upsert_fact(session, record.id, name, value, domain_event.actor, at)
+                    _upsert_fact(session, record.id, name, value, domain_event.actor, at, new=opened)
                 detail = values
             case ItemsTicked(stage=stage, items=items, done=done):
                 from_stage = to_stage = stage
@@ -256,8 +258,10 @@ def record_events(
     return rows
 
 
-def _upsert_fact(session: Session, case_id: int, name: str, value: Any, by: str, at: dt.datetime) -> None:
-    row = session.get(FactRecord, (case_id, name))
+def _upsert_fact(
+    session: Session, case_id: int, name: str, value: Any, by: str, at: dt.datetime, *, new: bool = False,
+) -> None:
+    row = None if new else session.get(FactRecord, (case_id, name))
     if row is None:
         row = FactRecord(case_id=case_id, name=name, value=value, set_at=at, set_by=by)
     else:
