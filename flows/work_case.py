@@ -10,12 +10,12 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, State
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from lotse.config.settings import Settings
 from lotse.flows import work_form
 from lotse.flows.refusals import refusals_are_no_crash, refused
-from lotse.states.errors import LotseError, NotSubmitted
+from lotse.states.errors import BadInput, LotseError, NotSubmitted
 from lotse.tasks.prefect_tasks import (
     apply_form,
     deliver_case_messages,
@@ -63,6 +63,10 @@ def work_case(case_ref: CaseRef) -> dict[str, Any] | State:
                                poll_interval=POLL_SECONDS)
     except FlowPauseTimeout:
         return _not_submitted(sheet.ref, timeout)
+    except ValidationError as exc:  # what a pattern lets through (31 February): the field, never the value
+        fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})) or "input"
+        return refused(BadInput(f"{sheet.ref}: the form's {fields} does not fit its type; nothing was "
+                                "changed. Run work-case again to work on the case"))
     answer = work_form.answer(sheet, given)
     run_id = flow_run.get_id()
     result = apply_form(sheet.ref, sheet, answer, request_id=f"flow-run:{run_id}" if run_id else None)

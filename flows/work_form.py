@@ -19,7 +19,7 @@ from lotse.tasks.worksheet import NOTE_MAX, Answer, FactField, Worksheet, descri
 TEXT_MAX = 200  # a text fact: a short code or word, not prose
 # The server checks a `pattern`, not a `format`: without it a date field takes any text, a name
 # included, and keeps it with the run. The UI's date field sends ISO dates.
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _TYPES: dict[str, Any] = {
     "date": (dt.date, {"type": "string", "format": "date", "pattern": DATE_PATTERN}),
     "int": (int, {"type": "integer"}),

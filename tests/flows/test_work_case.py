@@ -253,3 +253,26 @@ def test_the_server_refuses_a_form_with_a_name_in_a_date_field_or_a_field_the_fo
         kept = client.filter_flow_run_input(paused.run_id, key_prefix="", limit=100, exclude_keys=set())
     assert kept and not [i.value for i in kept if "Quraishi" in i.value or "AFG" in i.value
                          or "Schwanger" in i.value]
+
+
+def test_a_date_the_pattern_lets_through_but_no_calendar_has_is_refused_naming_the_field_only(
+    prefect_harness: None, alliance: Context, lotse_env: None,
+) -> None:
+    ref = in_visa(alliance)
+    before = case_file.case_file(alliance, ref)
+    paused = start(ref)
+
+    state = paused.resume({"fact_arrival_date": "2026-02-31", "on_behalf_of": KOORD})
+
+    assert state.is_failed() and state.name == "Refused"
+    assert state.message == (f"{ref}: the form's fact_arrival_date does not fit its type; nothing was "
+                             "changed. Run work-case again to work on the case")
+    assert case_file.case_file(alliance, ref) == before
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[paused.run_id])))
+    text = "\n".join(log.message for log in logs)
+    assert "Pausing flow" in text and "2026-02-31" not in text and "Traceback" not in text
