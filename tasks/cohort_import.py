@@ -33,8 +33,9 @@ import hashlib
 import sqlite3
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -176,12 +177,11 @@ def enrol(
     result.skipped = result.rows - valid
     if dry_run:
         return result
-    try:  # read again: the valid rows only now, never every row at once beside the checks
-        rows = list(_checked(ctx, cohort, by, Enrolment(file=path.name)))
-    except Unreadable as exc:
+    try:  # read again, handing the valid rows on a chunk at a time: never every row at once
+        rows = _checked(ctx, cohort, by, Enrolment(file=path.name))
+        result.enrolled, result.already = _open_cases(ctx, rows, valid, progress)
+    except Unreadable as exc:  # the file changed since it was checked; chunks written stay
         result.problems.append(Problem(0, f"{path.name}: {exc}"))
-        return result
-    result.enrolled, result.already = _open_cases(ctx, rows, progress)
     return result
 
 
@@ -362,16 +362,20 @@ def _key(text: dict[str, str], process: Process) -> str:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tuple[list[str], list[str]]:
+def _open_cases(
+    ctx: Context, rows: Iterable[_Row], total: int, progress: Progress | None
+) -> tuple[list[str], list[str]]:
     """`CHUNK` rows per transaction: the same records, history and consequences as `open_case`.
-    Returns the references opened now and those enrolled before, by this file or another."""
+    `total`: how many rows come. Returns the references opened now and those enrolled before, by
+    this file or another."""
     now = ctx.clock()
     opened: list[str] = []
     already: list[str] = []
-    if progress and not rows:
+    if progress and not total:
         progress(0, 0)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+    rows = iter(rows)
+    start = 0
+    while chunk := list(islice(rows, CHUNK)):
         try:
             new, before = _open_chunk(ctx, chunk, now)
         except DBAPIError as exc:  # the chunks committed before stay; a rerun skips them
@@ -382,8 +386,9 @@ def _open_cases(ctx: Context, rows: list[_Row], progress: Progress | None) -> tu
         opened += new
         already += before
         if progress:
-            progress(start + len(chunk), len(rows))
-        if ctx.db.is_sqlite and start + CHUNK < len(rows):
+            progress(start + len(chunk), total)
+        start += len(chunk)
+        if ctx.db.is_sqlite and start < total:
             # SQLite queues no one: a waiting writer retries every 100 ms at most, and would find
             # the import's next chunk holding the lock again at once, until its busy timeout.
             time.sleep(LET_OTHERS_IN_S)
