@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lotse.config.settings import Settings
+from lotse.states import schema
+from lotse.tasks import directory, privacy_record
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
+from tests.postgres import fresh_database
 
 PASSWORD, TOKEN = "Geheim-4711", "tok3nXYZsecret"
 
@@ -46,3 +50,18 @@ def test_the_record_names_personal_data_recipients_retention_and_processors(
 
 def test_a_bad_format_is_one_line(alliance: Context, lotse: Lotse) -> None:
     assert "--format 'pdf'" in lotse("privacy", "record", "--format", "pdf").error
+
+
+def test_the_record_reads_the_directory_on_postgresql(settings: Settings) -> None:
+    with fresh_database() as url:
+        ctx = Context.from_settings(settings.model_copy(update={"database_url": url}), check_schema=False)
+        try:
+            schema.upgrade(ctx.db.engine)
+            directory.add_actor(ctx, "wohnbau-nord", name="Wohnbau Nord", roles=["housing"], region="SE-Nord")
+            data = privacy_record.record(ctx)
+        finally:
+            ctx.db.dispose()
+    pflege = next(p for p in data["processes"] if p["process"] == "pflege v1")
+    housing = next(r for r in pflege["recipients"] if r["role"] == "housing")
+    assert housing["organisations"] == ["Wohnbau Nord (wohnbau-nord)"]
+    assert pflege["retention"] == "3 years after closed"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_lotse
+from tests.desk.coordinator import mails_to
 from tests.e2e.conftest import Up, free_port, newest_artifact, server_log_errors, start
-from tests.notifications.conftest import Inbox, Mail
+from tests.notifications.conftest import Inbox
 
 pytestmark = [pytest.mark.prefect, pytest.mark.browser]
 
@@ -26,14 +27,6 @@ ACTORS = [
     ("wohnbau-nord", "Wohnbau Nord", "housing", "SE-Nord"),
 ]
 ITEM = "Wohnungsgeberbestätigung (§ 19 BMG)"
-
-
-def mails_to(inbox: Inbox, address: str, count: int = 1, timeout: float = 30) -> list[Mail]:
-    deadline = time.monotonic() + timeout
-    while len(inbox.to(address)) < count:
-        assert time.monotonic() < deadline, f"{len(inbox.to(address))} mails to {address} after {timeout} s"
-        time.sleep(0.1)
-    return inbox.to(address)
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def test_a_housing_company_reports_done_from_its_email_and_the_coordinator_sees_
     try:
         ref = _case_that_arrived(up, env)
 
-        (mail,) = [m for m in mails_to(inbox, "wohnbau-nord@example.org") if ITEM in m.text]
+        (mail,) = [m for m in mails_to(inbox, "wohnbau-nord@example.org", 1, 30) if ITEM in m.text]
         link = re.search(r"erledigt melden: (\S+)", mail.text)
         assert link, mail.text
         before = json.loads(run_lotse(up.home, "case", "show", ref, "--json", env=env).stdout)
@@ -80,7 +73,7 @@ def test_a_housing_company_reports_done_from_its_email_and_the_coordinator_sees_
         page.goto(f"{up.desk}/sign-in")
         page.fill("input[name=email]", "koord@example.org")
         page.click("button[type=submit]")
-        sign_in = re.search(r"https?://\S+/sign-in/\S+", mails_to(inbox, "koord@example.org", 1)[-1].text)
+        sign_in = re.search(r"https?://\S+/sign-in/\S+", mails_to(inbox, "koord@example.org", 1, 30)[-1].text)
         assert sign_in, "no sign-in link"
         page.goto(sign_in.group(0))
         page.click("button[type=submit]")
