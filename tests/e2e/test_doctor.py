@@ -14,7 +14,7 @@ from tests.e2e.conftest import Up
 
 pytestmark = pytest.mark.prefect
 
-SCHEDULED = ["check-deadlines", "deliver-notifications", "pipeline-report"]
+SCHEDULED = ["apply-retention", "check-deadlines", "deliver-notifications", "pipeline-report"]
 
 
 def doctor_lines(output: str) -> dict[str, tuple[str, str]]:
