@@ -31,5 +31,6 @@ def enrol_cohort(file: InboxName, skip_invalid: bool = False, by: str | None = N
         shown = "; ".join(
             f"line {p['line']}: {p['reason']}" if p["line"] else p["reason"] for p in result["problems"][:20]
         )
-        raise BadInput(f"{result['file']}: {len(result['problems'])} problem(s), nothing imported: {shown}")
+        count = result["problem_count"]  # the list holds the first 1,000 only
+        raise BadInput(f"{result['file']}: {count} problem(s), nothing imported: {shown}")
     return result
