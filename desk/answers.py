@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from lotse.desk.app import Desk, desk_of
-from lotse.desk.pages import COMMON
+from lotse.desk.app import Desk, desk_of, render_form, too_many
 from lotse.desk.security import client_address
 from lotse.notifications.messages import format_day
 from lotse.tasks import answers, overviews
@@ -107,7 +106,7 @@ def open_link(token: str, request: Request) -> Response:
     """What the link reports, and the button that reports it; changes nothing in the case."""
     desk = desk_of(request)
     if not desk.limits["token"].allow("token", client_address(request)):
-        return _too_many(desk, request)
+        return too_many(desk, request)
     try:
         question = answers.look(desk.ctx, desk.key, token)
     except answers.Dead as dead:
@@ -123,7 +122,7 @@ def report(
     """Report the item done or enter the fact, once; the same form again changes nothing."""
     desk = desk_of(request)
     if not desk.limits["token"].allow("token", client_address(request)):
-        return _too_many(desk, request)
+        return too_many(desk, request)
     if not desk.csrf.valid(request, csrf):
         dead = answers.refuse(desk.ctx, desk.key, token, "csrf")
         return desk.pages.problem(request, _words(desk)["csrf"], status=403, contact=dead.contact)
@@ -149,14 +148,9 @@ def report(
 
 def _form(desk: Desk, request: Request, question: answers.Question, *, status: int = 200,
           problem: str | None = None, value: str | None = None) -> Response:
-    holder = Response()
-    field = desk.csrf.field(request, holder)  # sets the CSRF cookie on `holder` where missing
-    w = _words(desk)
-    heading = w["report_item" if question.kind == "item" else "report_fact"]
-    page = desk.pages.render(request, "answer.html", words=WORDS, status=status, q=question,
-                             csrf=field, heading=heading, problem=problem, value=value or "")
-    page.raw_headers.extend(h for h in holder.raw_headers if h[0] == b"set-cookie")
-    return page
+    heading = _words(desk)["report_item" if question.kind == "item" else "report_fact"]
+    return render_form(desk, request, "answer.html", words=WORDS, status=status, q=question,
+                       heading=heading, problem=problem, value=value or "")
 
 
 def _dead(desk: Desk, request: Request, dead: answers.Dead) -> Response:
@@ -167,12 +161,8 @@ def _dead(desk: Desk, request: Request, dead: answers.Dead) -> Response:
     return desk.pages.problem(request, message, status=dead.status, contact=dead.contact, title=title)
 
 
-def _too_many(desk: Desk, request: Request) -> Response:
-    return desk.pages.problem(request, _words(desk)["too_many"], status=429)
-
-
 def _words(desk: Desk) -> dict[str, Any]:
-    return {**COMMON[desk.pages.locale], **WORDS[desk.pages.locale]}
+    return desk.pages.words(WORDS)
 
 
 def _publish(desk: Desk, ref: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -47,6 +48,23 @@ class Desk:
 def desk_of(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
+
+
+def render_form(
+    desk: Desk, request: Request, template: str, *, words: dict[str, dict[str, str]], status: int = 200,
+    **context: Any,
+) -> Response:
+    """A page with forms: its CSRF field (and cookie, where the browser has none yet)."""
+    holder = Response()
+    csrf = desk.csrf.field(request, holder)
+    page = desk.pages.render(request, template, words=words, status=status, csrf=csrf, **context)
+    page.raw_headers.extend(h for h in holder.raw_headers if h[0] == b"set-cookie")
+    return page
+
+
+def too_many(desk: Desk, request: Request) -> Response:
+    """The page of a client past its rate limit."""
+    return desk.pages.problem(request, COMMON[desk.pages.locale]["too_many"], status=429)
 
 
 def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:

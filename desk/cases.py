@@ -22,11 +22,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from lotse.config.settings import Settings
-from lotse.desk.app import Desk, desk_of
-from lotse.desk.pages import COMMON
+from lotse.desk.app import Desk, desk_of, render_form, too_many
 from lotse.desk.security import client_address
 from lotse.desk.sign_in import WORDS as SIGN_IN_WORDS
-from lotse.desk.sign_in import render_form, signed_in, to_sign_in, too_many
+from lotse.desk.sign_in import signed_in, to_sign_in
 from lotse.states.errors import (
     BadInput,
     Conflict,
@@ -277,4 +276,4 @@ def _first(fields: Mapping[str, list[str]], name: str) -> str:
 
 
 def _words(desk: Desk) -> dict[str, str]:
-    return {**COMMON[desk.pages.locale], **WORDS[desk.pages.locale]}
+    return desk.pages.words(WORDS)

@@ -68,9 +68,13 @@ class Pages:
         self, request: Request, name: str, *, words: dict[str, dict[str, str]] | None = None,
         status: int = 200, **context: Any,
     ) -> HTMLResponse:
-        w = {**COMMON[self.locale], **((words or {}).get(self.locale, {}))}
+        w = self.words(words or {})
         html = self.env.get_template(name).render(w=w, locale=self.locale, request=request, **context)
         return HTMLResponse(html, status_code=status)
+
+    def words(self, words: dict[str, dict[str, str]]) -> dict[str, str]:
+        """A part's words in this locale, over the words every page shares."""
+        return {**COMMON[self.locale], **words.get(self.locale, {})}
 
     def problem(self, request: Request, message: str, *, status: int, contact: dict[str, Any] | None = None,
                 title: str | None = None) -> HTMLResponse:

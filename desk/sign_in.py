@@ -10,12 +10,12 @@ when the desk's public address is https, and holds a random value whose digest a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lotse.desk.app import Desk, desk_of
+from lotse.desk.app import Desk, desk_of, render_form, too_many
 from lotse.desk.pages import COMMON
 from lotse.desk.security import client_address, set_cookie
 from lotse.tasks import sign_in
@@ -106,22 +106,6 @@ def to_sign_in(request: Request) -> RedirectResponse:
     return response
 
 
-def render_form(
-    desk: Desk, request: Request, template: str, *, words: dict[str, dict[str, str]], status: int = 200,
-    **context: Any,
-) -> Response:
-    """A page with forms: its CSRF field (and cookie, where the browser has none yet)."""
-    holder = Response()
-    csrf = desk.csrf.field(request, holder)
-    page = desk.pages.render(request, template, words=words, status=status, csrf=csrf, **context)
-    page.raw_headers.extend(h for h in holder.raw_headers if h[0] == b"set-cookie")
-    return page
-
-
-def too_many(desk: Desk, request: Request) -> Response:
-    return desk.pages.problem(request, COMMON[desk.pages.locale]["too_many"], status=429)
-
-
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, ended: str | None = None, next: str | None = None) -> Response:
     desk = desk_of(request)
@@ -203,4 +187,4 @@ def _refused(desk: Desk, request: Request, reason: str) -> Response:
 
 
 def _words(desk: Desk) -> dict[str, str]:
-    return {**COMMON[desk.pages.locale], **WORDS[desk.pages.locale]}
+    return desk.pages.words(WORDS)
