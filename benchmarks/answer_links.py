@@ -18,7 +18,6 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,19 +90,10 @@ def line(label: str, figure: tuple[float, float], floor: tuple[float, float] | N
 
 @contextlib.contextmanager
 def desk_served(ctx: Context) -> Iterator[str]:
-    sock = server.listen("127.0.0.1", 0)
     app = create_app(ctx.settings, ctx=ctx)
     app.state.desk.limits["token"] = RateLimit(10**6, 60)  # one client answering many links
-    running = server.server(app, log_level="warning")
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not running.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
+    with server.in_thread(app) as url:
+        yield url
 
 
 def main() -> None:

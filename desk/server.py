@@ -163,3 +163,24 @@ def serve(settings: Settings, host: str, port: int, *, say: Say = print) -> None
         server(app).run(sockets=[sock])
     finally:
         sock.close()
+
+
+@contextlib.contextmanager
+def in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """The app under uvicorn on a free port, in a thread of this process, until the block ends
+    (for tests and benchmarks); yields its address."""
+    sock = listen(host, 0)
+    running = server(app, log_level="warning")
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the desk did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

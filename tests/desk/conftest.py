@@ -4,12 +4,9 @@ cases brought to the right stage by casework."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from lotse.config.settings import Settings
-from lotse.desk import server
 from lotse.desk.app import Desk, create_app
+from lotse.desk.server import in_thread as serve_in_thread
 from lotse.notifications import answer_links
 from lotse.states.records import HistoryRecord, LinkUseRecord
 from lotse.tasks.context import Context
@@ -75,26 +72,6 @@ class Served:
     def history_count(self) -> int:
         with self.ctx.db.reading() as session:
             return int(session.scalar(select(func.count()).select_from(HistoryRecord)) or 0)
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """The app under a real uvicorn server on a free loopback port, until the test ends."""
-    sock = server.listen("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    running = server.server(app, log_level="warning")
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the desk did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture
