@@ -3,12 +3,17 @@ trust), dropped afterwards; tests using it are skipped, saying why, when the ser
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+
+from lotse.config.settings import Settings
+from lotse.states import schema
+from lotse.tasks.context import Context
 
 SERVER = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
@@ -32,3 +37,17 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_context(settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> Iterator[Context]:
+    """A context on a fresh PostgreSQL database with Lotse's schema (and the test's clock)."""
+    with fresh_database() as url:
+        ctx = Context.from_settings(settings.model_copy(update={"database_url": url}), check_schema=False)
+        if clock is not None:
+            ctx.clock = clock
+        try:
+            schema.upgrade(ctx.db.engine)
+            yield ctx
+        finally:
+            ctx.db.dispose()

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from lotse.config.settings import Settings
-from lotse.states import schema, store
+from lotse.states import store
 from lotse.states.records import CaseRecord, FactRecord, HistoryRecord, OutboxRecord
 from lotse.tasks import case_file, casework, directory, erasure, person_export
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.conftest import Clock
-from tests.postgres import fresh_database
+from tests.postgres import postgres_context
 from tests.states.test_store import assert_valid_chain
 
 GIVEN, FAMILY = "Quraishina", "Zyzzbrandt"
@@ -187,29 +187,23 @@ def test_a_second_erase_says_it_is_erased_already(alliance: Context, lotse: Lots
 
 
 def test_export_and_erase_work_on_postgresql(settings: Settings, clock: Clock) -> None:
-    with fresh_database() as url:
-        ctx = Context.from_settings(settings.model_copy(update={"database_url": url}), check_schema=False)
-        ctx.clock = clock
-        try:
-            schema.upgrade(ctx.db.engine)
-            for actor_id, roles in (("koord", ["coordinator"]), ("klinik-nord", ["employer"])):
-                directory.add_actor(ctx, actor_id, name=actor_id, roles=roles, region="SE-Nord")
-            ref = visa_case(ctx)
-            assert person_export.export(ctx, ref, by="koord")["family_name"] == FAMILY
-            with pytest.raises(Exception, match="is open"):
-                erasure.erase(ctx, ref, reason="Antrag", by="koord")
-            assert erasure.withdraw_first(ctx, ref, by="koord") is not None
-            done = erasure.erase(ctx, ref, reason="Antrag", by="koord")
-            assert done.facts == ["nationality", "withdraw_reason"]
-            with ctx.db.reading() as session:
-                record = session.scalars(select(CaseRecord)).one()
-                assert (record.given_name, record.family_key) == (erasure.ERASED, "[geloscht]")
-                notes = list(session.scalars(
-                    select(HistoryRecord.note).where(HistoryRecord.note.is_not(None))))  # type: ignore[union-attr]
-            assert NOTE not in notes and notes[-1] == "Antrag"
-            assert person_export.export(ctx, ref)["given_name"] == erasure.ERASED
-        finally:
-            ctx.db.dispose()
+    with postgres_context(settings, clock) as ctx:
+        for actor_id, roles in (("koord", ["coordinator"]), ("klinik-nord", ["employer"])):
+            directory.add_actor(ctx, actor_id, name=actor_id, roles=roles, region="SE-Nord")
+        ref = visa_case(ctx)
+        assert person_export.export(ctx, ref, by="koord")["family_name"] == FAMILY
+        with pytest.raises(Exception, match="is open"):
+            erasure.erase(ctx, ref, reason="Antrag", by="koord")
+        assert erasure.withdraw_first(ctx, ref, by="koord") is not None
+        done = erasure.erase(ctx, ref, reason="Antrag", by="koord")
+        assert done.facts == ["nationality", "withdraw_reason"]
+        with ctx.db.reading() as session:
+            record = session.scalars(select(CaseRecord)).one()
+            assert (record.given_name, record.family_key) == (erasure.ERASED, "[geloscht]")
+            notes = list(session.scalars(
+                select(HistoryRecord.note).where(HistoryRecord.note.is_not(None))))  # type: ignore[union-attr]
+        assert NOTE not in notes and notes[-1] == "Antrag"
+        assert person_export.export(ctx, ref)["given_name"] == erasure.ERASED
 
 
 def test_an_erase_while_a_reader_holds_the_log_is_made_and_says_the_file_waits(

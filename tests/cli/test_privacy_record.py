@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lotse.config.settings import Settings
-from lotse.states import schema
 from lotse.tasks import directory, privacy_record
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
-from tests.postgres import fresh_database
+from tests.postgres import postgres_context
 
 PASSWORD, TOKEN = "Geheim-4711", "tok3nXYZsecret"
 
@@ -53,14 +52,9 @@ def test_a_bad_format_is_one_line(alliance: Context, lotse: Lotse) -> None:
 
 
 def test_the_record_reads_the_directory_on_postgresql(settings: Settings) -> None:
-    with fresh_database() as url:
-        ctx = Context.from_settings(settings.model_copy(update={"database_url": url}), check_schema=False)
-        try:
-            schema.upgrade(ctx.db.engine)
-            directory.add_actor(ctx, "wohnbau-nord", name="Wohnbau Nord", roles=["housing"], region="SE-Nord")
-            data = privacy_record.record(ctx)
-        finally:
-            ctx.db.dispose()
+    with postgres_context(settings) as ctx:
+        directory.add_actor(ctx, "wohnbau-nord", name="Wohnbau Nord", roles=["housing"], region="SE-Nord")
+        data = privacy_record.record(ctx)
     pflege = next(p for p in data["processes"] if p["process"] == "pflege v1")
     housing = next(r for r in pflege["recipients"] if r["role"] == "housing")
     assert housing["organisations"] == ["Wohnbau Nord (wohnbau-nord)"]

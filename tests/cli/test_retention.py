@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from lotse.config.settings import Settings
-from lotse.states import schema
 from lotse.tasks import apply_retention, case_file, directory, erasure
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.cli.test_person_rights import history_of, visa_case, withdraw
 from tests.conftest import Clock
-from tests.postgres import fresh_database
+from tests.postgres import postgres_context
 
 
 def test_a_dry_run_lists_refs_only_and_a_run_erases_them(
@@ -44,21 +43,15 @@ def test_a_bad_day_is_one_line(alliance: Context, lotse: Lotse) -> None:
 
 
 def test_retention_erases_on_postgresql(settings: Settings, clock: Clock) -> None:
-    with fresh_database() as url:
-        ctx = Context.from_settings(settings.model_copy(update={"database_url": url}), check_schema=False)
-        ctx.clock = clock
-        try:
-            schema.upgrade(ctx.db.engine)
-            for actor_id, roles in (("koord", ["coordinator"]), ("klinik-nord", ["employer"])):
-                directory.add_actor(ctx, actor_id, name=actor_id, roles=roles, region="SE-Nord")
-            old = visa_case(ctx, given="Alt", family="Kappelmeier")
-            withdraw(ctx, old, "Umzug")
-            clock.advance(days=1)
-            young = visa_case(ctx, given="Jung", family="Brettschneider")
-            withdraw(ctx, young, "Umzug")
-            result = apply_retention.apply(ctx, as_of=dt.date(2029, 3, 2))
-            assert result["erased"] == [old]
-            assert case_file.case_file(ctx, old)["family_name"] == erasure.ERASED
-            assert case_file.case_file(ctx, young)["family_name"] == "Brettschneider"
-        finally:
-            ctx.db.dispose()
+    with postgres_context(settings, clock) as ctx:
+        for actor_id, roles in (("koord", ["coordinator"]), ("klinik-nord", ["employer"])):
+            directory.add_actor(ctx, actor_id, name=actor_id, roles=roles, region="SE-Nord")
+        old = visa_case(ctx, given="Alt", family="Kappelmeier")
+        withdraw(ctx, old, "Umzug")
+        clock.advance(days=1)
+        young = visa_case(ctx, given="Jung", family="Brettschneider")
+        withdraw(ctx, young, "Umzug")
+        result = apply_retention.apply(ctx, as_of=dt.date(2029, 3, 2))
+        assert result["erased"] == [old]
+        assert case_file.case_file(ctx, old)["family_name"] == erasure.ERASED
+        assert case_file.case_file(ctx, young)["family_name"] == "Brettschneider"
