@@ -21,7 +21,7 @@ from lotse.desk.server import in_thread as serve_in_thread
 from lotse.notifications import answer_links
 from lotse.states.records import HistoryRecord, LinkUseRecord
 from lotse.tasks.context import Context
-from tests.e2e.conftest import CHROMIUM, FLAGS
+from tests.e2e.conftest import chromium
 from tests.notifications.conftest import arrive, visa_case
 from tests.tables import dump
 
@@ -98,13 +98,8 @@ def csrf_of(html: str) -> str:
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """One headless Debian `chromium` per test module (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed: apt-get update && apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser needed)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

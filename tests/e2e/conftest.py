@@ -177,17 +177,23 @@ def newest_artifact(api: str, key: str, timeout: float = 90) -> dict[str, Any]:
     return found[0]
 
 
-@pytest.fixture(scope="module")
-def page():  # type: ignore[no-untyped-def]
-    """A page in headless Debian `chromium` (never a downloaded browser), per test module."""
+@contextlib.contextmanager
+def chromium():  # type: ignore[no-untyped-def]
+    """Headless Debian `chromium` (never a downloaded browser); skips the test where it is missing."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed: apt-get update && apt-get install -y chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser needed)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page():  # type: ignore[no-untyped-def]
+    """A page in headless chromium, per test module."""
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 900})
 
 
 def keep(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
