@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lotse.states.durations import Duration
+from lotse.states.moments import local_date
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.conftest import LOTSE, run_lotse
@@ -37,7 +38,8 @@ def test_enrol_opens_the_cases_and_says_how_many(alliance: Context, lotse: Lotse
 
     assert done.code == 0, done.err
     assert "cohort.csv: 2 case(s) enrolled, 0 enrolled before, 0 bad row(s) skipped, of 2 row(s)" in done.out
-    year = dt.datetime.now(dt.UTC).year  # the command line opens cases on the real clock
+    # the command line opens cases on the real clock, numbered by the alliance's year
+    year = local_date(dt.datetime.now(dt.UTC), alliance.settings.timezone).year
     assert f"new cases: SE-{year}-0001, SE-{year}-0002" in done.out
     listed = lotse("case", "list", "--json").json()
     assert [c["ref"] for c in listed] == [f"SE-{year}-0001", f"SE-{year}-0002"]
@@ -122,7 +124,10 @@ def test_report_shows_counts_stalled_cases_and_transitions(
     alliance: Context, lotse: Lotse, tmp_path: Path
 ) -> None:
     lotse("enrol", write(tmp_path, HEADER, *GOOD))
-    today = dt.datetime.now(dt.UTC).date()  # the command line opens cases on the real clock
+    # The command line opens cases on the real clock, on the alliance's local day: read that day
+    # back rather than guess it (near midnight, UTC and Berlin name different days).
+    first = lotse("report", "--json", "--as-of", "2199-12-31").json()["stuck"][0]
+    today = dt.date.fromisoformat(first["since"])
     as_of = (Duration.parse("6 months").after(today) + dt.timedelta(days=9)).isoformat()
 
     shown = lotse("report", "--as-of", as_of)
@@ -130,7 +135,7 @@ def test_report_shows_counts_stalled_cases_and_transitions(
 
     assert shown.code == 0
     assert f"2 open case(s), as of {as_of}" in shown.out
-    assert f"SE-{today.year}-0001  pflege   recruited  {today.isoformat()}  6 months  9" in shown.out
+    assert f"{first['ref']}  pflege   recruited  {today.isoformat()}  6 months  9" in shown.out
     assert data["by_employer"] == [{"employer": "klinik-nord", "open": 2}]
     assert "Joanna" not in shown.out
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from lotse.config.settings import Settings
 from lotse.states import schema, store
 from lotse.states.errors import LotseError
+from lotse.states.moments import local_date
 from lotse.states.records import CaseRecord, HistoryRecord
 from lotse.tasks import casework, directory
 from lotse.tasks.context import Context
@@ -142,7 +143,7 @@ def check_every_change_is_kept(ctx: Context, tried: list[dict[str, Any]]) -> Non
             assert (row.action, row.from_stage, row.to_stage, row.note) == (
                 outcome["action"], outcome["from"], outcome["to"], change["rid"])
     opened = sorted(c["accepted"] for c in accepted if c["kind"] == "open")
-    year = dt.datetime.now(dt.UTC).year
+    year = local_date(dt.datetime.now(dt.UTC), ctx.settings.timezone).year  # the alliance's year
     assert opened == [f"NEU-{year}-{n:04d}" for n in range(1, WORKERS + 1)]
 
 
