@@ -118,6 +118,9 @@ class Process(_Strict):
     escalation: list[Step] = list(DEFAULT_LADDER)  # the ladder of every deadline without its own
     deadlines: dict[str, Deadline] = {}
     retention: Retention | None = None  # `3 years after closed`: then a closed case is erased
+    # The occupation recruited for. § 38 BeschV (the WHO safeguards list) binds health and care
+    # occupations only; a definition that does not say is treated as one, the stricter reading.
+    occupation: Literal["health", "education", "other"] = "health"
     source: str = ""  # the file it came from, set by the loader
 
     # -- looking things up ---------------------------------------------------------------------
@@ -125,6 +128,11 @@ class Process(_Strict):
     @property
     def key(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def safeguarded(self) -> bool:
+        """Whether § 38 BeschV's WHO safeguards-list rule applies: health and care occupations."""
+        return self.occupation == "health"
 
     def is_final(self, stage: str) -> bool:
         return stage in self.final
