@@ -259,7 +259,7 @@ def test_an_alliance_adds_its_own_definition_from_lotse_process_dir(
     write(own, VALID)
     monkeypatch.setenv("LOTSE_PROCESS_DIR", str(own))
     catalog = Catalog.load(Settings().process_dirs)
-    assert catalog.names() == ["chancen", "mini", "pflege"]
+    assert catalog.names() == ["chancen", "erzieher", "mini", "pflege"]
     assert catalog.get("mini").source == str(own / "mini.yaml")
     assert catalog.get("pflege").source.startswith(str(PACKAGED_PROCESS_DIR))
 
@@ -432,7 +432,30 @@ def test_the_command_line_refuses_a_duplicate_key_with_one_line(tmp_path: Path) 
 
 def test_the_shipped_definitions_load() -> None:
     catalog = Catalog.load([PACKAGED_PROCESS_DIR])
-    assert catalog.names() == ["chancen", "pflege"]
+    assert catalog.names() == ["chancen", "erzieher", "pflege"]
+    occupations = {name: catalog.get(name).occupation for name in catalog.names()}
+    assert occupations == {"chancen": "health", "erzieher": "education", "pflege": "health"}
+
+
+def test_every_shipped_definition_gives_titles_and_a_basis_in_each_language() -> None:
+    for path in sorted(PACKAGED_PROCESS_DIR.glob("*.yaml")):
+        process = load_file(path)
+        assert process.retention is not None, path
+        assert all(process.fact(name).title for name in process.facts), path
+        for key, deadline in process.deadlines.items():
+            for text in (deadline.title, deadline.basis):
+                assert isinstance(text.given, dict) and set(text.given) == {"de", "en"}, (path, key)
+
+
+def test_the_childcare_pathway_reaches_the_language_course_with_or_without_a_visa() -> None:
+    erzieher = load_file(PACKAGED_PROCESS_DIR / "erzieher.yaml")
+    assert [(t.event, t.to) for t in erzieher.transitions_from("recruited")] == [
+        ("apply_visa", "visa"), ("already_here", "language_course"), ("withdraw", "withdrawn")]
+    decision = erzieher.deadlines["recognition_decision"]
+    assert str(decision.due) == "3 months after documents_complete_date"
+    assert decision.role == "recognition_office"
+    assert "Landesrecht Schleswig-Holstein (state law)" in decision.basis.in_("en")
+    assert erzieher.fact("nationality").personal
 
 
 def test_yaml_aliases_that_multiply_a_small_file_are_refused_quickly(tmp_path: Path) -> None:
