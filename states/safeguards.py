@@ -1,8 +1,12 @@
 """Ethical recruitment: the WHO Health Workforce Support and Safeguards List and § 38 BeschV.
 
-Care workers from the countries on the list may be recruited and placed only by the Federal
-Employment Agency (BA/ZAV); a person who applies on their own initiative may still be hired by an
-employer directly. A private agency that places such a person risks a fine of up to EUR 30,000.
+Health and care workers from the countries on the list may be recruited and placed only by the
+Federal Employment Agency (BA/ZAV); a person who applies on their own initiative may still be hired
+by an employer directly. A private agency that places such a person risks a fine of up to EUR 30,000.
+
+The rule binds health and care occupations only: it applies to a process whose definition says
+`occupation: health` (or says nothing: the stricter reading), not to `education` (`erzieher`,
+childcare) or `other`; see `Process.safeguarded`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import yaml
 from lotse import config
 from lotse.states.actor import Actor
 from lotse.states.errors import Refused
+from lotse.states.process import Process
 
 LIST_FILE = Path(config.__file__).parent / "who_ssl_2023.yaml"
 
@@ -25,8 +30,11 @@ def safeguarded() -> dict[str, str]:
     return dict(yaml.safe_load(LIST_FILE.read_text(encoding="utf-8"))["countries"])
 
 
-def check_placement(actor: Actor, nationality: str) -> None:
-    """Refuse a private agency opening a case for a person from a safeguarded country."""
+def check_placement(actor: Actor, nationality: str, process: Process) -> None:
+    """Refuse a private agency opening a case of a health or care occupation (`process.safeguarded`)
+    for a person from a safeguarded country."""
+    if not process.safeguarded:
+        return
     if "agency" not in actor.roles or actor.is_coordinator or "employer" in actor.roles:
         return
     country = safeguarded().get(nationality)

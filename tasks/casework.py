@@ -97,7 +97,7 @@ def open_case(
             case_region = directory.check_region(
                 ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
             )
-            check_opening(actor, owner, values["nationality"], case_region)
+            check_opening(actor, owner, values["nationality"], case_region, definition)
             record = CaseRecord(
                 ref=_next_ref(session, case_region, now, ctx.settings.timezone), process=definition.name,
                 process_version=definition.version, stage=definition.initial,
@@ -128,10 +128,11 @@ def check_opener(actor: Actor) -> None:
         raise OpeningRefused(message, column="by", reason=message)
 
 
-def check_opening(actor: Actor, owner: Actor, nationality: str, region: str) -> None:
-    """The rules for opening a case, for `lotse case add` and cohort imports alike: the owner is an
-    employer, the actor may open cases, for this employer in this region (`scope.may_open`), and
-    § 38 BeschV allows it to place from this country. A refusal's `reason` repeats no value of
+def check_opening(actor: Actor, owner: Actor, nationality: str, region: str, process: Process) -> None:
+    """The rules for opening a case of `process`, for `lotse case add` and cohort imports alike: the
+    owner is an employer, the actor may open cases, for this employer in this region
+    (`scope.may_open`), and § 38 BeschV allows it to place from this country (health and care
+    occupations only, `Process.safeguarded`). A refusal's `reason` repeats no value of
     an import's row: it names the acting actor (`--by`) and its own region only."""
     if "employer" not in owner.roles:
         roles = ", ".join(sorted(owner.roles))
@@ -147,7 +148,7 @@ def check_opening(actor: Actor, owner: Actor, nationality: str, region: str) -> 
                   "opens them for another employer")
         raise OpeningRefused(f"{reason} (not for {owner.id})", column="employer", reason=reason)
     try:
-        safeguards.check_placement(actor, nationality)
+        safeguards.check_placement(actor, nationality, process)
     except Refused as exc:  # the import's problems must not name the country: they reach Prefect
         raise OpeningRefused(
             str(exc), column="nationality",

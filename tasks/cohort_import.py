@@ -5,11 +5,12 @@ and `region`, and any fact of the row's process (`arrival_date`, ...); an empty 
 
 Every row is checked before anything is written, by the same rules as `lotse case add`
 (`casework.check_opening`: the employer is an employer, the actor may open cases, for this
-employer in this region, § 38 BeschV; the actor may set those facts, values fit their types, the
-region is a plain name). A file with a bad row imports nothing, unless bad rows are skipped on
-request. The good rows are then written `CHUNK` at a time, each chunk in a transaction of its own
-with its history rows (entry point `import`) and whatever a new case causes: a 30,000-row import
-never holds the database's write lock for more than a moment, and other commands go on meanwhile.
+employer in this region, § 38 BeschV on health and care occupations; the actor may set those facts,
+values fit their types, the region is a plain name). A file with a bad row imports nothing, unless
+bad rows are skipped on request. The good rows are then written `CHUNK` at a time, each chunk in a
+transaction of its own with its history rows (entry point `import`) and whatever a new case causes:
+a 30,000-row import never holds the database's write lock for more than a moment, and other commands
+go on meanwhile.
 For the user the import stays all or nothing: if it stops midway (killed, a full disk), the chunks
 written stay, and importing the same file again writes the rest and counts the others as
 enrolled before.
@@ -316,8 +317,8 @@ def _check_row(
         reasons.append(f"region: {directory.REGION_RULE}")
     if employer is None or actor is None:
         return None
-    try:  # the rules of `lotse case add`, among them § 38 BeschV
-        casework.check_opening(actor, employer, values.get("nationality", ""), region)
+    try:  # the rules of `lotse case add`, among them § 38 BeschV (health and care occupations)
+        casework.check_opening(actor, employer, values.get("nationality", ""), region, process)
     except OpeningRefused as exc:
         reasons.append(f"{exc.column}: {exc.reason}")
     if reasons:
