@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The history action of a case moved to another version of its process (`lotse process migrate`).
+MIGRATE = "migrate"
+
 
 @dataclass(frozen=True)
 class CaseOpened:

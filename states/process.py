@@ -9,13 +9,15 @@ text per language. `stage.title.in_(locale)` is the title in a locale (states/ti
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from lotse.states import facts as fact_kinds
 from lotse.states.durations import Duration
@@ -122,6 +124,16 @@ class Process(_Strict):
     # occupations only; a definition that does not say is treated as one, the stricter reading.
     occupation: Literal["health", "education", "other"] = "health"
     source: str = ""  # the file it came from, set by the loader
+    _text: str = PrivateAttr(default="")  # the YAML it was read from, comments and all
+
+    @property
+    def text(self) -> str:
+        """The YAML text the definition was read from (stored with its first case); a definition
+        built in code has none, and is written out from its fields."""
+        if self._text:
+            return self._text
+        return yaml.safe_dump(self.model_dump(mode="json", by_alias=True, exclude={"source"}),
+                              allow_unicode=True, sort_keys=False)
 
     # -- looking things up ---------------------------------------------------------------------
 
@@ -220,14 +232,18 @@ class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-def _read(path: Path, file: str) -> Any:
+def _read(path: Path, file: str) -> str:
+    with path.open("rb") as stream:
+        raw = stream.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
+                              "is a few kB of stages, facts and events")
+    return raw.decode("utf-8")
+
+
+def _parse(text: str, file: str) -> Any:
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
-                                  "is a few kB of stages, facts and events")
-        data = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKey as exc:
         raise DefinitionError(file, f"line {exc.second}", f"duplicate key '{exc.key}', first on line "
                               f"{exc.first}; remove one of them") from None
@@ -255,12 +271,24 @@ def load_file(path: Path) -> Process:
     """Read and validate one definition; raise `DefinitionError` naming file, key path, problem."""
     file = str(path)
     try:
-        data = _read(path, file)
+        text = _read(path, file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(file, "", f"cannot be read: {exc}") from None
+    return load_text(text, file)
+
+
+def load_text(text: str, file: str) -> Process:
+    """Validate a definition's YAML text; `file` names where it came from in every error."""
+    if len(text) > MAX_BYTES:
+        raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
+                              "is a few kB of stages, facts and events")
+    try:
+        data = _parse(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise DefinitionError(file, where, f"malformed YAML: {exc.problem}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         raise DefinitionError(file, "", f"cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise DefinitionError(file, "", "must be a mapping with name, version, stages, ...")
@@ -275,7 +303,15 @@ def load_file(path: Path) -> Process:
             problem = f"an id is {ID_RULE}"
         raise DefinitionError(file, path_, f"{problem}{more}") from None
     check(process, file)
+    process._text = text
     return process
+
+
+def digest(process: Process) -> str:
+    """A digest of what the definition means: equal for two files that differ only in comments,
+    layout or key order, different as soon as a stage, item, fact, event, title or timer differs."""
+    meaning = process.model_dump(mode="json", by_alias=True, exclude={"source"})
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
 
 
 def check(process: Process, file: str) -> None:
@@ -381,36 +417,66 @@ def _reachable(process: Process) -> set[str]:
 
 
 class Catalog:
-    """Every loaded definition, by name and version; the newest version is the default."""
+    """Every definition a case may run on, by name and version. The files offer versions to new
+    cases (the newest by default); the database keeps every version a case ran on, which stays
+    in force when its file is gone or was edited in place (states/definitions.py)."""
 
     def __init__(self, processes: list[Process]) -> None:
         self._by_key: dict[tuple[str, int], Process] = {}
+        self._offered: dict[tuple[str, int], Process] = {}  # as the files define them now
+        # (name, version) known to be stored in the database: no lookup when the next case opens
+        self.stored: set[tuple[str, int]] = set()
         for p in processes:
             if (p.name, p.version) in self._by_key:
                 other = self._by_key[(p.name, p.version)].source
                 raise DefinitionError(p.source, "version", f"{p.key} is also defined in {other}")
             self._by_key[(p.name, p.version)] = p
+            self._offered[(p.name, p.version)] = p
 
     @classmethod
     def load(cls, folders: list[Path]) -> Catalog:
-        processes: list[Process] = []
+        """The definitions of the folders; a process named in a later folder (the alliance's own,
+        LOTSE_PROCESS_DIR) replaces the one of that name shipped in an earlier folder."""
+        layers = []
         for folder in folders:
             if not folder.is_dir():
                 raise DefinitionError(str(folder), "", "process folder does not exist")
-            for path in sorted(folder.glob("*.y*ml")):
-                processes.append(load_file(path))
+            layers.append([load_file(path) for path in sorted(folder.glob("*.y*ml"))])
+        return cls.layered(layers)
+
+    @classmethod
+    def layered(cls, layers: list[list[Process]]) -> Catalog:
+        """The definitions of folders in order; a name in a later folder hides the earlier ones."""
+        processes: list[Process] = []
+        for found in layers:
+            replaced = {p.name for p in found}
+            processes = [p for p in processes if p.name not in replaced] + found
         return cls(processes)
 
     def names(self) -> list[str]:
-        return sorted({name for name, _ in self._by_key})
+        """The processes the files offer to new cases."""
+        return sorted({name for name, _ in self._offered})
 
     def latest(self) -> list[Process]:
+        """The newest offered version of each process: what a new case opens on."""
         return [self.get(name) for name in self.names()]
+
+    def versions(self) -> list[Process]:
+        """Every version known, offered or only stored, by name and version."""
+        return [self._by_key[key] for key in sorted(self._by_key)]
+
+    def offered(self, name: str, version: int) -> Process | None:
+        """The version as its file defines it now, if a file does."""
+        return self._offered.get((name, version))
+
+    def keep_in_force(self, process: Process) -> None:
+        """Run the cases of this version on `process` (a stored copy), whatever its file says."""
+        self._by_key[(process.name, process.version)] = process
 
     def get(self, name: str, version: int | None = None) -> Process:
         if version is not None and (name, version) in self._by_key:
             return self._by_key[(name, version)]
-        versions = sorted(v for n, v in self._by_key if n == name)
+        versions = sorted(v for n, v in self._offered if n == name)
         if not versions or version is not None:
             which = f"{name} v{version}" if version is not None else name
             raise NotFound(f"unknown process '{which}'; known: {', '.join(self.names())}")

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from lotse.notifications import dispatch
+from lotse.states import definitions, limits, machine, safeguards, scope, store
 from lotse.states import facts as fact_kinds
-from lotse.states import limits, machine, safeguards, scope, store
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadInput, Conflict, NotFound, OpeningRefused, Refused
@@ -105,6 +105,7 @@ def open_case(
                 created_at=now, stage_entered_at=now,
             )
             session.add(record)
+            definitions.keep(session, ctx.catalog, definition, now)
             session.flush()
             case = store.load_case(session, record, definition)
             events: list[DomainEvent] = [

@@ -44,7 +44,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from lotse.states import database_failures, limits
+from lotse.states import database_failures, definitions, limits
 from lotse.states import facts as fact_kinds
 from lotse.states.actor import Actor
 from lotse.states.case import Case
@@ -403,6 +403,8 @@ def _open_chunk(ctx: Context, rows: list[_Row], now: dt.datetime) -> tuple[list[
         earlier = _enrolled_before(session, [r.key for r in rows])
         already = [earlier[r.key] for r in rows if r.key in earlier]
         rows = [r for r in rows if r.key not in earlier]
+        for process in {r.process.key: r.process for r in rows}.values():
+            definitions.keep(session, ctx.catalog, process, now)
         by_region: dict[str, list[_Row]] = {}
         for row in rows:
             by_region.setdefault(row.region, []).append(row)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lotse.config.settings import Settings
+from lotse.states import definitions
+from lotse.states.definitions import Edited
 from lotse.states.process import Catalog
 from lotse.states.records import utcnow
 from lotse.states.store import Database
@@ -33,10 +35,14 @@ class Context:
     clock: Callable[[], dt.datetime] = utcnow
     # How the author of this context's changes proved who they are: `HistoryRecord.proof`.
     proof: str = field(default_factory=lambda: f"os:{os_user()}")
+    # Versions edited in place under running cases (states/definitions.py): said, not fatal.
+    edited: list[Edited] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
         db = Database(settings.db_url, create=not check_schema, busy_timeout=settings.busy_timeout_seconds)
-        if check_schema:
-            db.require_schema()
-        return cls(db=db, catalog=Catalog.load(settings.process_dirs), settings=settings)
+        catalog = Catalog.load(settings.process_dirs)
+        if not check_schema:  # `lotse init` binds the stored copies once the table exists
+            return cls(db=db, catalog=catalog, settings=settings)
+        db.require_schema()
+        return cls(db=db, catalog=catalog, settings=settings, edited=definitions.bind(catalog, db))

@@ -24,10 +24,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from lotse.config.settings import Settings
-from lotse.states import schema
-from lotse.states.errors import DefinitionError, NotFound
+from lotse.states import definitions, schema
+from lotse.states.errors import DefinitionError
 from lotse.states.process import Catalog, Process, load_file
-from lotse.states.records import CaseRecord, OutboxRecord, utcnow
+from lotse.states.records import OutboxRecord, utcnow
 from lotse.states.store import Database
 from lotse.tasks import prefect_api
 from lotse.tasks import secret_key as keys
@@ -137,25 +137,28 @@ def _newer(have: str, head: str) -> bool:
 
 def processes(inst: Installation) -> list[Result]:
     """Every definition file loads, and every case runs on a definition that is loaded."""
-    loaded: list[Process] = []
+    layers: list[list[Process]] = []
     problems: list[str] = []
     for folder in inst.settings.process_dirs:
         if not folder.is_dir():
             problems.append(f"{folder}: process folder does not exist (LOTSE_PROCESS_DIR)")
             continue
+        layers.append([])
         for path in sorted(folder.glob("*.y*ml")):
             try:
-                loaded.append(load_file(path))
+                layers[-1].append(load_file(path))
             except DefinitionError as exc:
                 problems.append(str(exc))
+    loaded = [p for layer in layers for p in layer]
     try:
-        catalog = Catalog(loaded)
+        catalog = Catalog.layered(layers)
+        loaded = catalog.versions()
     except DefinitionError as exc:
         problems.append(str(exc))
         catalog = None
     else:
         inst.catalog = catalog
-        problems += _cases_without_definition(inst, catalog)
+        problems += _stored_copies(inst, catalog)
     keys = sorted(p.key for p in loaded)
     data = {"loaded": keys, "problems": problems}
     if problems:
@@ -163,22 +166,16 @@ def processes(inst: Installation) -> list[Result]:
     return [Result("processes", "ok", f"{', '.join(keys)} ({len(loaded)} files)", data)]
 
 
-def _cases_without_definition(inst: Installation, catalog: Catalog) -> list[str]:
+def _stored_copies(inst: Installation, catalog: Catalog) -> list[str]:
+    """Versions edited in place under running cases, and cases on a version nothing defines."""
     if inst.db is None:
         return []
-    with inst.db.reading() as session:
-        used = session.execute(
-            select(CaseRecord.process, CaseRecord.process_version, func.count())
-            .group_by(CaseRecord.process, CaseRecord.process_version)
-        ).all()
-    problems = []
-    for name, version, count in used:
-        try:
-            catalog.get(name, version)
-        except NotFound:
-            problems.append(f"{count} case(s) run on {name} v{version}, whose definition is not "
-                            "loaded; put its file back")
-    return problems
+    try:
+        edited = definitions.bind(catalog, inst.db)
+    except DefinitionError as exc:
+        return [str(exc)]
+    _, unknown = definitions.adopt(catalog, inst.db, inst.clock(), write=False)
+    return [str(e) for e in edited] + [str(u) for u in unknown]
 
 
 # -- notification routes ---------------------------------------------------------------------------

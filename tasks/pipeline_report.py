@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from lotse.states.events import MIGRATE
 from lotse.states.moments import iso, local_date
 from lotse.states.records import CaseRecord, DeadlineRecord, HistoryRecord
 from lotse.states.timers import limit_id
@@ -27,7 +28,6 @@ RECENT_TRANSITIONS = 50
 def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
     """Open cases per process and stage, per employer and per region; stalled cases; recent moves."""
     today = as_of or deadlines.today(ctx)
-    processes = {p.name: p for p in ctx.catalog.latest()}
     with ctx.db.reading() as session:
         cases = list(session.execute(select(
             CaseRecord.id, CaseRecord.ref, CaseRecord.process, CaseRecord.process_version,
@@ -38,15 +38,17 @@ def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
     open_cases = [
         c for c in cases if not ctx.catalog.get(c.process, c.process_version).is_final(c.stage)
     ]
-    by_stage = Counter((c.process, c.stage) for c in open_cases)
+    # Per version: cases on an old version stand in its stages, which the newest may not have.
+    by_stage = Counter((c.process, c.process_version, c.stage) for c in open_cases)
+    versions = sorted({(c.process, c.process_version) for c in open_cases})
     return {
         "as_of": today.isoformat(),
         "open_cases": len(open_cases),
         "by_stage": [
-            {"process": name, "stage": stage, "open": by_stage[(name, stage)]}
-            for name, process in processes.items()
-            for stage in process.stages
-            if not process.is_final(stage) and by_stage[(name, stage)]
+            {"process": name, "version": version, "stage": stage, "open": by_stage[(name, version, stage)]}
+            for name, version in versions
+            for stage in ctx.catalog.get(name, version).stages
+            if by_stage[(name, version, stage)]
         ],
         "by_employer": _counted(Counter(c.employer_id for c in open_cases), "employer"),
         "by_region": _counted(Counter(c.region for c in open_cases), "region"),
@@ -58,8 +60,8 @@ def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
 def pipeline_table(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The three counts as one table (the `pipeline` artifact): what is counted, where, how many."""
     return [
-        *({"by": "stage", "process": r["process"], "where": r["stage"], "open": r["open"]}
-          for r in report["by_stage"]),
+        *({"by": "stage", "process": f"{r['process']} v{r['version']}", "where": r["stage"],
+           "open": r["open"]} for r in report["by_stage"]),
         *({"by": "employer", "process": "", "where": r["employer"], "open": r["open"]}
           for r in report["by_employer"]),
         *({"by": "region", "process": "", "where": r["region"], "open": r["open"]}
@@ -117,8 +119,9 @@ def _stuck(
 
 
 def _recent_moves(ctx: Context, session: Any, refs: dict[int, str]) -> list[dict[str, Any]]:
-    """The newest history rows that are events of a process (not openings, facts or ticks)."""
-    events = sorted({e for p in ctx.catalog.latest() for e in p.events})
+    """The newest history rows that moved a case: events of a process and migrations (not openings,
+    facts or ticks)."""
+    events = sorted({e for p in ctx.catalog.versions() for e in p.events} | {MIGRATE})
     query = (
         select(HistoryRecord)
         .where(HistoryRecord.action.in_(events))  # type: ignore[attr-defined]

@@ -37,7 +37,12 @@ from lotse.tasks.worksheet import Answer, Worksheet
 
 
 def _context() -> Context:
-    return Context.from_settings(Settings())
+    """The context of a task; a definition edited in place under running cases is logged (the
+    file and the version: nothing personal) and the task goes on with the stored copy."""
+    ctx = Context.from_settings(Settings())
+    for edited in ctx.edited:
+        get_run_logger().warning(str(edited))
+    return ctx
 
 
 @task(name="apply-event", task_run_name="apply {event} to {case_ref}")

@@ -30,6 +30,7 @@ from lotse.flows.cli.retention import retention
 from lotse.flows.cli.up import up
 from lotse.states import database_failures
 from lotse.states.errors import LotseError, NotReady
+from lotse.tasks.context import Context
 
 app = typer.Typer(
     name="lotse",
@@ -78,6 +79,7 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
     if problem:
         warn(f"secret key: {problem}")
     typer.echo(f"processes: {', '.join(p.key for p in ctx.catalog.latest())}")
+    _store_definitions(ctx)
     if demo:
         from lotse.tasks import demo as demo_data
 
@@ -88,6 +90,20 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
     typer.echo(f"notifications: {routes}")
     for problem in problems:
         warn(f"notifications: {problem}")
+
+
+def _store_definitions(ctx: Context) -> None:
+    """Put the stored copies in force, and store the versions cases use that a database from
+    before stored definitions does not hold yet; say what was stored, edited or is missing."""
+    from lotse.states import definitions
+
+    for edited in definitions.bind(ctx.catalog, ctx.db):
+        warn(str(edited))
+    stored, unknown = definitions.adopt(ctx.catalog, ctx.db, ctx.clock())
+    if stored:
+        typer.echo(f"stored definitions: {', '.join(stored)} (used by cases, stored from their files)")
+    for missing in unknown:
+        warn(str(missing))
 
 
 def main() -> None:

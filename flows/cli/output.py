@@ -32,7 +32,12 @@ def settings_error(exc: ValidationError) -> BadInput:
 
 
 def context(*, check_schema: bool = True) -> Context:
-    return Context.from_settings(settings(), check_schema=check_schema)
+    """The context of a command; a definition edited in place under running cases is said on
+    stderr, in one line each, and the command goes on with the stored copy."""
+    ctx = Context.from_settings(settings(), check_schema=check_schema)
+    for edited in ctx.edited:
+        warn(str(edited))
+    return ctx
 
 
 def as_of_day(text: str | None) -> dt.date | None:

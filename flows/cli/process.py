@@ -6,41 +6,68 @@ from typing import Any
 
 import typer
 
-from lotse.flows.cli.output import emit_json, settings, table
+from lotse.flows.cli.output import context, emit_json, settings, table
+from lotse.states import definitions
+from lotse.states.errors import NotReady
 from lotse.states.process import Catalog, Process
+from lotse.tasks.context import Context
 
 app = typer.Typer(help="Process definitions (pathways).", no_args_is_help=True)
 
 
-def _catalog() -> Catalog:
-    return Catalog.load(settings().process_dirs)
+def _catalog() -> tuple[Catalog, Context | None]:
+    """The definitions: the files, and where a database is set up, the stored copies in force
+    (with the context to count cases by). Without a database the files alone are shown."""
+    try:
+        ctx = context()
+    except NotReady:
+        return Catalog.load(settings().process_dirs), None
+    return ctx.catalog, ctx
 
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the loaded process definitions (newest version of each)."""
+    """List every process version: those the files offer to new cases, and those only stored
+    in the database for the cases that still run on them, with their open cases."""
     locale = settings().locale
+    catalog, ctx = _catalog()
+    counts = definitions.open_cases_per_version(catalog, ctx.db) if ctx is not None else {}
+    offered = {p.key for p in catalog.latest()}
     rows = [
         {"name": p.name, "version": p.version, "title": p.title.in_(locale), "stages": len(p.stages),
-         "events": len(p.events), "source": p.source}
-        for p in _catalog().latest()
+         "events": len(p.events), "open": counts.get((p.name, p.version), 0),
+         "in force": _in_force(catalog, p, offered), "source": p.source}
+        for p in catalog.versions()
+        if catalog.offered(p.name, p.version) is not None or counts.get((p.name, p.version))
     ]
     if as_json:
         emit_json(rows)
     else:
-        table(rows, ["name", "version", "title", "stages", "events"])
+        table(rows, ["name", "version", "title", "stages", "events", "open", "in force"])
+
+
+def _in_force(catalog: Catalog, process: Process, offered: set[str]) -> str:
+    """Which copy the cases of this version run on, and whether new cases open on it."""
+    file = catalog.offered(process.name, process.version)
+    if file is None:
+        return "stored copy (no file)"
+    if file is not process:
+        return "stored copy (file edited)"
+    return "file (new cases)" if process.key in offered else "file (older version)"
 
 
 @app.command()
 def show(
     name: str,
+    version: int | None = typer.Option(None, "--version", help="A version cases run on; default: newest."),
     as_json: bool = typer.Option(False, "--json", help="Print the definition as JSON."),
     mermaid: bool = typer.Option(False, "--mermaid", help="Print a Mermaid state diagram."),
 ) -> None:
     """Show one process definition: stages, checklists, facts, events."""
     if as_json and mermaid:
         raise typer.BadParameter("choose one of --json and --mermaid")
-    process = _catalog().get(name)
+    catalog, _ = _catalog()
+    process = catalog.get(name, version)
     if as_json:
         emit_json(process.model_dump(mode="json", by_alias=True))
     elif mermaid:

@@ -39,7 +39,7 @@ def report(
         return
     typer.echo(f"{data['open_cases']} open case(s), as of {data['as_of']}")
     for title, rows, columns in [
-        ("Per process and stage", data["by_stage"], ["process", "stage", "open"]),
+        ("Per process version and stage", data["by_stage"], ["process", "version", "stage", "open"]),
         ("Per employer", data["by_employer"], ["employer", "open"]),
         ("Per region", data["by_region"], ["region", "open"]),
         ("In their stage longer than its limit", data["stuck"],

@@ -31,8 +31,8 @@ def test_open_cases_are_counted_per_stage_employer_and_region_and_closed_ones_ar
     report = pipeline_report.pipeline(alliance)
 
     assert report["open_cases"] == 2
-    assert report["by_stage"] == [{"process": "pflege", "stage": "recruited", "open": 1},
-                                  {"process": "pflege", "stage": "visa", "open": 1}]
+    assert report["by_stage"] == [{"process": "pflege", "version": 1, "stage": "recruited", "open": 1},
+                                  {"process": "pflege", "version": 1, "stage": "visa", "open": 1}]
     assert report["by_employer"] == [{"employer": "klinik-nord", "open": 2}]
     assert report["by_region"] == [{"region": "SE-Nord", "open": 2}]
     table = pipeline_report.pipeline_table(report)
