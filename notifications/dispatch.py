@@ -75,15 +75,41 @@ def on_stage_changed(
     transition = process.transition(event.event, event.from_stage)
     if transition is None or not transition.notify:
         return 0
+    # The day it happened: the arrival date given with `arrive`, not the day it was recorded.
+    happened = case.facts.get(transition.dated_by) if transition.dated_by else None
+    return _stage_messages(
+        session, settings, process, record, case, event, history_id, now, due_dates,
+        title=transition.title.in_(settings.locale) or event.event,
+        before=process.stages[event.from_stage].title.in_(settings.locale),
+        happened=happened if isinstance(happened, dt.date) else None, roles=transition.notify,
+    )
+
+
+def on_migrated(
+    session: Session, settings: Settings, old: Process, new: Process, record: CaseRecord, case: Case,
+    event: StageChanged, history_id: int, now: dt.datetime, due_dates: Mapping[str, dt.date],
+    roles: list[str],
+) -> int:
+    """Queue the messages of a case moved to another version of its process (`lotse process
+    migrate --notify`) to `roles`, worded as a stage change from the old version's stage."""
+    return _stage_messages(
+        session, settings, new, record, case, event, history_id, now, due_dates,
+        title=f"{old.key} -> {new.key}", before=old.stages[event.from_stage].title.in_(settings.locale),
+        happened=None, roles=roles,
+    )
+
+
+def _stage_messages(
+    session: Session, settings: Settings, process: Process, record: CaseRecord, case: Case,
+    event: StageChanged, history_id: int, now: dt.datetime, due_dates: Mapping[str, dt.date] | None,
+    *, title: str, before: str, happened: dt.date | None, roles: list[str],
+) -> int:
     batch = Batch(session, settings, now)
     locale = settings.locale
     stage = process.stages[event.to_stage]
-    # The day it happened: the arrival date given with `arrive`, not the day it was recorded.
-    happened = case.facts.get(transition.dated_by) if transition.dated_by else None
     common = {
-        "event": {"id": event.event, "title": transition.title.in_(locale) or event.event,
-                  "date": happened if isinstance(happened, dt.date) else batch.today},
-        "before": {"id": event.from_stage, "title": process.stages[event.from_stage].title.in_(locale)},
+        "event": {"id": event.event, "title": title, "date": happened or batch.today},
+        "before": {"id": event.from_stage, "title": before},
         "after": {"id": event.to_stage, "title": stage.title.in_(locale)},
         "by": batch.actor_name(event.actor),
         "at": batch.today,
@@ -92,7 +118,7 @@ def on_stage_changed(
         "facts": _facts(process, case.facts, locale),
     }
     asked = asked_facts(process, case)
-    for address in batch.addresses(record, transition.notify):
+    for address in batch.addresses(record, roles):
         expected = [
             {"id": item.id, "title": item.title.in_(locale), "due": (due_dates or {}).get(item.id),
              "link": batch.link(record, address, "item", item.id)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -74,6 +75,67 @@ def show(
         typer.echo(to_mermaid(process))
     else:
         _describe(process, settings().locale)
+
+
+@app.command()
+def migrate(
+    name: str,
+    to: int = typer.Option(..., "--to", metavar="VERSION", help="The version to move the cases to."),
+    from_: int | None = typer.Option(None, "--from", metavar="VERSION",
+                                     help="Only the cases on this version; default: every older one."),
+    map_file: Path | None = typer.Option(None, "--map", metavar="FILE",
+                                         help="YAML: stages, items, facts, events (old: new) and drop."),
+    cases: list[str] = typer.Option([], "--case", metavar="REF", help="Only this case (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    notify: bool = typer.Option(False, "--notify", help="Tell whom the new stage concerns."),
+    note: str | None = typer.Option(None, "--note", help="Why, for the history of each case."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID", help="The coordinator who migrates."),
+) -> None:
+    """Move running cases to another version of their process: each in its own transaction, with
+    a `migrate` row in its history; cases already there are left alone. Exit 1 if a case could
+    not be moved (the reason is listed; the others are moved)."""
+    from lotse.states.migration import Mapping, read_mapping
+    from lotse.tasks import process_migration
+
+    mapping = read_mapping(map_file) if map_file is not None else Mapping()
+    result = process_migration.migrate(
+        context(), name, to, by=by, from_version=from_, mapping=mapping, refs=cases, dry_run=dry_run,
+        notify=notify, note=note,
+    )
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        for ref, planned, status in result.cases:
+            typer.echo(_migration_line(ref, planned, status))
+        done = "would be moved" if dry_run else "moved"
+        tail = " (dry run: nothing written)" if dry_run else ""
+        typer.echo(f"{result.count('would migrate' if dry_run else 'migrated')} case(s) {done} to "
+                   f"{result.target}, {result.count('cannot')} cannot be, {result.count('already')} "
+                   f"on it already{tail}")
+    if not dry_run and result.count("cannot"):
+        raise typer.Exit(1)
+
+
+def _migration_line(ref: str, planned: Any, status: str) -> str:
+    """One case of a migration: where it goes, then what it keeps, drops and gains; ids only."""
+    if planned is None:
+        return f"{ref}  already on it"
+    if planned.problems:
+        return f"{ref}  cannot be moved: {'; '.join(planned.problems)}"
+
+    def listed(label: str, ids: Any) -> str:
+        shown = [f"{a}->{b}" if a != b else a for a, b in ids.items()] if isinstance(ids, dict) else ids
+        return f"{label} {len(shown)}" + (f" ({', '.join(shown)})" if shown else "")
+
+    return "\n".join([
+        f"{ref}  {planned.source} -> {planned.target}, {planned.from_stage} -> {planned.to_stage}: {status}",
+        f"  items: {listed('kept', planned.items_kept)}, {listed('dropped', planned.items_dropped)}, "
+        f"{listed('new', planned.items_new)}",
+        f"  facts: {listed('kept', planned.facts_kept)}, {listed('dropped', planned.facts_dropped)}",
+        f"  deadlines: {listed('closed', planned.deadlines_closed)}, "
+        f"{listed('opened', planned.deadlines_opened)}",
+    ])
 
 
 def to_mermaid(process: Process) -> str:
