@@ -106,7 +106,7 @@ def schedule(settings: Settings, setting: str) -> str | None:
 
 
 def events(ctx: Context) -> list[str]:
-    return list(dict.fromkeys(e for p in ctx.catalog.latest() for e in p.events))
+    return list(dict.fromkeys(e for p in ctx.catalog.versions() for e in p.events))
 
 
 def actors(ctx: Context) -> list[str]:
@@ -117,8 +117,9 @@ def actors(ctx: Context) -> list[str]:
 
 
 def shareable_facts(ctx: Context) -> list[str]:
-    """The fact names no loaded process counts as personal data: the only ones a run may carry."""
-    processes = ctx.catalog.latest()
+    """The fact names no process version cases run on counts as personal data: the only ones a
+    run may carry."""
+    processes = ctx.catalog.versions()
     names = dict.fromkeys(name for p in processes for name in p.facts)
     return [n for n in names if not any(p.is_personal(n) for p in processes)]
 
@@ -128,7 +129,7 @@ def fact_schema(ctx: Context, name: str) -> dict[str, Any]:
     list for CEFR levels and enumerations (where every loaded process agrees on the type)."""
     from lotse.states.facts import CEFR_LEVELS
 
-    facts = [p.facts[name] for p in ctx.catalog.latest() if name in p.facts]
+    facts = [p.facts[name] for p in ctx.catalog.versions() if name in p.facts]
     title = next((f.title.in_(ctx.settings.locale) for f in facts if f.title), name)
     schema: dict[str, Any] = {"type": "string", "title": f"{title} ({name})"}
     kinds = {f.type for f in facts}

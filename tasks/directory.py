@@ -41,7 +41,7 @@ def add_actor(
     limits.check_length("the actor's --name", name.strip(), limits.NAME)
     if not roles:
         raise BadInput("an actor needs at least one --role")
-    known = sorted({role for process in ctx.catalog.latest() for role in process.roles})
+    known = sorted({role for process in ctx.catalog.versions() for role in process.roles})
     for role in roles:
         if role not in known:
             raise BadInput(f"unknown role '{role}'; roles of the processes: {', '.join(known)}")

@@ -30,7 +30,7 @@ def route_report(ctx: Context) -> tuple[str, list[str]]:
                 "(see config/notify.example.yaml)", [])
     table = routes.load(settings)
     problems = [f"{table.source}: {w}" for w in table.warnings] + messages.check(settings.template_dir)
-    notified = {role for p in ctx.catalog.latest() for t in p.transitions for role in t.notify}
+    notified = {role for p in ctx.catalog.versions() for t in p.transitions for role in t.notify}
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
         for role in sorted(notified | {COORDINATOR}):
@@ -50,7 +50,7 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
     settings = ctx.settings
     table = routes.load(settings)
     sender = sender or AppriseSender()
-    known_roles = {role for p in ctx.catalog.latest() for role in p.roles}
+    known_roles = {role for p in ctx.catalog.versions() for role in p.roles}
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
         actor = session.get(ActorRecord, who)
