@@ -193,6 +193,11 @@ class Process(_Strict):
             return True
         return bool(_SENSITIVE.search(fact_name))
 
+    def is_personal_in_history(self, fact_name: str) -> bool:
+        """A fact named in an older history row: personal as above, and so is a fact this version
+        does not define (renamed or dropped by a migration), whose definition is not at hand."""
+        return fact_name not in self.facts or self.is_personal(fact_name)
+
     def conditions(self, transition: Transition) -> list[Condition]:
         return [parse_condition(text) for text in transition.requires.facts]
 

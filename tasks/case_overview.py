@@ -237,9 +237,9 @@ class _Writer:
 
     def value(self, name: str, value: Any) -> str | None:
         """A fact's value as a reader writes it; None for a personal fact, whose value stays in Lotse."""
-        if self.process.is_personal(name):
+        if self.process.is_personal_in_history(name):
             return None
-        kind = self.process.facts[name].type if name in self.process.facts else "str"
+        kind = self.process.facts[name].type
         value = fact_kinds.from_json(kind, value)
         if isinstance(value, bool):
             return self.words["yes" if value else "no"]

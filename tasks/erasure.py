@@ -155,14 +155,14 @@ def _erase_history(session: Session, process: Process, case_id: int) -> int:
     # The history is append-only but for this: Art. 17 outranks keeping a note as it was.
     count = 0
     for row in session.scalars(select(HistoryRecord).where(HistoryRecord.case_id == case_id)):
-        detail = row.detail
-        personal = isinstance(detail, dict) and any(process.is_personal(name) for name in detail)
+        detail = row.detail if row.action == "set" else None  # only `set` rows hold fact values
+        personal = isinstance(detail, dict) and any(process.is_personal_in_history(n) for n in detail)
         if row.note is None and not personal:
             continue
         if row.note is not None:
             row.note = ERASED
         if personal:
-            row.detail = {name: ERASED if process.is_personal(name) else value
+            row.detail = {name: ERASED if process.is_personal_in_history(name) else value
                           for name, value in detail.items()}
         session.add(row)
         count += 1
