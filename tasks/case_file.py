@@ -88,13 +88,17 @@ def _event_title(process: Process, event: str, stage: str, locale: str) -> str:
 
 def list_cases(ctx: Context, stage: str | None = None, process: str | None = None) -> list[dict[str, Any]]:
     query = select(CaseRecord).order_by(CaseRecord.id)
+    # Every version known, the stored copies too: cases on an old version stand in its stages.
+    versions = ctx.catalog.versions()
     if stage:
-        stages = {name for p in ctx.catalog.latest() for name in p.stages}
+        stages = {name for p in versions for name in p.stages}
         if stage not in stages:  # a typo is an error, not an empty list
             raise NotFound(f"unknown stage '{stage}'; stages: {', '.join(sorted(stages))}")
         query = query.where(CaseRecord.stage == stage)
     if process:
-        ctx.catalog.get(process)  # an unknown process is an error, not an empty list
+        names = sorted({p.name for p in versions})
+        if process not in names:  # an unknown process is an error, not an empty list
+            raise NotFound(f"unknown process '{process}'; known: {', '.join(names)}")
         query = query.where(CaseRecord.process == process)
     with ctx.db.reading() as session:
         return [

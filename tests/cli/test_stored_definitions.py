@@ -228,6 +228,10 @@ def test_cases_keep_running_when_their_file_is_deleted_and_new_ones_are_refused(
     assert refused.code == 1 and "unknown process 'mini'" in refused.error
     assert tables() == before
 
+    # the case list filters by a process and a stage only the stored copy has
+    assert [c["ref"] for c in ok(cli("case", "list", "--process", "mini", "--json")).json()] == [ref]
+    assert [c["ref"] for c in ok(cli("case", "list", "--stage", "start", "--json")).json()] == [ref]
+
     ok(cli("case", "done", ref, "flat", "--by", "koord"))
     finished = cli("case", "advance", ref, "finish", "--by", "klinik-nord",
                    "--set", "arrival_date=2026-04-01", "--set", "language_level=B1")
@@ -293,12 +297,14 @@ def test_an_edit_in_place_of_pflege_under_a_case_in_the_renamed_stage(cli: Lotse
     edit(own / "pflege.yaml", "visa", "visum")
 
     shows = cli("case", "show", ref)
+    listed_in_visa = cli("case", "list", "--stage", "visa", "--json")
     advanced = cli("case", "advance", ref, "withdraw", "--by", "klinik-nord", "--set",
                    "withdraw_reason=changed her mind")
 
     assert len(warnings(ok(shows))) == 1 and "pflege v1 was changed in place" in shows.err
     assert "process pflege v1, stage visa (Visumverfahren)" in shows.out
     assert "withdraw" in shows.out
+    assert len(warnings(ok(listed_in_visa))) == 1 and [c["ref"] for c in listed_in_visa.json()] == [ref]
     assert len(warnings(ok(advanced))) == 1
     assert shown(cli, ref)["stage"] == "withdrawn"
 
