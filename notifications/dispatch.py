@@ -85,6 +85,10 @@ def on_stage_changed(
     )
 
 
+MIGRATED = {"de": "Auf eine neue Fassung des Ablaufs umgestellt",
+            "en": "Moved to a new version of the process"}
+
+
 def on_migrated(
     session: Session, settings: Settings, old: Process, new: Process, record: CaseRecord, case: Case,
     event: StageChanged, history_id: int, now: dt.datetime, due_dates: Mapping[str, dt.date],
@@ -94,7 +98,8 @@ def on_migrated(
     migrate --notify`) to `roles`, worded as a stage change from the old version's stage."""
     return _stage_messages(
         session, settings, new, record, case, event, history_id, now, due_dates,
-        title=f"{old.key} -> {new.key}", before=old.stages[event.from_stage].title.in_(settings.locale),
+        title=f"{MIGRATED.get(settings.locale, MIGRATED['en'])} ({old.key} → {new.key})",
+        before=old.stages[event.from_stage].title.in_(settings.locale),
         happened=None, roles=roles,
     )
 
