@@ -200,8 +200,9 @@ def test_cases_on_a_definition_that_is_no_longer_loaded_fail_the_processes_line(
                            "(SELECT id FROM cases WHERE process = 'pflege' ORDER BY id LIMIT 2)")
     outcome = lotse("doctor", env=env)
     assert outcome.code == 1
-    assert failing(outcome) == {"processes": "fail 2 case(s) run on pflege v9, whose definition is not "
-                                             "loaded; put its file back"}
+    assert failing(outcome) == {"processes": "fail 2 case(s) run on pflege v9, which no process file and no "
+                                             "stored copy defines: put its file back into the process "
+                                             "folder and run `lotse init`"}
 
 
 def test_a_notified_role_without_a_route_fails_naming_the_role(lotse: Lotse, tmp_path: Path) -> None:
