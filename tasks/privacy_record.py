@@ -36,10 +36,20 @@ def record(ctx: Context) -> dict[str, Any]:
             by_role.setdefault(role, []).append(f"{actor.name} ({actor.id})")
     return {
         "controller": "the alliance running this Lotse (its coordinator)",
-        "processes": [_process(p, locale, by_role) for p in ctx.catalog.latest()],
+        "processes": [_process(p, locale, by_role) for p in _in_use(ctx)],
         "processors": processors(ctx),
         "storage": {"database": ctx.db.display_url.split("://")[0]},
     }
+
+
+def _in_use(ctx: Context) -> list[Process]:
+    """The versions new cases open on, and every older one stored for the cases that ran on it
+    (their personal data stays until erased, whether its file is still there or not)."""
+    processes = {p.key: p for p in ctx.catalog.latest()}
+    for name, version in sorted(ctx.catalog.stored):
+        process = ctx.catalog.get(name, version)
+        processes.setdefault(process.key, process)
+    return list(processes.values())
 
 
 def _process(process: Process, locale: str, by_role: dict[str, list[str]]) -> dict[str, Any]:

@@ -222,6 +222,8 @@ def test_cases_keep_running_when_their_file_is_deleted_and_new_ones_are_refused(
     assert {"process": "mini", "version": 1, "stage": "start", "open": 1} in ok(
         cli("report", "--json")).json()["by_stage"]
     assert listed(cli)[("mini", 1)] == (1, "stored copy (no file)")
+    record = ok(cli("privacy", "record", "--format", "json")).json()
+    assert "mini v1" in [p["process"] for p in record["processes"]]  # its personal data is still held
     before = tables()
     refused = cli("case", "add", "--given-name", "Ana", "--family-name", "Reyes", "--nationality", "PHL",
                   "--employer", "klinik-nord", "--process", "mini")
