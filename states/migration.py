@@ -138,6 +138,9 @@ def plan(case: Case, old: Process, new: Process, mapping: Mapping) -> Plan:
     """Where the case would stand on `new`, what it keeps, drops and gains, or why it cannot move."""
     to_stage = _target(case.stage, mapping.stages, new.stages)
     result = Plan(case.ref, old.key, new.key, case.stage, to_stage)
+    if old.is_final(case.stage):  # its record is complete: it stays as it was decided
+        result.problems.append(f"the case is closed (stage '{case.stage}'); a closed case keeps its version")
+        return result
     if to_stage is None:
         result.problems.append(f"stage '{case.stage}' has no target in {new.key}; map it under stages:")
     new_items = {i.id for _, i in new.items()}
