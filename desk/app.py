@@ -74,6 +74,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         raise NotReady(f"no secret key: run `lotse init` (it writes {settings.secret_key_file}) "
                        "or set LOTSE_SECRET_KEY")
     ctx = ctx or Context.from_settings(settings)
+    for edited in ctx.edited:  # the file and the version: nothing personal
+        log.warning("%s", edited)
     secure = settings.desk_url.startswith("https://")
     desk = Desk(ctx=ctx, key=key, pages=Pages(settings.locale), csrf=Csrf(key, secure=secure), secure=secure)
     app = FastAPI(title="Lotse desk", docs_url=None, redoc_url=None, openapi_url=None)

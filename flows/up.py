@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +41,8 @@ def up(
     _stop_on_sigterm()
     # Refuses a database `lotse init` has not made, before the lock creates anything in the home.
     ctx = Context.from_settings(settings)
+    for edited in ctx.edited:
+        print(f"warning: {edited}", file=sys.stderr)
     with _only_one(settings.home):
         port = port or settings.prefect_port
         given = os.environ.get("PREFECT_API_URL")
