@@ -287,10 +287,14 @@ def test_an_edit_in_place_is_one_warning_everywhere_and_the_stored_copy_stays_in
     assert doctor.code == 1
     assert f"fail  processes: {said.removeprefix('warning: ')}" in doctor.out.splitlines()
 
+    newer = open_case(cli, "--process", "mini")  # a new case on v1 opens on the stored copy too
+    assert shown(cli, newer)["stage"] == "start"
+    assert [d["title"] for d in shown(cli, newer)["deadlines"]] == ["Start: 2 Wochen"]
+
     ok(cli("case", "done", ref, "flat", "--by", "koord"))
     finished = cli("case", "advance", ref, "finish", "--by", "klinik-nord",
                    "--set", "arrival_date=2026-04-01", "--set", "language_level=B1")
-    assert warnings(ok(finished)) == [said]
+    assert warnings(ok(finished)) == [said.replace("1 case(s)", "2 case(s)")]
     assert shown(cli, ref)["stage"] == "done"
 
 

@@ -180,13 +180,15 @@ def test_an_edit_in_place_is_named_and_the_stored_copy_stays_in_force(world: Con
     assert "start" in ctx.catalog.get("mini", 1).stages
     assert "begin" in ctx.catalog.offered("mini", 1).stages  # type: ignore[union-attr]
     assert [stage(ctx, ref) for ref in refs] == [(1, "start"), (1, "start")]
+    assert stage(ctx, open_mini(ctx)) == (2, "start")  # a new case opens on the newest version
     casework.tick(ctx, refs[0], ["flat"], by="koord")
     casework.advance(ctx, refs[0], "finish", by="klinik-nord",
                      facts={"arrival_date": "2026-04-01", "language_level": "B2"})
     assert stage(ctx, refs[0]) == (1, "done")
-    assert definitions.open_cases_per_version(ctx.catalog, ctx.db) == {("mini", 1): 1}
-    assert [r.content for r in rows(world)] == [yaml.safe_dump(MINI, sort_keys=False).join(
-        ["# the alliance's small pathway\n", ""])]  # the stored copy is never rewritten
+    assert definitions.open_cases_per_version(ctx.catalog, ctx.db) == {("mini", 1): 1, ("mini", 2): 1}
+    # the stored copy of v1 is never rewritten
+    first = "# the alliance's small pathway\n" + yaml.safe_dump(MINI, sort_keys=False)
+    assert [(r.version, r.content == first) for r in rows(world)] == [(1, True), (2, False)]
 
 
 def test_comments_layout_and_key_order_are_no_edit_but_a_title_is(world: Context, own: Path) -> None:
