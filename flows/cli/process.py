@@ -68,6 +68,9 @@ def show(
     if as_json and mermaid:
         raise typer.BadParameter("choose one of --json and --mermaid")
     catalog, _ = _catalog()
+    kept = [p.version for p in catalog.versions() if p.name == name]
+    if version is None and name not in catalog.names() and kept:
+        version = max(kept)  # no file offers it any more: the newest stored copy its cases run on
     process = catalog.get(name, version)
     if as_json:
         emit_json(process.model_dump(mode="json", by_alias=True))

@@ -222,6 +222,8 @@ def test_cases_keep_running_when_their_file_is_deleted_and_new_ones_are_refused(
     assert {"process": "mini", "version": 1, "stage": "start", "open": 1} in ok(
         cli("report", "--json")).json()["by_stage"]
     assert listed(cli)[("mini", 1)] == (1, "stored copy (no file)")
+    definition = ok(cli("process", "show", "mini", "--json")).json()  # the newest stored copy
+    assert (definition["version"], definition["source"]) == (1, f"{own / 'mini.yaml'} (stored copy)")
     record = ok(cli("privacy", "record", "--format", "json")).json()
     assert "mini v1" in [p["process"] for p in record["processes"]]  # its personal data is still held
     before = tables()
