@@ -20,6 +20,7 @@ import yaml
 from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
 from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import run_lotse
+from tests.postgres import fresh_database
 from tests.states.test_process_definitions import VALID
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
@@ -378,3 +379,31 @@ def test_init_and_doctor_name_cases_on_a_version_nothing_defines(cli: Lotse, own
     assert warnings(done) == [f"warning: {said}"]
     assert stored_rows(home) == []
     assert doctor.code == 1 and f"fail  processes: {said}" in doctor.out.splitlines()
+
+
+# -- the same on PostgreSQL -------------------------------------------------------------------------
+
+
+def test_stored_copies_on_postgresql(lotse: Lotse, own: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with fresh_database() as url:
+        monkeypatch.setenv("LOTSE_PROCESS_DIR", str(own))
+        monkeypatch.setenv("LOTSE_DATABASE_URL", url)
+        ok(lotse("init"))
+        ok(lotse("actor", "add", "klinik-nord", "--name", "Klinik Nord", "--role", "employer",
+                 "--region", "SE-Nord"))
+        mini, pflege = open_case(lotse, "--process", "mini"), open_case(lotse)
+        (own / "mini.yaml").unlink()
+        edit(own / "pflege.yaml", "recruited", "angeworben")
+
+        shows = [lotse("case", "show", ref, "--json") for ref in (mini, pflege)]
+        listing = lotse("process", "list", "--json")
+        doctor = lotse("doctor")
+
+    said = f"warning: {own / 'pflege.yaml'}: pflege v1 was changed in place, but 1 case(s) use it"
+    assert [(o.json()["process"], o.json()["stage"]) for o in map(ok, shows)] == [
+        ("mini", "start"), ("pflege", "recruited")]
+    assert all(len(warnings(o)) == 1 and o.err.startswith(said) for o in [*shows, listing])
+    in_force = {(r["name"], r["version"]): (r["open"], r["in force"]) for r in listing.json()}
+    assert in_force[("mini", 1)] == (1, "stored copy (no file)")
+    assert in_force[("pflege", 1)] == (1, "stored copy (file edited)")
+    assert doctor.code == 1 and "fail  processes: " in doctor.out
