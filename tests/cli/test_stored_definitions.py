@@ -256,11 +256,22 @@ def longer_limit(own: Path) -> None:
     edit(own / "mini.yaml", "limit: 2 weeks", "limit: 4 weeks", word=False)
 
 
-@pytest.mark.parametrize("change", [rename_start, longer_limit], ids=["stage renamed", "limit changed"])
+def later_deadline(own: Path) -> None:
+    edit(own / "mini.yaml", "due: 10 days after arrival_date", "due: 20 days after arrival_date", word=False)
+
+
+def deadline_dropped(own: Path) -> None:
+    path = own / "mini.yaml"
+    path.write_text(yaml.safe_dump({**MINI, "deadlines": {}}, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("change", [rename_start, longer_limit, later_deadline, deadline_dropped],
+                         ids=["stage renamed", "limit changed", "deadline changed", "deadline dropped"])
 def test_an_edit_in_place_is_one_warning_everywhere_and_the_stored_copy_stays_in_force(
     cli: Lotse, own: Path, change: Callable[[Path], None],
 ) -> None:
     ref = open_case(cli, "--process", "mini")
+    ok(cli("case", "set", ref, "arrival_date=2026-04-01", "--by", "klinik-nord"))  # flat_search: 04-11
     limit = due(cli, ref, "start_limit")
     change(own)
     said = (f"warning: {own / 'mini.yaml'}: mini v1 was changed in place, but 1 case(s) use it: they "
@@ -280,8 +291,8 @@ def test_an_edit_in_place_is_one_warning_everywhere_and_the_stored_copy_stays_in
     case = outcomes["case show"].json()
     assert case["stage"] == "start"
     assert [d["due"] for d in case["deadlines"] if d["deadline"] == "start_limit"] == [limit.isoformat()]
-    assert [(r["ref"], r["deadline"], r["due"]) for r in outcomes["check"].json()] == [
-        (ref, "start_limit", limit.isoformat())]
+    assert sorted((r["ref"], r["deadline"], r["due"]) for r in outcomes["check"].json()) == [
+        (ref, "flat_search", "2026-04-11"), (ref, "start_limit", limit.isoformat())]
     by_stage = outcomes["report"].json()["by_stage"]
     assert {"process": "mini", "version": 1, "stage": "start", "open": 1} in by_stage
     assert {(r["name"], r["version"]): r["in force"] for r in outcomes["process list"].json()}[
