@@ -65,6 +65,10 @@ def read_mapping(path: Path) -> Mapping:
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "extra_forbidden":
+            where = ("a mapping has stages, items, facts, events and drop" if len(error["loc"]) == 1
+                     else "drop has items, facts and events")
+            raise BadInput(f"{path}: {key}: unknown key; {where}") from None
         raise BadInput(f"{path}: {key}: {error['msg']}") from None
 
 

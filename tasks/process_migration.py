@@ -20,7 +20,7 @@ from lotse.notifications import dispatch
 from lotse.states import definitions, store
 from lotse.states.case import Case
 from lotse.states.deadlines import openings, rule
-from lotse.states.errors import BadInput, RoleMissing
+from lotse.states.errors import BadInput, NotFound, RoleMissing
 from lotse.states.events import MIGRATE, StageChanged
 from lotse.states.migration import Mapping, Plan, check_mapping, moved, plan
 from lotse.states.moments import local_date
@@ -61,13 +61,17 @@ def migrate(
 ) -> Result:
     """Move the open cases of `name` (or the cases `refs`) to version `to_version`."""
     mapping = mapping or Mapping()
-    new = ctx.catalog.get(name, to_version)
+    new = _version(ctx, name, to_version, "--to")
+    if from_version is not None:
+        _version(ctx, name, from_version, "--from")
     with ctx.db.reading() as session:
         author = store.get_actor(session, by)
         if not author.is_coordinator:
             raise RoleMissing(author.id, "migrate cases to another process version", [COORDINATOR])
         chosen = _chosen(session, ctx, name, to_version, from_version, refs)
-    for version in sorted({r.process_version for r in chosen if r.process_version != to_version}):
+    # Checked against every version cases move from (and the one named, should none be left on it).
+    sources = {r.process_version for r in chosen} | ({from_version} if from_version is not None else set())
+    for version in sorted(sources - {to_version}):
         check_mapping(mapping, ctx.catalog.get(name, version), new)
     result = Result(new.key, dry_run)
     for record in chosen:
@@ -80,6 +84,15 @@ def migrate(
         else:
             result.cases.append(_move(ctx, record.ref, new, mapping, by, notify, note))
     return result
+
+
+def _version(ctx: Context, name: str, version: int, option: str) -> Process:
+    """The version named, or `NotFound` saying which versions there are."""
+    known = [p.version for p in ctx.catalog.versions() if p.name == name]
+    if known and version not in known:
+        raise NotFound(f"{name} has no version {version} ({option}); its versions: "
+                       f"{', '.join(map(str, known))}")
+    return ctx.catalog.get(name, version)
 
 
 def _chosen(
@@ -139,7 +152,8 @@ def _move(
         _rename(session, FactRecord, FactRecord.name, record.id, planned.facts_kept)
         history = HistoryRecord(
             case_id=record.id, at=now, action=MIGRATE, from_stage=record.stage, to_stage=planned.to_stage,
-            actor_id=by, via="cli", note=note or f"{old.key} -> {new.key}", proof=ctx.proof,
+            actor_id=by, via="cli", note=f"{old.key} -> {new.key}" + (f": {note}" if note else ""),
+            proof=ctx.proof,
             detail={k: v for k, v in planned.as_json().items() if k not in ("ref", "problems")},
         )
         session.add(history)

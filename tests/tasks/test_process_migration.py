@@ -142,7 +142,7 @@ def test_applying_moves_each_case_whole_with_its_deadlines_and_one_audit_row(
         assert "visum_valid_until" in facts and "visa_valid_until" not in facts
         last = store.history(session, visa.id or 0)[-1]
         assert (last.action, last.from_stage, last.to_stage, last.actor_id, last.note) == (
-            "migrate", "visa", "visum", "koord", "Prozess 2027")
+            "migrate", "visa", "visum", "koord", "pflege v1 -> pflege v2: Prozess 2027")
         assert last.proof and last.proof.startswith("os:")
         assert last.detail["from"] == "pflege v1" and last.detail["to"] == "pflege v2"
         assert "2026-09-30" not in str(last.detail) and "PHL" not in str(last.detail)
