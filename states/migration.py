@@ -89,6 +89,10 @@ def check_mapping(mapping: Mapping, old: Process, new: Process, file: str = "the
                 raise BadInput(f"{file}: {kind}.{source}: {old.key} has no {kind[:-1]} '{source}'")
             if target not in after:
                 raise BadInput(f"{file}: {kind}.{source}: {new.key} has no {kind[:-1]} '{target}'")
+    for name, target in mapping.stages.items():
+        if new.is_final(target) and not old.is_final(name):
+            raise BadInput(f"{file}: stages.{name}: '{target}' is a final stage of {new.key}; a migration "
+                           "does not close a case: map it to a running stage")
     for kind, dropped, before in (("items", mapping.drop.items, old_items),
                                   ("facts", mapping.drop.facts, set(old.facts)),
                                   ("events", mapping.drop.events, set(old.events))):
@@ -147,6 +151,9 @@ def plan(case: Case, old: Process, new: Process, mapping: Mapping) -> Plan:
         return result
     if to_stage is None:
         result.problems.append(f"stage '{case.stage}' has no target in {new.key}; map it under stages:")
+    elif new.is_final(to_stage):
+        result.problems.append(f"stage '{case.stage}' is final in {new.key}; a migration does not close a "
+                               "case: map it under stages: to a running stage")
     new_items = {i.id for _, i in new.items()}
     for item in sorted(case.done):
         target = _target(item, mapping.items, new_items)

@@ -57,9 +57,10 @@ class Result:
 def migrate(
     ctx: Context, name: str, to_version: int, *, by: str, from_version: int | None = None,
     mapping: Mapping | None = None, refs: list[str] | None = None, dry_run: bool = False,
-    notify: bool = False, note: str | None = None,
+    notify: bool = False, note: str | None = None, mapping_file: str = "the mapping",
 ) -> Result:
-    """Move the open cases of `name` (or the cases `refs`) to version `to_version`."""
+    """Move the open cases of `name` (or the cases `refs`) to version `to_version`; a mapping that
+    does not fit both versions is `BadInput` naming `mapping_file` and the key."""
     mapping = mapping or Mapping()
     new = _version(ctx, name, to_version, "--to")
     if from_version is not None:
@@ -72,7 +73,7 @@ def migrate(
     # Checked against every version cases move from (and the one named, should none be left on it).
     sources = {r.process_version for r in chosen} | ({from_version} if from_version is not None else set())
     for version in sorted(sources - {to_version}):
-        check_mapping(mapping, ctx.catalog.get(name, version), new)
+        check_mapping(mapping, ctx.catalog.get(name, version), new, mapping_file)
     result = Result(new.key, dry_run)
     for record in chosen:
         if record.process_version == to_version:

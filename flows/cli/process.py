@@ -104,7 +104,7 @@ def migrate(
     mapping = read_mapping(map_file) if map_file is not None else Mapping()
     result = process_migration.migrate(
         context(), name, to, by=by, from_version=from_, mapping=mapping, refs=cases, dry_run=dry_run,
-        notify=notify, note=note,
+        notify=notify, note=note, mapping_file=str(map_file or "the mapping"),
     )
     if as_json:
         emit_json(result.as_json())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
 from lotse.states.process import Catalog
@@ -311,6 +312,33 @@ def test_a_case_that_cannot_be_moved_exits_1_and_the_others_are_moved(
     assert "migrate" not in [h["action"] for h in shown(cli, cases["visa"])["history"]]
 
 
+def test_a_stage_that_is_final_in_the_new_version_cannot_be_moved_into(
+    cli: Lotse, own: Path, tables: Tables,
+) -> None:
+    arrived = open_case(cli)
+    bring_to(cli, arrived, "arrival")
+    v2 = write_pflege_v2(own)
+    data = yaml.safe_load(v2.read_text(encoding="utf-8"))
+    data["final"].append("arrival")  # v2 ends on arrival: the same id, now a closed stage
+    gone = {i["id"] for i in data["stages"]["arrival"]["checklist"]}
+    data["stages"]["arrival"] = {"title": data["stages"]["arrival"]["title"], "responsible": "coordinator"}
+    data["deadlines"] = {k: d for k, d in data["deadlines"].items() if d.get("item") not in gone}
+    data["transitions"] = [t for t in data["transitions"] if t["from"] != "arrival"]
+    data["transitions"].append(
+        {"event": "learn", "from": "visum", "to": "language_course", "roles": ["employer"]})
+    v2.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    before = tables()
+
+    dry = ok(migrate(cli, "--dry-run", "--case", arrived))
+    applied = migrate(cli, "--case", arrived)
+
+    assert dry.out.splitlines()[0].startswith(
+        f"{arrived}  cannot be moved: stage 'arrival' is final in pflege v2; a migration does "
+        "not close a case: map it under stages: to a running stage")
+    assert applied.code == 1 and applied.out.splitlines()[0] == dry.out.splitlines()[0]
+    assert tables() == before
+
+
 # -- bad input --------------------------------------------------------------------------------------
 
 
@@ -328,9 +356,12 @@ def test_a_case_that_cannot_be_moved_exits_1_and_the_others_are_moved(
         ("drop: {items: [steuer_id]}\n", "drop.items.0: pflege v1 has no item 'steuer_id'"),
         ("facts: {visa_valid_until: nationality}\n", "facts.visa_valid_until: a date in pflege v1, but "
          "'nationality' is a country in pflege v2"),
+        ("stages: {visa: withdrawn}\n", "stages.visa: 'withdrawn' is a final stage of pflege v2; a migration "
+         "does not close a case: map it to a running stage"),
     ],
     ids=["missing", "not YAML", "a list", "unknown key", "not a string", "key unknown in v1",
-         "target unknown in v2", "item target unknown", "dropped unknown", "fact of another type"],
+         "target unknown in v2", "item target unknown", "dropped unknown", "fact of another type",
+         "into a final stage"],
 )
 def test_a_bad_mapping_is_one_error_line_naming_the_key_exit_2_and_nothing_written(
     cli: Lotse, few: dict[str, str], tmp_path: Path, tables: Tables, text: str | None, said: str,
@@ -344,7 +375,8 @@ def test_a_bad_mapping_is_one_error_line_naming_the_key_exit_2_and_nothing_writt
     dry = migrate(cli, "--map", str(path), "--dry-run", "--json")
 
     assert (refused.code, dry.code) == (2, 2)
-    assert said in refused.error and dry.error == refused.error
+    assert refused.error.startswith(f"error: {path}: ") and said in refused.error
+    assert dry.error == refused.error
     assert refused.out == dry.out == ""
     assert tables() == before
 
@@ -377,7 +409,7 @@ def test_the_mapping_is_checked_against_the_version_named_by_from_when_no_case_i
 
     assert ok(unchecked).out == "0 case(s) moved to pflege v2, 0 cannot be, 0 on it already\n"
     assert checked.code == 2
-    assert checked.error == "error: the mapping: stages.visum: pflege v1 has no stage 'visum'"
+    assert checked.error == f"error: {wrong}: stages.visum: pflege v1 has no stage 'visum'"
     assert tables() == before
 
 
