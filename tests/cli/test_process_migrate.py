@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,11 @@ import yaml
 from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
 from lotse.states.process import Catalog
 from tests.cli.conftest import Lotse, Outcome
+from tests.conftest import LOTSE
 from tests.postgres import fresh_database
 from tests.requirements import meeting_texts, path_to
 from tests.tables import dump
-from tests.versions import FORWARD, write_mapping, write_pflege_v1, write_pflege_v2
+from tests.versions import BACKWARD, FORWARD, write_mapping, write_pflege_v1, write_pflege_v2
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
 
@@ -296,6 +300,49 @@ def test_running_it_again_changes_nothing(
                                   "already": 0, "cannot": 0, "cases": []}
 
 
+def test_back_and_forth_keeps_every_fact_and_item(
+    cli: Lotse, cases: dict[str, str], mapping: str, tmp_path: Path,
+) -> None:
+    back = str(write_mapping(tmp_path / "pflege-2-1.yaml", BACKWARD))
+
+    def held(ref: str) -> tuple[Any, ...]:
+        case = shown(cli, ref)
+        return (case["process_version"], case["stage"], case["facts"],
+                sorted(i["id"] for i in case["checklist"] if i["done"]),
+                [(d["deadline"], d["due"]) for d in case["deadlines"]])
+
+    before = {ref: held(ref) for ref in (cases["recruited"], cases["visa"])}
+    ok(migrate(cli, "--map", mapping, "--case", cases["recruited"], "--case", cases["visa"]))
+
+    returned = ok(migrate(cli, "--map", back, "--from", "2", to="1"))
+
+    assert returned.out.splitlines()[-1] == "2 case(s) moved to pflege v1, 0 cannot be, 0 on it already"
+    assert {ref: held(ref) for ref in before} == before
+    assert [h["action"] for h in shown(cli, cases["visa"])["history"][-2:]] == ["migrate", "migrate"]
+    assert shown(cli, cases["visa"])["history"][-1]["note"] == "pflege v2 -> pflege v1"
+
+
+def test_two_migrations_at_once_move_each_case_once(
+    cli: Lotse, cases: dict[str, str], mapping: str, home: Path, own: Path,
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("LOTSE_", "PREFECT_API_URL"))}
+    environment.update({"LOTSE_HOME": str(home), "LOTSE_PROCESS_DIR": str(own)})
+    both = [subprocess.Popen([*LOTSE, "process", "migrate", "pflege", "--to", "2", "--map", mapping, "--by",
+                              "koord", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=environment) for _ in range(2)]
+    outcomes = [(*p.communicate(timeout=120), p.returncode) for p in both]
+
+    assert [code for _, _, code in outcomes] == [0, 0], [err for _, err, _ in outcomes]
+    assert [err for _, err, _ in outcomes] == ["", ""]
+    seen = [c for out, _, _ in outcomes for c in json.loads(out)["cases"]]
+    assert {c["status"] for c in seen} <= {"migrated", "already"}  # the later run finds them moved
+    moved = [c["ref"] for c in seen if c["status"] == "migrated"]
+    assert sorted(moved) == sorted([cases["recruited"], cases["visa"], cases["housed"]])
+    for ref in moved:
+        assert [h["action"] for h in shown(cli, ref)["history"]].count("migrate") == 1
+    assert where(cli, cases["visa"]) == (2, "visum")
+
+
 def test_a_case_that_cannot_be_moved_exits_1_and_the_others_are_moved(
     cli: Lotse, cases: dict[str, str],
 ) -> None:
@@ -436,6 +483,16 @@ def test_a_wrong_version_actor_or_case_is_one_error_line_and_nothing_written(
 
     assert refused.code == code
     assert said in refused.error
+    assert tables() == before
+
+
+def test_an_unknown_process_is_one_error_line(cli: Lotse, few: dict[str, str], tables: Tables) -> None:
+    before = tables()
+
+    refused = cli("process", "migrate", "altenpflege", "--to", "2", "--by", "koord")
+
+    assert refused.code == 1
+    assert refused.error.startswith("error: unknown process 'altenpflege v2'; known: ")
     assert tables() == before
 
 
