@@ -100,6 +100,7 @@ def open_cases(cli: Lotse) -> tuple[dict[str, str], list[str]]:
 
 @pytest.fixture
 def opened(cli: Lotse, own: Path) -> tuple[dict[str, str], list[str]]:
+    """The cases of `open_cases` and the personal values typed for them; pflege v2 added."""
     found = open_cases(cli)
     write_pflege_v2(own)
     return found
@@ -298,6 +299,20 @@ def test_running_it_again_changes_nothing(
         "0 case(s) moved to pflege v2, 0 cannot be, 2 on it already"]
     assert ok(as_json).json() == {"to": "pflege v2", "dry_run": False, "migrated": 0, "would_migrate": 0,
                                   "already": 0, "cannot": 0, "cases": []}
+
+
+def test_a_closed_case_named_by_case_keeps_its_version(
+    cli: Lotse, cases: dict[str, str], mapping: str, tables: Tables,
+) -> None:
+    before = tables()
+
+    named = migrate(cli, "--map", mapping, "--case", cases["withdrawn"])
+
+    assert named.code == 1
+    assert named.out.splitlines() == [
+        f"{cases['withdrawn']}  cannot be moved: the case is closed (stage 'withdrawn'); a closed case keeps "
+        "its version", "0 case(s) moved to pflege v2, 1 cannot be, 0 on it already"]
+    assert tables() == before
 
 
 def test_back_and_forth_keeps_every_fact_and_item(
