@@ -54,6 +54,7 @@ benchmark: install
 	$(BIN)/python benchmarks/read_commands.py
 	$(BIN)/python benchmarks/case_overviews.py
 	$(BIN)/python benchmarks/answer_links.py
+	$(BIN)/python benchmarks/process_migration.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis

@@ -174,16 +174,18 @@ def _move(
 def _rename(session: Session, table: Any, column: Any, case_id: int, kept: dict[str, str]) -> None:
     """Keep the rows whose id has a target (renamed where it changed); delete the others: a done
     item or a fact without target was dropped by the plan, an unticked item needs no row."""
-    rows = list(session.scalars(select(table).where(table.case_id == case_id)))
-    for row in rows:
-        session.delete(row)
-    session.flush()
-    for row in rows:
-        key = column.key
+    key = column.key
+    changed = []
+    for row in session.scalars(select(table).where(table.case_id == case_id)):
         old_id = getattr(row, key)
-        if old_id in kept:
-            values = {c.key: getattr(row, c.key) for c in table.__table__.columns}
-            session.add(table(**{**values, key: kept[old_id]}))
+        if kept.get(old_id) != old_id:  # dropped, or renamed: a new primary key, so a new row
+            session.delete(row)
+            if old_id in kept:
+                changed.append({**{c.key: getattr(row, c.key) for c in table.__table__.columns},
+                                key: kept[old_id]})
+    if changed:
+        session.flush()
+        session.add_all(table(**values) for values in changed)
 
 
 def _level(session: Session, case_id: int, deadline: str) -> tuple[dt.date, int] | None:
