@@ -268,3 +268,65 @@ class DefinitionRecord(SQLModel, table=True):
     content: str
     source: str = Field(max_length=500)  # the file it was read from, for the operator
     stored_at: dt.datetime = _when(nullable=False)
+
+
+class FamilyMemberRecord(SQLModel, table=True):
+    """A family member of a case's person: spouse or partner, or a child. Personal data, like the
+    case's names: shown in the desk and `case show` only, never in Prefect, a chat message or a
+    report. The needs a member brings (Kita place, school place, ...) are checklist items of the
+    case (states/family.py), with their deadlines and reminders."""
+
+    __tablename__ = "family_members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    relation: str = Field(max_length=16)  # spouse, child
+    given_name: str = Field(max_length=200)
+    birth_year: int | None = None
+    arrives: dt.date | None = None  # comes later (family reunification) on this day
+    added_at: dt.datetime = _when(nullable=False)
+    added_by: str = Field(max_length=64)
+
+
+class CourseRecord(SQLModel, table=True):
+    """A language course group: a school's course to a target level at a pace, with its dates,
+    place and capacity. Holds no personal data."""
+
+    __tablename__ = "courses"
+
+    id: str = Field(primary_key=True, max_length=64)
+    school_id: str = Field(foreign_key="actors.id", max_length=64, index=True)
+    level: str = Field(max_length=2)  # the target level, A1..C2
+    pace: str = Field(max_length=16)  # fast, standard, slow
+    start: dt.date
+    end: dt.date
+    capacity: int | None = None
+    place: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = _when(nullable=False)
+
+
+class CourseMemberRecord(SQLModel, table=True):
+    """A case assigned to a course group."""
+
+    __tablename__ = "course_members"
+
+    course_id: str = Field(foreign_key="courses.id", primary_key=True, max_length=64)
+    case_id: int = Field(foreign_key="cases.id", primary_key=True, index=True)
+    assigned_at: dt.datetime = _when(nullable=False)
+    assigned_by: str = Field(max_length=64)
+
+
+class ExamRecord(SQLModel, table=True):
+    """A language exam a case's person took: level, exam, date, passed or not, as the language
+    school recorded it. A passed exam raises the case's `language_level` (never lowers it)."""
+
+    __tablename__ = "exam_results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    level: str = Field(max_length=2)
+    exam: str = Field(max_length=200)
+    taken_on: dt.date
+    passed: bool
+    recorded_at: dt.datetime = _when(nullable=False)
+    recorded_by: str = Field(max_length=64)
