@@ -10,11 +10,12 @@ from typing import Any
 
 import yaml
 
-from lotse.config.settings import PACKAGED_PROCESS_DIR
 from lotse.states import definitions
 from lotse.states.process import Catalog
 from lotse.tasks.context import Context
 
+# pflege as it was at version 1, frozen here: the shipped file moves on (version 2 and later).
+PFLEGE_V1 = Path(__file__).parent / "pflege_v1.yaml"
 RENAMES = {"visa": "visum", "tax_id": "steuer_id", "visa_valid_until": "visum_valid_until"}
 DROPPED_ITEM = "family_support"
 FORWARD: dict[str, Any] = {
@@ -28,7 +29,7 @@ BACKWARD: dict[str, Any] = {
 
 
 def pflege_v2() -> dict[str, Any]:
-    text = (PACKAGED_PROCESS_DIR / "pflege.yaml").read_text(encoding="utf-8")
+    text = PFLEGE_V1.read_text(encoding="utf-8")
     for old, new in RENAMES.items():
         text = re.sub(rf"(?<![\w-]){old}(?![\w-])", new, text)
     data = yaml.safe_load(text)
@@ -44,11 +45,11 @@ def pflege_v2() -> dict[str, Any]:
 
 
 def write_pflege_v1(folder: Path) -> Path:
-    """A copy of the shipped pflege v1 in the alliance's own folder, which then replaces the
+    """A copy of pflege v1 in the alliance's own folder, which then replaces the
     shipped `pflege`: the folder a v2 is added to."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "pflege.yaml"
-    path.write_bytes((PACKAGED_PROCESS_DIR / "pflege.yaml").read_bytes())
+    path.write_bytes(PFLEGE_V1.read_bytes())
     return path
 
 

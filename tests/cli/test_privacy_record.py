@@ -28,7 +28,7 @@ def test_the_record_names_personal_data_recipients_retention_and_processors(
 
     assert done.code == 0, done.err
     data = done.json()
-    pflege = next(p for p in data["processes"] if p["process"] == "pflege v1")
+    pflege = next(p for p in data["processes"] if p["process"] == "pflege v2")
     fields = {f["field"]: f["purpose"] for f in pflege["personal_data"]}
     assert {"given_name", "family_name", "nationality", "withdraw_reason"} <= set(fields)
     assert fields["nationality"] == "Nationality" and "arrival_date" not in fields
@@ -55,7 +55,7 @@ def test_the_record_reads_the_directory_on_postgresql(settings: Settings) -> Non
     with postgres_context(settings) as ctx:
         directory.add_actor(ctx, "wohnbau-nord", name="Wohnbau Nord", roles=["housing"], region="SE-Nord")
         data = privacy_record.record(ctx)
-    pflege = next(p for p in data["processes"] if p["process"] == "pflege v1")
+    pflege = next(p for p in data["processes"] if p["process"] == "pflege v2")
     housing = next(r for r in pflege["recipients"] if r["role"] == "housing")
     assert housing["organisations"] == ["Wohnbau Nord (wohnbau-nord)"]
     assert pflege["retention"] == "3 years after closed"

@@ -20,14 +20,21 @@ from typing import Any
 import pytest
 import yaml
 
-from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
-from lotse.states.process import Catalog
+from lotse.config.settings import Settings
+from lotse.states.process import load_file
 from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import LOTSE
 from tests.postgres import fresh_database
 from tests.requirements import meeting_texts, path_to
 from tests.tables import dump
-from tests.versions import BACKWARD, FORWARD, write_mapping, write_pflege_v1, write_pflege_v2
+from tests.versions import (
+    BACKWARD,
+    FORWARD,
+    PFLEGE_V1,
+    write_mapping,
+    write_pflege_v1,
+    write_pflege_v2,
+)
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
 
@@ -70,7 +77,7 @@ def open_case(cli: Lotse, *args: str) -> str:
 def bring_to(cli: Lotse, ref: str, stage: str) -> list[str]:
     """Meet every requirement on the shortest way to `stage`, as the coordinator; the fact values
     typed on the way."""
-    v1 = Catalog.load([PACKAGED_PROCESS_DIR]).get("pflege", 1)
+    v1 = load_file(PFLEGE_V1)
     typed = []
     for transition in path_to(v1, stage):
         if transition.requires.items:

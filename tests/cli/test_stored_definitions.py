@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 import yaml
 
-from lotse.config.settings import PACKAGED_PROCESS_DIR, Settings
+from lotse.config.settings import Settings
 from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import run_lotse
 from tests.postgres import fresh_database
 from tests.states.test_process_definitions import VALID
+from tests.versions import PFLEGE_V1
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
 
@@ -42,7 +43,7 @@ def own(tmp_path: Path) -> Path:
     """The alliance's process folder: its own copy of pflege (replacing the shipped one) and mini."""
     folder = tmp_path / "own"
     folder.mkdir()
-    shutil.copy(PACKAGED_PROCESS_DIR / "pflege.yaml", folder / "pflege.yaml")
+    shutil.copy(PFLEGE_V1, folder / "pflege.yaml")
     (folder / "mini.yaml").write_text(yaml.safe_dump(MINI, sort_keys=False), encoding="utf-8")
     return folder
 

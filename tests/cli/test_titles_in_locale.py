@@ -37,8 +37,8 @@ def test_case_show_gives_every_title_in_english_with_locale_en(lotse: Lotse, cas
 def test_process_show_and_list_give_titles_in_the_locale_and_the_json_as_written(lotse: Lotse) -> None:
     german = lotse("process", "show", "pflege")
     english = lotse("process", "show", "pflege", env=EN)
-    assert german.out.startswith("pflege v1: Pflegefachkraft aus dem Ausland\n")
-    assert english.out.startswith("pflege v1: Nurse recruited abroad\n")
+    assert german.out.startswith("pflege v2: Pflegefachkraft aus dem Ausland\n")
+    assert english.out.startswith("pflege v2: Nurse recruited abroad\n")
     assert "  visa: Visa procedure [employer, limit 10 weeks]" in english.out
     assert "    - housing_confirmed: Housing for the arrival confirmed (owner housing)" in english.out
     assert "  arrive (Arrived): visa -> arrival" in english.out

@@ -51,7 +51,7 @@ def test_a_run_erases_a_case_past_retention_and_keeps_a_younger_one(
     assert case_file.case_file(alliance, open_case)["family_name"] == "Halbwachs"
     last = history_of(alliance, old)[-1]
     assert (last.action, last.actor_id, last.via) == ("erased", "lotse", "schedule")
-    assert last.note == "retention: 3 years after closed (pflege v1)"
+    assert last.note == "retention: 3 years after closed (pflege v2)"
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
         query = {"artifacts": {"key": {"any_": ["retention"]}, "flow_run_id": {"any_": [str(run.id)]}},

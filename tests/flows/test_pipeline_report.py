@@ -41,8 +41,8 @@ def test_the_flow_publishes_counts_stalled_cases_and_recent_transitions(
 
     run_id = state.state_details.flow_run_id
     counts = table("pipeline", run_id)
-    assert {"by": "stage", "process": "pflege v1", "where": "recruited", "open": 1} in counts
-    assert {"by": "stage", "process": "pflege v1", "where": "visa", "open": 1} in counts
+    assert {"by": "stage", "process": "pflege v2", "where": "recruited", "open": 1} in counts
+    assert {"by": "stage", "process": "pflege v2", "where": "visa", "open": 1} in counts
     assert {"by": "employer", "process": "", "where": "klinik-nord", "open": 2} in counts
     assert {"by": "region", "process": "", "where": "SE-Nord", "open": 2} in counts
     assert [row["ref"] for row in table("stuck-cases", run_id)] == [stalled]
