@@ -7,9 +7,10 @@ history refers to cases by id and to actors by id.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -61,6 +62,12 @@ class ActorRecord(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=64, index=True)
     email: str | None = Field(default=None, max_length=320)
     created_at: dt.datetime = _when(nullable=False)
+    # The directory's profile (no private person's data): services offered per role as free text,
+    # languages spoken, a contact point (a function mailbox or phone), a website.
+    services: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    languages: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    contact: str | None = Field(default=None, max_length=320)
+    website: str | None = Field(default=None, max_length=300)
 
 
 class ActorRoleRecord(SQLModel, table=True):
@@ -68,6 +75,15 @@ class ActorRoleRecord(SQLModel, table=True):
 
     actor_id: str = Field(foreign_key="actors.id", primary_key=True, max_length=64)
     role: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ActorRegionRecord(SQLModel, table=True):
+    """A region an actor serves besides its own (`actors.region`): any level of the hierarchy."""
+
+    __tablename__ = "actor_regions"
+
+    actor_id: str = Field(foreign_key="actors.id", primary_key=True, max_length=64)
+    region: str = Field(primary_key=True, max_length=64, index=True)
 
 
 class CaseRecord(SQLModel, table=True):
@@ -330,3 +346,35 @@ class ExamRecord(SQLModel, table=True):
     passed: bool
     recorded_at: dt.datetime = _when(nullable=False)
     recorded_by: str = Field(max_length=64)
+
+
+class CostRecord(SQLModel, table=True):
+    """What recruiting cost: one entry for a case, or for a cohort (a joint recruiting trip) split
+    among the cases or employers it covers (`cost_shares`). Amounts are exact decimals in euros;
+    no personal data (a case is named by its reference where shown)."""
+
+    __tablename__ = "costs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    cohort: str | None = Field(default=None, max_length=64)
+    incurred_on: dt.date
+    category: str = Field(max_length=32)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    payer_id: str = Field(max_length=64)  # an employer, the alliance, a funding programme
+    programme: str | None = Field(default=None, max_length=64)
+    split: str | None = Field(default=None, max_length=16)  # per_case, per_employer (cohort costs)
+    recorded_at: dt.datetime = _when(nullable=False)
+    recorded_by: str = Field(max_length=64)
+
+
+class CostShareRecord(SQLModel, table=True):
+    """A cost's share borne for one case (or one employer) by the cost's split key."""
+
+    __tablename__ = "cost_shares"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cost_id: int = Field(foreign_key="costs.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    employer_id: str = Field(max_length=64)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
