@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -42,6 +42,31 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Cents(TypeDecorator[Decimal]):
+    """An amount in euros, a `Decimal` with two places, stored as whole cents (an integer).
+
+    SQLite has no exact decimal type: SQLAlchemy's `Numeric` goes through a float there (and
+    warns so), and sums in SQL would be sums of floats. Integer cents are exact on every
+    database, and so are their sums. An amount with more than two places is refused, never
+    rounded."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        cents = Decimal(value) * 100
+        if cents != cents.to_integral_value():
+            raise ValueError(f"an amount has at most two decimal places, not {value}")
+        return int(cents)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-2)
 
 
 def named(given_name: str, family_name: str) -> dict[str, str]:
@@ -360,7 +385,7 @@ class CostRecord(SQLModel, table=True):
     cohort: str | None = Field(default=None, max_length=64)
     incurred_on: dt.date
     category: str = Field(max_length=32)
-    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    amount: Decimal = Field(sa_column=Column("amount_cents", Cents(), nullable=False))
     payer_id: str = Field(max_length=64)  # an employer, the alliance, a funding programme
     programme: str | None = Field(default=None, max_length=64)
     split: str | None = Field(default=None, max_length=16)  # per_case, per_employer (cohort costs)
@@ -377,4 +402,4 @@ class CostShareRecord(SQLModel, table=True):
     cost_id: int = Field(foreign_key="costs.id", index=True)
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     employer_id: str = Field(max_length=64)
-    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    amount: Decimal = Field(sa_column=Column("amount_cents", Cents(), nullable=False))

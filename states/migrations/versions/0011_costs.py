@@ -1,5 +1,6 @@
 """costs and funding: cost entries per case or per cohort (costs) and each one's shares per case
-or employer by its split key (cost_shares); amounts in euros as exact decimals
+or employer by its split key (cost_shares); amounts in euros as whole cents (`amount_cents`, an
+integer: exact on SQLite too, where a decimal column goes through a float; `records.Cents`)
 
 Revision ID: 0011
 Revises: 0010
@@ -25,7 +26,7 @@ def upgrade() -> None:
         sa.Column('cohort', _text(length=64), nullable=True),  # the cohort's tag
         sa.Column('incurred_on', sa.Date(), nullable=False),
         sa.Column('category', _text(length=32), nullable=False),
-        sa.Column('amount', sa.Numeric(12, 2), nullable=False),
+        sa.Column('amount_cents', sa.BigInteger(), nullable=False),
         sa.Column('payer_id', _text(length=64), nullable=False),
         sa.Column('programme', _text(length=64), nullable=True),
         sa.Column('split', _text(length=16), nullable=True),  # per_case, per_employer
@@ -41,7 +42,7 @@ def upgrade() -> None:
         sa.Column('cost_id', sa.Integer(), nullable=False),
         sa.Column('case_id', sa.Integer(), nullable=True),
         sa.Column('employer_id', _text(length=64), nullable=False),
-        sa.Column('amount', sa.Numeric(12, 2), nullable=False),
+        sa.Column('amount_cents', sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(['cost_id'], ['costs.id']),
         sa.ForeignKeyConstraint(['case_id'], ['cases.id']),
         sa.PrimaryKeyConstraint('id'),
