@@ -344,6 +344,8 @@ class CourseRecord(SQLModel, table=True):
     capacity: int | None = None
     place: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = _when(nullable=False)
+    created_by: str = Field(max_length=64)  # the coordinator who added it
+    proof: str | None = Field(default=None, max_length=100)  # how it proved who it is (`os:<user>`)
 
 
 class CourseMemberRecord(SQLModel, table=True):

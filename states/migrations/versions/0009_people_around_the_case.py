@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column('capacity', sa.Integer(), nullable=True),
         sa.Column('place', _text(length=200), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_by', _text(length=64), nullable=False),
+        sa.Column('proof', _text(length=100), nullable=True),
         sa.ForeignKeyConstraint(['school_id'], ['actors.id']),
         sa.PrimaryKeyConstraint('id'),
     )
