@@ -81,6 +81,15 @@ def held(session: Session, row_id: int, token: str) -> OutboxRecord | None:
     ).first()
 
 
+def held_many(session: Session, row_ids: list[int], token: str) -> dict[int, OutboxRecord]:
+    """The rows among these still ours, by id, locked for their outcome."""
+    rows = session.scalars(
+        select(OutboxRecord).where(OutboxRecord.id.in_(row_ids), OutboxRecord.claim_token == token)  # type: ignore[union-attr]
+        .order_by(OutboxRecord.id).with_for_update()
+    ).all()
+    return {row.id: row for row in rows if row.id is not None}
+
+
 def release(session: Session, token: str, row_ids: list[int]) -> None:
     """Give rows back untried (a delivery ran out of time): the next delivery takes them."""
     if row_ids:

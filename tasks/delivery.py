@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 
 from lotse.notifications import claims, dispatch, routes
-from lotse.notifications.channels import AppriseSender, Sender, SendFailed
+from lotse.notifications.channels import Sender, SendFailed
 from lotse.notifications.outbox import enqueue, listing
 from lotse.notifications.routes import Address, Routes, Target
+from lotse.notifications.smtp import RouteSender
 from lotse.states import store
 from lotse.states.errors import NotReady
 from lotse.states.records import CaseRecord, OutboxRecord
@@ -57,13 +58,31 @@ def deliver(
     stays due)."""
     settings = ctx.settings
     table = routes.load(settings)
+    own = None
     if sender is None:
         if not table.configured:
             raise NotReady("LOTSE_NOTIFY_CONFIG is not set: nothing can be sent and every message "
                            "waits in the outbox. Point it to an Apprise configuration "
                            "(see config/notify.example.yaml)")
-        sender = AppriseSender()
+        sender = own = RouteSender(settings.notify_timeout_seconds)
     report = Report(warnings=list(table.warnings))
+    try:
+        _deliver_batches(ctx, table, sender, report, retry_now=retry_now, case_ref=case_ref,
+                         budget_seconds=budget_seconds, row_ids=row_ids)
+    finally:
+        if own is not None:
+            own.close()
+    return report
+
+
+def _deliver_batches(
+    ctx: Context, table: Routes, sender: Sender, report: Report, *, retry_now: bool,
+    case_ref: str | None, budget_seconds: float | None, row_ids: list[int] | None,
+) -> None:
+    """Claim a batch, send its rows, settle their outcomes in one transaction; until none is due.
+    A delivery killed mid-batch leaves the batch's rows claimed: sent or not, they are sent again
+    once the claim expires, and counted as `resent` (notifications/claims.py)."""
+    settings = ctx.settings
     started = time.monotonic()
     after = 0
     with ctx.db.reading() as session:
@@ -77,15 +96,19 @@ def deliver(
                 row_ids=row_ids,
             )
         if not rows:
-            return report
+            return
         after = rows[-1].id or after
-        for index, row in enumerate(rows):
-            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-                with ctx.db.writing() as session:
-                    claims.release(session, token, [r.id for r in rows[index:] if r.id is not None])
-                report.left += len(rows) - index
-                return report
-            _deliver_row(ctx, table, sender, row, token, regions, report)
+        outcomes: list[tuple[OutboxRecord, str | None]] = []
+        try:
+            for index, row in enumerate(rows):
+                if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                    with ctx.db.writing() as session:
+                        claims.release(session, token, [r.id for r in rows[index:] if r.id is not None])
+                    report.left += len(rows) - index
+                    return
+                outcomes.append((row, _send_row(ctx, table, sender, row, token, regions)))
+        finally:
+            _settle(ctx, outcomes, token, report)
 
 
 def deliver_after_change(ctx: Context, ref: str, warn: Callable[[str], None]) -> dict[str, int] | None:
@@ -104,22 +127,20 @@ def deliver_after_change(ctx: Context, ref: str, warn: Callable[[str], None]) ->
     return {"sent": report.sent, "failed": report.failed + report.dead, "waiting": report.left}
 
 
-def _deliver_row(
+def _send_row(
     ctx: Context, table: Routes, sender: Sender, row: OutboxRecord, token: str, regions: set[str],
-    report: Report,
-) -> None:
+) -> str | None:
+    """Send one claimed row; the error, or None when the service took it."""
     target = table.by_key(row.route)
     if target is None:
         target = _reroute(ctx, table, row, token, regions)
     if target is None:
-        _settle(ctx, row, token, report, error=_no_route(table, row))
-        return
+        return _no_route(table, row)
     try:
         sender.send(target, row.subject, row.body, warning=row.dedup_key.startswith(dispatch.DEAD_PREFIX))
     except SendFailed as exc:
-        _settle(ctx, row, token, report, error=str(exc))
-    else:
-        _settle(ctx, row, token, report, error=None)
+        return str(exc)
+    return None
 
 
 def _reroute(ctx: Context, table: Routes, row: OutboxRecord, token: str, regions: set[str]) -> Target | None:
@@ -145,28 +166,35 @@ def _reroute(ctx: Context, table: Routes, row: OutboxRecord, token: str, regions
     return found[0]
 
 
-def _settle(ctx: Context, row: OutboxRecord, token: str, report: Report, *, error: str | None) -> None:
+def _settle(
+    ctx: Context, outcomes: list[tuple[OutboxRecord, str | None]], token: str, report: Report,
+) -> None:
+    """Record the outcome of each row sent, in one transaction, for the rows still ours."""
+    if not outcomes:
+        return
     settings = ctx.settings
     now = ctx.clock()
     with ctx.db.writing() as session:
-        held = claims.held(session, row.id or 0, token)
-        if held is None:
-            report.lost += 1
-            return
-        if error is None:
-            claims.mark_sent(session, held, now)
-            report.sent += 1
-            return
-        status = claims.mark_failed(
-            session, held, now, error, max_attempts=settings.notify_max_attempts,
-            backoff_seconds=settings.notify_backoff_seconds,
-        )
-        if status == "dead":
-            report.dead += 1
-            dispatch.report_undeliverable(session, settings, held, now)
-        else:
-            report.failed += 1
-        report.problems.append({"id": held.id, "to": held.recipient, "status": status, "error": error})
+        held = claims.held_many(session, [row.id or 0 for row, _ in outcomes], token)
+        for row, error in outcomes:
+            mine = held.get(row.id or 0)
+            if mine is None:
+                report.lost += 1
+                continue
+            if error is None:
+                claims.mark_sent(session, mine, now)
+                report.sent += 1
+                continue
+            status = claims.mark_failed(
+                session, mine, now, error, max_attempts=settings.notify_max_attempts,
+                backoff_seconds=settings.notify_backoff_seconds,
+            )
+            if status == "dead":
+                report.dead += 1
+                dispatch.report_undeliverable(session, settings, mine, now)
+            else:
+                report.failed += 1
+            report.problems.append({"id": mine.id, "to": mine.recipient, "status": status, "error": error})
 
 
 def _no_route(table: Routes, row: OutboxRecord) -> str:

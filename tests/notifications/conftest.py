@@ -67,11 +67,18 @@ class Inbox:
     port: int = field(default_factory=free_port)
     mails: list[Mail] = field(default_factory=list)
     held: int = 0
+    greetings: int = 0  # EHLOs: one per connection a sender opened
     _hold_after: int | None = None
     _then: str = "refuse"
     _released: bool = False
     _controller: Controller | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold_after is not None and len(self.mails) >= self._hold_after and not self._released:
