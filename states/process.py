@@ -20,12 +20,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from lotse.states import facts as fact_kinds
+from lotse.states import family
 from lotse.states.durations import Duration
 from lotse.states.errors import DefinitionError, NotFound
 from lotse.states.retention import Retention
 from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
+from lotse.states.timers import check_ladder
 from lotse.states.titles import LOCALES, Title
 
 COORDINATOR = "coordinator"
@@ -119,6 +121,8 @@ class Process(_Strict):
     transitions: list[Transition]
     escalation: list[Step] = list(DEFAULT_LADDER)  # the ladder of every deadline without its own
     deadlines: dict[str, Deadline] = {}
+    # What family members need (states/family.py): each need of each member is an item of the case.
+    family_needs: dict[str, family.Need] = {}
     retention: Retention | None = None  # `3 years after closed`: then a closed case is erased
     # The occupation recruited for. § 38 BeschV (the WHO safeguards list) binds health and care
     # occupations only; a definition that does not say is treated as one, the stricter reading.
@@ -170,11 +174,23 @@ class Process(_Strict):
         return [(name, item) for name, stage in self.stages.items() for item in stage.checklist]
 
     def item(self, item_id: str) -> ChecklistItem:
+        found = self.find_item(item_id)
+        if found is not None:
+            return found
+        known = ", ".join(i.id for _, i in self.items())
+        raise NotFound(f"process {self.name} has no checklist item '{item_id}'; known: {known}")
+
+    def find_item(self, item_id: str) -> ChecklistItem | None:
+        """A declared checklist item, or a family member's need (`family_child1_kita_place`,
+        states/family.py) whatever case has it; None if the definition knows neither."""
         for _, item in self.items():
             if item.id == item_id:
                 return item
-        known = ", ".join(i.id for _, i in self.items())
-        raise NotFound(f"process {self.name} has no checklist item '{item_id}'; known: {known}")
+        need = family.need_of(self, item_id)
+        if need is None:
+            return None
+        relation, number, _, found = need
+        return ChecklistItem(id=item_id, title=family.item_title(found, relation, number), owner=found.owner)
 
     def fact(self, name: str) -> Fact:
         if name not in self.facts:
@@ -387,6 +403,7 @@ def check(process: Process, file: str) -> None:
         if t.dated_by is not None and process.facts[t.dated_by].type != "date":
             fail(f"{at}.dated_by", f"fact '{t.dated_by}' is a {process.facts[t.dated_by].type}, not a date")
     check_deadlines(process, fail, lambda path, text: _check_condition(process, path, text, fail))
+    family.check(process, fail, lambda path, steps: check_ladder(process, fail, path, steps))
     reached = _reachable(process)
     for name in process.stages:
         if name not in reached:

@@ -170,13 +170,7 @@ def check(
             fail(path, f"unknown role '{name}'; declared roles: {', '.join(process.roles)}")
 
     def ladder(path: str, steps: list[Step]) -> None:
-        if not steps:
-            fail(path, "a ladder needs at least one step")
-        for i, step in enumerate(steps):
-            if step.to != RESPONSIBLE:
-                role(f"{path}.{i}.to", step.to)
-            if i and step.days <= steps[i - 1].days:
-                fail(f"{path}.{i}", f"steps must climb: '{step}' is not later than '{steps[i - 1]}'")
+        check_ladder(process, fail, path, steps)
 
     ladder("escalation", process.escalation)
     items = {item.id: stage for stage, item in process.items()}
@@ -218,3 +212,14 @@ def check(
                 condition(f"{at}.{part}.{i}", text)
         if deadline.ladder is not None:
             ladder(f"{at}.ladder", deadline.ladder)
+
+
+def check_ladder(process: Process, fail: Callable[[str, str], None], path: str, steps: list[Step]) -> None:
+    """A ladder has a step, names declared roles, and climbs."""
+    if not steps:
+        fail(path, "a ladder needs at least one step")
+    for i, step in enumerate(steps):
+        if step.to != RESPONSIBLE and step.to not in process.roles:
+            fail(f"{path}.{i}.to", f"unknown role '{step.to}'; declared roles: {', '.join(process.roles)}")
+        if i and step.days <= steps[i - 1].days:
+            fail(f"{path}.{i}", f"steps must climb: '{step}' is not later than '{steps[i - 1]}'")
