@@ -93,6 +93,9 @@ class ActorRecord(SQLModel, table=True):
     languages: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     contact: str | None = Field(default=None, max_length=320)
     website: str | None = Field(default=None, max_length=300)
+    # `lotse actor remove`: the row stays (closed cases and the history name it), its roles and
+    # regions go, so it is told nothing, acts on nothing and is no longer listed.
+    removed_at: dt.datetime | None = _when(nullable=True)
 
 
 class ActorRoleRecord(SQLModel, table=True):
@@ -109,6 +112,23 @@ class ActorRegionRecord(SQLModel, table=True):
 
     actor_id: str = Field(foreign_key="actors.id", primary_key=True, max_length=64)
     region: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class DirectoryChangeRecord(SQLModel, table=True):
+    """Append-only: every change of the directory (`lotse actor add/edit/remove`): who changed
+    which actor, when, how they proved it, and each field as it was and as it became. Holds the
+    directory's own data only (organisations, their function mailboxes), never a case's."""
+
+    __tablename__ = "directory_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: str = Field(max_length=64, index=True)  # the actor changed
+    at: dt.datetime = _when(nullable=False)
+    action: str = Field(max_length=16)  # add, edit, remove, hand-over
+    by: str | None = Field(default=None, max_length=64)  # the coordinator; None: the first actors
+    via: str = Field(max_length=16)
+    proof: str | None = Field(default=None, max_length=100)
+    detail: Any = Field(default=None, sa_column=Column(JSON, nullable=True))  # field: [before, after]
 
 
 class CaseRecord(SQLModel, table=True):
