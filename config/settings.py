@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         30, gt=0, le=3600,
         description="How long a change waits for another's on SQLite before it gives up (nothing written).",
     )
+    programmes_file: Path | None = Field(
+        None, description="YAML file of the alliance's funding programmes (docs/costs.md); "
+                          "default: the examples shipped in config/programmes.yaml.",
+    )
     default_process: str = "pflege"
     default_region: str = "SE"
     timezone: str = "Europe/Berlin"

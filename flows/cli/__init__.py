@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - Typer before it vendored click
 from lotse.flows.cli import actor, arguments, case, notify, person, privacy, process
 from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
+from lotse.flows.cli.cost import app as cost_app
 from lotse.flows.cli.deploy import deploy
 from lotse.flows.cli.desk import desk, sign_in
 from lotse.flows.cli.doctor import doctor
@@ -47,6 +48,7 @@ app.add_typer(notify.app, name="notify")
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(person.app, name="person")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(cost_app, name="cost")
 app.command("check")(check)
 app.command("enrol")(enrol)
 app.command("report")(report)
