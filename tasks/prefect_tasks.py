@@ -25,6 +25,7 @@ from lotse.tasks import (
     case_file,
     casework,
     cohort_import,
+    course_report,
     deadlines,
     delivery,
     overviews,
@@ -170,6 +171,10 @@ def report_pipeline(as_of: dt.date | None) -> dict[str, Any]:
         pipeline_report.transitions_markdown(report), key="last-transitions",
         description=f"The last {pipeline_report.RECENT_TRANSITIONS} transitions",
     )
+    if groups := course_report.table(course_report.report(_context(), as_of)):  # no case references
+        create_table_artifact(groups, key="language-courses", description=(
+            "Language course groups and paces: participants, reached the target, median weeks from the "
+            "start to a passed B1 and B2 (docs/courses.md)"))
     get_run_logger().info(
         "%s open case(s), %s stuck longer than their stage's limit",
         report["open_cases"], len(report["stuck"]),
@@ -184,9 +189,10 @@ def remind_due_deadlines(as_of: dt.date | None) -> dict[str, Any]:
     ctx = _context()
     day = as_of or deadlines.today(ctx)
     found = [f.as_json() for f in deadlines.check_deadlines(ctx, as_of=day)]
+    ended = course_report.ended_below_target(ctx, as_of=day)
     get_run_logger().info(
-        "%s deadline(s) due or overdue on %s, %s reminder(s) queued",
-        len(found), day.isoformat(), sum(f["reminded"] for f in found),
+        "%s deadline(s) due or overdue on %s, %s reminder(s) queued; %s course group(s) ended below "
+        "their target reported", len(found), day.isoformat(), sum(f["reminded"] for f in found), len(ended),
     )
     return {"as_of": day.isoformat(), "found": found}
 

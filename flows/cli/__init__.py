@@ -17,7 +17,7 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from lotse.flows.cli import actor, arguments, case, notify, person, privacy, process
+from lotse.flows.cli import actor, arguments, case, course, notify, person, privacy, process
 from lotse.flows.cli.backup import backup
 from lotse.flows.cli.check import check
 from lotse.flows.cli.cost import app as cost_app
@@ -44,12 +44,14 @@ app = typer.Typer(
 app.add_typer(process.app, name="process")
 app.add_typer(actor.app, name="actor")
 app.add_typer(case.app, name="case")
+app.add_typer(course.app, name="course")
 app.add_typer(notify.app, name="notify")
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(person.app, name="person")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(cost_app, name="cost")
 app.command("check")(check)
+app.command("exam")(course.exam)
 app.command("enrol")(enrol)
 app.command("report")(report)
 app.command("retention")(retention)

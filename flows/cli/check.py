@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from lotse.flows.cli.output import as_of_day, context, emit_json, table, warn
-from lotse.tasks import deadlines, overviews
+from lotse.tasks import course_report, deadlines, overviews
 
 COLUMNS = ["ref", "deadline", "due", "overdue_days", "level", "role", "basis"]
 
@@ -25,6 +25,7 @@ def check(
     day = as_of_day(as_of)
     ctx = context()
     findings = deadlines.check_deadlines(ctx, as_of=day, dry_run=dry_run)
+    ended = course_report.ended_below_target(ctx, as_of=day, dry_run=dry_run)  # docs/courses.md
     if not dry_run:
         overviews.after_change(ctx, [f.ref for f in findings if f.reminded], warn)
     rows = [
@@ -38,3 +39,7 @@ def check(
     verb = "would be queued (dry run)" if dry_run else "queued"
     on = (day or deadlines.today(ctx)).isoformat()
     typer.echo(f"{len(findings)} due or overdue on {on}; {queued} reminders {verb}")
+    for group in ended:
+        typer.echo(f"course group {group['course']} ended {group['end']} with {len(group['below'])} case(s) "
+                   f"below {group['level']} ({', '.join(group['below'])}): reported to the coordinator"
+                   + (" (dry run: not queued)" if dry_run else ""))
