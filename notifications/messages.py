@@ -1,7 +1,8 @@
 """Message texts: Jinja2 templates in German (default) or English (`LOTSE_LOCALE=en`).
 
 A template defines two blocks, `subject` and `body`, and is found by the kind of message
-(`stage_changed`, `reminder`, `undeliverable`, `test`, `sign_in`), its topic (the event, or the
+(`stage_changed`, `reminder`, `undeliverable`, `test`, `sign_in`, `course_assigned`,
+`course_ended`), its topic (the event, or the
 deadline) and the recipient's roles, most specific first:
 
     <locale>/<kind>/event-<topic>.role-<role>.j2
@@ -36,7 +37,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
-KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in")
+KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in", "course_assigned", "course_ended")
 EMAIL = "email"  # the one channel that gets plain text; every other one (or none yet) gets Markdown
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What Markdown or HTML reads in the middle of a line. `(` and `)` make a link only after `]`,

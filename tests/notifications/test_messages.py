@@ -109,11 +109,18 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
                                           "role_titles": ["Wohnungsunternehmen"]}},
         "sign_in": {**CONTEXT, "case": None, "link": "https://desk.example/sign-in/x.y", "minutes": 15,
                     "until": "09:15"},
+        "course_assigned": {**CONTEXT, "course": COURSE},
+        "course_ended": {**CONTEXT, "case": None, "course": COURSE, "below": ["SE-2026-0001"]},
     }
     for locale in ("de", "en"):
         for kind in messages.KINDS:
             text = messages.render(kind, contexts[kind], locale=locale)
             assert text.subject and text.body.strip() and text.warning is None
+
+
+COURSE = {"id": "b2-schnell", "level": "B2", "pace": "fast", "pace_title": "schnell",
+          "start": dt.date(2026, 1, 5), "end": dt.date(2026, 5, 31), "place": "Raum 3", "capacity": 12,
+          "school": "Sprachschule Wort"}
 
 
 def test_the_override_shown_in_the_docs_works(tmp_path: Path) -> None:
