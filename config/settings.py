@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     link_days: int = Field(30, ge=1, le=366, description="How long an answer link stays valid.")
     childcare_lead_months: int = Field(
         3, ge=0, le=24,
-        description="How many months before a child arrives its Kita place is due (the county's waiting time).",
+        description="Months before a child arrives that its Kita place is due (the waiting time).",
     )
     desk_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A desk session ends after this.")
     sign_in_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a sign-in link is valid.")

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lotse.states import facts as fact_kinds
+from lotse.states import family
 from lotse.states.actor import Actor
-from lotse.states.errors import Refused, RoleMissing
+from lotse.states.errors import NotFound, Refused, RoleMissing
 from lotse.states.events import FactsSet, ItemsTicked
 from lotse.states.process import Condition, Process, Transition
 
@@ -30,6 +31,7 @@ class Case:
     version: int = 0
     facts: dict[str, Any] = field(default_factory=dict)  # parsed values
     done: set[str] = field(default_factory=set)
+    family: tuple[family.Member, ...] = ()  # relation, number, birth year, arrival; no names
 
     def set_facts(self, process: Process, actor: Actor, values: dict[str, Any]) -> FactsSet:
         """Set parsed fact values; only roles named in the fact's `set_by` (or the coordinator)."""
@@ -48,12 +50,19 @@ class Case:
         self._open(process)
         for item_id in items:
             item = process.item(item_id)
+            if family.is_family_item(item_id) and item_id not in self.family_items(process):
+                raise NotFound(f"{self.ref} has no family member's need '{item_id}'; "
+                               f"see `lotse family list {self.ref}`")
             if not actor.has_any([item.owner]):
                 verb = "tick" if done else "untick"
                 raise RoleMissing(actor.id, f"{verb} '{item_id}'", [item.owner])
         for item_id in items:
             (self.done.add if done else self.done.discard)(item_id)
         return ItemsTicked(self.ref, self.stage, actor.id, tuple(items), done)
+
+    def family_items(self, process: Process) -> list[str]:
+        """The checklist items the case's family members bring (states/family.py)."""
+        return family.items(process, self.family)
 
     def unmet(self, process: Process, transition: Transition) -> tuple[list[str], list[Condition]]:
         """What a transition still needs: its open checklist items (ids) and its unmet conditions.

@@ -7,9 +7,11 @@ resolved into one list of rules per process; the store keeps one row per open de
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lotse.states import family
 from lotse.states.case import Case
 from lotse.states.durations import Duration
 from lotse.states.errors import Refused
@@ -97,15 +99,33 @@ def rules(process: Process) -> tuple[Rule, ...]:
 
 
 def rule(process: Process, deadline: str) -> Rule | None:
-    return next((r for r in rules(process) if r.id == deadline), None)
+    """A deadline of the definition by id: declared, a stage's limit, or a family member's need."""
+    found = next((r for r in rules(process) if r.id == deadline), None)
+    return found if found is not None else family_rule(process, deadline)
 
 
-def openings(process: Process, case: Case, entered: dt.date) -> list[Opening]:
-    """The deadlines `case` has now, given its stage (entered on `entered`), facts and items.
+def family_rule(process: Process, item: str) -> Rule | None:
+    """The deadline of a family member's need: its id is the item's id; open in every stage that
+    is not final until the item is ticked; due as `due_on` of states/family.py says."""
+    found = family.need_of(process, item)
+    if found is None:
+        return None
+    relation, number, _, need = found
+    return Rule(
+        id=item, title=family.item_title(need, relation, number), role=need.owner, basis=need.basis,
+        due=need.due, stages=frozenset(s for s in process.stages if not process.is_final(s)),
+        ladder=tuple(need.ladder or process.escalation), item=item,
+    )
+
+
+def openings(process: Process, case: Case, entered: dt.date,
+             leads: Mapping[str, int] | None = None) -> list[Opening]:
+    """The deadlines `case` has now, given its stage (entered on `entered`), facts, items and
+    family members (`leads`: the settings a need's lead time may come from, in months).
     A case in a final stage (integrated, withdrawn) has none."""
     if process.is_final(case.stage):
         return []
-    found = []
+    found = _family_openings(process, case, leads)
     for r in rules(process):
         if not r.is_open_for(process, case):
             continue
@@ -122,6 +142,19 @@ def openings(process: Process, case: Case, entered: dt.date) -> list[Opening]:
                 f"far off. Correct it (`lotse case set {case.ref} {r.due.anchor}=YYYY-MM-DD`), "
                 "then try again"
             ) from None
+    return found
+
+
+def _family_openings(process: Process, case: Case, leads: Mapping[str, int] | None) -> list[Opening]:
+    arrived = case.facts.get(family.PERSON_ARRIVAL)
+    found = []
+    for member in case.family:
+        for need_id, need in family.needs_of(process, member):
+            r = family_rule(process, family.item_id(member, need_id))
+            if r is None or r.id in case.done:
+                continue
+            fallback = arrived if isinstance(arrived, dt.date) else None
+            found.append(Opening(r, family.due_on(need, member, fallback=fallback, leads=leads)))
     return found
 
 

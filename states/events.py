@@ -58,4 +58,18 @@ class StageChanged:
         return self.event
 
 
-DomainEvent = CaseOpened | FactsSet | ItemsTicked | StageChanged
+@dataclass(frozen=True)
+class FamilyMemberAdded:
+    """A family member recorded (`lotse family add`): named by relation and number only; the
+    member's name and birth year stay in `family_members`."""
+
+    ref: str
+    stage: str
+    actor: str
+    relation: str
+    number: int
+    items: tuple[str, ...]  # the checklist items (needs) it brings
+    action = "family_add"
+
+
+DomainEvent = CaseOpened | FactsSet | ItemsTicked | StageChanged | FamilyMemberAdded

@@ -35,6 +35,8 @@ SPOUSE = "spouse"
 CHILD = "child"
 RELATIONS = (SPOUSE, CHILD)
 ARRIVES = "arrives"  # the anchor of a need's due rule: the member's arrival
+# For a member who came with the person or is here already: the person's arrival (a date fact).
+PERSON_ARRIVAL = "arrival_date"
 PREFIX = "family_"
 MAX_CHILDREN = 99
 # `family_child99_` + the need's id must fit the 64-character id columns (items, deadlines).
@@ -106,9 +108,9 @@ class Member:
     id: int
     relation: str  # spouse, child
     number: int  # children 1, 2, ... in the order they were recorded; 0 for the spouse
+    added_on: dt.date  # recorded on this day (the alliance's calendar)
     birth_year: int | None = None
     arrives: dt.date | None = None  # comes later (family reunification) on this day
-    added_on: dt.date | None = None  # recorded on this day (the alliance's calendar)
 
     @property
     def key(self) -> str:
@@ -119,11 +121,12 @@ class Member:
         """How every message and the overview name the member: "Kind 1", "Partner/in"."""
         return label(self.relation, self.number, locale)
 
-    def age_at_arrival(self, today: dt.date) -> int | None:
-        """Age in years by birth year when the member arrives (or was recorded, or today)."""
+    @property
+    def age_at_arrival(self) -> int | None:
+        """Age in years by birth year when the member arrives (or, here already, was recorded)."""
         if self.birth_year is None:
             return None
-        return (self.arrives or self.added_on or today).year - self.birth_year
+        return (self.arrives or self.added_on).year - self.birth_year
 
 
 def label(relation: str, number: int, locale: str) -> str:
@@ -163,10 +166,11 @@ def need_of(process: Process, item: str) -> tuple[str, int, str, Need] | None:
 
 def item_title(need: Need, relation: str, number: int) -> Title:
     """"Kita-Platz (Kind 1)", "Daycare place (child 1)"."""
-    return Title({locale: f"{need.title.in_(locale)} ({label(relation, number, locale)})" for locale in LOCALES})
+    return Title({locale: f"{need.title.in_(locale)} ({label(relation, number, locale)})"
+                  for locale in LOCALES})
 
 
-def needs_of(process: Process, member: Member, today: dt.date) -> list[tuple[str, Need]]:
+def needs_of(process: Process, member: Member) -> list[tuple[str, Need]]:
     """The needs the definition gives this member: its relation, a child's age when it arrives,
     and whether it comes later."""
     found = []
@@ -176,16 +180,16 @@ def needs_of(process: Process, member: Member, today: dt.date) -> list[tuple[str
         if need.arrives_later and member.arrives is None:
             continue
         if member.relation == CHILD and need.age is not None:
-            age = member.age_at_arrival(today)
+            age = member.age_at_arrival
             if age is None or not need.age.holds(age):
                 continue
         found.append((need_id, need))
     return found
 
 
-def items(process: Process, members: tuple[Member, ...] | list[Member], today: dt.date) -> list[str]:
+def items(process: Process, members: tuple[Member, ...] | list[Member]) -> list[str]:
     """Every family item id of a case, member by member."""
-    return [item_id(m, need_id) for m in members for need_id, _ in needs_of(process, m, today)]
+    return [item_id(m, need_id) for m in members for need_id, _ in needs_of(process, m)]
 
 
 def lead(need: Need, leads: Mapping[str, int] | None) -> Duration | None:
@@ -195,18 +199,18 @@ def lead(need: Need, leads: Mapping[str, int] | None) -> Duration | None:
     return need.due.span
 
 
-def due_on(need: Need, member: Member, *, fallback: dt.date | None, today: dt.date,
+def due_on(need: Need, member: Member, *, fallback: dt.date | None,
            leads: Mapping[str, int] | None = None) -> dt.date:
     """When a member's need is due: the rule applied to the day the member arrives (for one who
     came with the person or is here already: the person's arrival, else the day it was recorded),
     never before the day it was recorded: a need recorded late is due at once, not years ago."""
-    anchor = member.arrives or fallback or member.added_on or today
+    anchor = member.arrives or fallback or member.added_on
     span = lead(need, leads)
     if span is None:
         due = anchor
     else:
         due = span.after(anchor) if need.due.direction == "after" else span.before(anchor)
-    return max(due, member.added_on or today)
+    return max(due, member.added_on)
 
 
 def check(process: Process, fail: Callable[[str, str], None],
@@ -236,6 +240,7 @@ def check(process: Process, fail: Callable[[str, str], None],
             fail(f"{at}.due", f"a need is due relative to the member's arrival, like "
                  f"'3 months before {ARRIVES}', not '{need.due.anchor}'")
         if need.lead_setting is not None and need.lead_setting not in LEAD_SETTINGS:
-            fail(f"{at}.lead_setting", f"unknown setting '{need.lead_setting}'; one of {', '.join(LEAD_SETTINGS)}")
+            fail(f"{at}.lead_setting",
+                 f"unknown setting '{need.lead_setting}'; one of {', '.join(LEAD_SETTINGS)}")
         if need.ladder is not None:
             ladder(f"{at}.ladder", need.ladder)

@@ -24,10 +24,9 @@ from lotse.states import family
 from lotse.states.durations import Duration
 from lotse.states.errors import DefinitionError, NotFound
 from lotse.states.retention import Retention
-from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step
+from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step, check_ladder
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
-from lotse.states.timers import check_ladder
 from lotse.states.titles import LOCALES, Title
 
 COORDINATOR = "coordinator"

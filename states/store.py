@@ -26,13 +26,22 @@ from lotse.states import schema
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadInput, NotFound, NotReady
-from lotse.states.events import CaseOpened, DomainEvent, FactsSet, ItemsTicked, StageChanged
+from lotse.states.events import (
+    CaseOpened,
+    DomainEvent,
+    FactsSet,
+    FamilyMemberAdded,
+    ItemsTicked,
+    StageChanged,
+)
+from lotse.states.family import Member
 from lotse.states.process import Process
 from lotse.states.records import (
     ActorRecord,
     ActorRoleRecord,
     CaseRecord,
     FactRecord,
+    FamilyMemberRecord,
     HistoryRecord,
     ItemRecord,
 )
@@ -191,8 +200,31 @@ def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
     return Case(
         ref=record.ref, process=record.process, process_version=record.process_version,
         stage=record.stage, employer=record.employer_id, region=record.region,
-        version=record.version, facts=facts, done=set(done),
+        version=record.version, facts=facts, done=set(done), family=tuple(family_members(session, record.id)),
     )
+
+
+def family_rows(session: Session, case_id: int) -> list[FamilyMemberRecord]:
+    """The family members of a case as stored (names included), in the order they were recorded."""
+    query = select(FamilyMemberRecord).where(FamilyMemberRecord.case_id == case_id)
+    return list(session.scalars(query.order_by(FamilyMemberRecord.id)))
+
+
+def family_members(session: Session, case_id: int) -> list[Member]:
+    """The family members of a case as the rules see them: relation, number, birth year, arrival.
+    Children are numbered in the order they were recorded; the day recorded is the UTC date."""
+    return members_of(family_rows(session, case_id))
+
+
+def members_of(rows: list[FamilyMemberRecord]) -> list[Member]:
+    members, children = [], 0
+    for row in rows:
+        children += row.relation == "child"
+        members.append(Member(
+            id=row.id or 0, relation=row.relation, number=children if row.relation == "child" else 0,
+            added_on=row.added_at.astimezone(dt.UTC).date(), birth_year=row.birth_year, arrives=row.arrives,
+        ))
+    return members
 
 
 def opener(session: Session, record: CaseRecord) -> str | None:
@@ -241,6 +273,9 @@ def record_events(
                 for item in items:
                     _upsert_item(session, record.id, item, done, domain_event.actor, at)
                 detail = list(items)
+            case FamilyMemberAdded(stage=stage, relation=relation, number=number, items=items):
+                from_stage = to_stage = stage
+                detail = {"relation": relation, "number": number, "items": list(items)}
             case StageChanged(from_stage=from_stage, to_stage=to_stage, note=note):
                 record.stage = to_stage
                 record.version += 1

@@ -29,6 +29,7 @@ from lotse.states.case import Case
 from lotse.states.deadlines import rule
 from lotse.states.errors import BadFactValue, NotFound, NotYours, Refused, RoleMissing
 from lotse.states.facts import CEFR_LEVELS
+from lotse.states.family import is_family_item
 from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Fact, Process
 from lotse.states.records import (
@@ -257,6 +258,8 @@ def _inspect(session: Session, ctx: Context, link: AnswerLink) -> tuple[Question
     author = scope.as_on_case(author, employer=record.employer_id)
     case = store.load_case(session, record, process)
     if link.kind == "item":
+        if is_family_item(link.name) and link.name not in case.family_items(process):
+            raise dead("not-asked")
         if not author.has_any([process.item(link.name).owner]):
             raise dead("not-allowed")
         if link.name in case.done:
@@ -280,6 +283,8 @@ def _asked(process: Process, link: AnswerLink, stage: str, locale: str,
     if link.kind == "item":
         items = process.stages[stage].checklist if strict else [item for _, item in process.items()]
         found = next((item for item in items if item.id == link.name), None)
+        if is_family_item(link.name):  # a family member's need: asked in every stage
+            found = process.find_item(link.name)
         return (found.title.in_(locale), None) if found is not None else None
     fact = process.facts.get(link.name)
     return (fact.title.in_(locale) or link.name, _field(fact)) if fact is not None else None

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from lotse.notifications import dispatch
 from lotse.states.case import Case
 from lotse.states.deadlines import Rule, openings, rule, why_closed
+from lotse.states.family import LEAD_SETTINGS, is_family_item
 from lotse.states.moments import local_date
 from lotse.states.process import ChecklistItem, Process
 from lotse.states.records import CaseRecord, DeadlineRecord
@@ -41,7 +42,7 @@ def sync(
     transaction of the change; return the due date of each checklist item that has one (the
     earliest), for the messages of the change."""
     entered = local_date(record.stage_entered_at, ctx.settings.timezone)
-    wanted = {o.key: o for o in openings(process, case, entered)}
+    wanted = {o.key: o for o in openings(process, case, entered, leads(ctx))}
     rows = session.scalars(select(DeadlineRecord).where(DeadlineRecord.case_id == record.id)).all()
     have = {(row.deadline, row.due): row for row in rows}
     still = {deadline for deadline, _ in wanted}
@@ -66,6 +67,11 @@ def sync(
         if opening.rule.item is not None:
             items[opening.rule.item] = min(opening.due, items.get(opening.rule.item, opening.due))
     return items
+
+
+def leads(ctx: Context) -> dict[str, int]:
+    """The settings a family need's lead time may come from (states/family.py `LEAD_SETTINGS`)."""
+    return {name: getattr(ctx.settings, name) for name in LEAD_SETTINGS}
 
 
 def open_deadlines(
@@ -174,6 +180,8 @@ def _item(process: Process, stage: str, r: Rule) -> ChecklistItem | None:
     reminder carries its answer link); an open row means it is not done yet."""
     if r.item is None or stage not in process.stages:
         return None
+    if is_family_item(r.item):  # a family member's need belongs to every stage
+        return process.find_item(r.item)
     return next((item for item in process.stages[stage].checklist if item.id == r.item), None)
 
 

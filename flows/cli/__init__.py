@@ -25,6 +25,7 @@ from lotse.flows.cli.deploy import deploy
 from lotse.flows.cli.desk import desk, sign_in
 from lotse.flows.cli.doctor import doctor
 from lotse.flows.cli.enrol import enrol
+from lotse.flows.cli.family import app as family_app
 from lotse.flows.cli.output import context, settings_error, warn
 from lotse.flows.cli.report import report
 from lotse.flows.cli.retention import retention
@@ -44,6 +45,7 @@ app = typer.Typer(
 app.add_typer(process.app, name="process")
 app.add_typer(actor.app, name="actor")
 app.add_typer(case.app, name="case")
+app.add_typer(family_app, name="family")
 app.add_typer(course.app, name="course")
 app.add_typer(notify.app, name="notify")
 app.add_typer(notify.outbox_app, name="outbox")
