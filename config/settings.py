@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lotse.config import hosts
 
 PACKAGED_PROCESS_DIR = Path(__file__).parent / "processes"
+PACKAGED_REGIONS_FILE = Path(__file__).parent / "regions.yaml"
 _NOT_IN_LINK = re.compile(r"[\s<>()\[\]\"'`]")
 
 
@@ -39,6 +40,10 @@ class Settings(BaseSettings):
     )
     default_process: str = "pflege"
     default_region: str = "SE"
+    regions_file: Path | None = Field(
+        None, description="The alliance's region hierarchy (YAML: code, title, regions); default: "
+                          "the shipped config/regions.yaml (the demo county SE).",
+    )
     timezone: str = "Europe/Berlin"
     locale: Literal["de", "en"] = "de"
     public_url: str | None = Field(
@@ -162,6 +167,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'lotse.db').resolve()}"
+
+    @property
+    def regions_path(self) -> Path:
+        return self.regions_file.expanduser() if self.regions_file is not None else PACKAGED_REGIONS_FILE
 
     @property
     def process_dirs(self) -> list[Path]:

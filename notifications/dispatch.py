@@ -32,11 +32,13 @@ from lotse.config.settings import Settings
 from lotse.notifications import answer_links, masked, messages, outbox, reminded, routes
 from lotse.notifications.routes import Address, Target
 from lotse.states import facts as fact_kinds
+from lotse.states import regions as region_hierarchy
 from lotse.states.case import Case
 from lotse.states.events import StageChanged
 from lotse.states.moments import local_date
 from lotse.states.process import ANY_STAGE, COORDINATOR, Fact, Process
-from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from lotse.states.regions import Regions
 from lotse.states.titles import Title, role_title
 
 DEAD_PREFIX = "dead:"
@@ -56,6 +58,33 @@ class Reminder:
     responsible: str | None = None  # the deadline's own role; default: `role`
     item: str | None = None  # the open checklist item of the case's current stage it is about
     owner: str | None = None  # that item's owner: only its actors get the item's answer link
+
+
+def serving(session: Session, role: str) -> dict[str, frozenset[str]]:
+    """The actors of a role, each with the regions it serves: its own and those of
+    `actor_regions`; an empty set: the whole alliance."""
+    found: dict[str, set[str]] = {}
+    query = (select(ActorRecord.id, ActorRecord.region)
+             .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
+             .where(ActorRoleRecord.role == role).order_by(ActorRecord.id))
+    for actor_id, region in session.execute(query):
+        found[actor_id] = {region} if region else set()
+    served = (select(ActorRegionRecord.actor_id, ActorRegionRecord.region)
+              .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRegionRecord.actor_id)
+              .where(ActorRoleRecord.role == role))
+    for actor_id, region in session.execute(served):
+        found.setdefault(actor_id, set()).add(region)
+    return {actor_id: frozenset(regions) for actor_id, regions in found.items()}
+
+
+def nearest(actors: Mapping[str, frozenset[str]], chain: list[str]) -> list[str]:
+    """The actors of the nearest level of `chain` (a region, then the regions above it) that has
+    any; else those serving the whole alliance. Sorted by id."""
+    for level in chain:
+        found = sorted(a for a, served in actors.items() if level in served)
+        if found:
+            return found
+    return sorted(a for a, served in actors.items() if not served)
 
 
 def known_regions(session: Session) -> set[str]:
@@ -269,6 +298,7 @@ class Batch:
         self.today = local_date(now, settings.timezone)
         self._texts = messages.Texts(settings.locale, settings.template_dir)
         self._staff: dict[tuple[str, str | None], list[str]] = {}
+        self._serving: dict[str, dict[str, frozenset[str]]] = {}
         self._names: dict[str, str | None] = {}
         self._contacts: dict[str | None, dict[str, Any] | None] = {}
         self._routes: dict[Address, list[Target]] = {}
@@ -298,19 +328,25 @@ class Batch:
 
     def recipients(self, record: CaseRecord, role: str) -> list[str]:
         """The actors of a case for a role: its employer for `employer`, else the role's actors
-        of the case's region (or without a region)."""
+        nearest the case's region up the hierarchy (states/regions.py): those of the case's
+        region or serving it, else of the region above, ... up to the county; else the role's
+        actors of the whole alliance (no region, none served)."""
         if role == "employer":
             return [record.employer_id]
         if (role, record.region) not in self._staff:
-            query = (
-                select(ActorRecord.id)
-                .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
-                .where(ActorRoleRecord.role == role)
-                .where((ActorRecord.region == record.region) | (ActorRecord.region.is_(None)))  # type: ignore[union-attr]
-                .order_by(ActorRecord.id)
-            )
-            self._staff[(role, record.region)] = list(self.session.scalars(query))
+            chain = self.regions.chain(record.region)
+            self._staff[(role, record.region)] = nearest(self._role_actors(role), chain)
         return self._staff[(role, record.region)]
+
+    @cached_property
+    def regions(self) -> Regions:
+        return region_hierarchy.load(self.settings.regions_path)
+
+    def _role_actors(self, role: str) -> dict[str, frozenset[str]]:
+        """The role's actors, each with the regions it serves (its own and `actor_regions`)."""
+        if role not in self._serving:
+            self._serving[role] = serving(self.session, role)
+        return self._serving[role]
 
     def addresses(self, record: CaseRecord, roles: list[str]) -> list[Address]:
         """One address per recipient of a case: an actor with several of the roles is told once."""
@@ -322,8 +358,9 @@ class Batch:
                 unstaffed.append(role)
             for actor_id in found:
                 by_actor.setdefault(actor_id, []).append(role)
-        return [Address(tuple(r), record.region, actor) for actor, r in by_actor.items()] + [
-            Address((role,), record.region) for role in unstaffed
+        above = tuple(self.regions.chain(record.region)[1:])
+        return [Address(tuple(r), record.region, actor, above) for actor, r in by_actor.items()] + [
+            Address((role,), record.region, None, above) for role in unstaffed
         ]
 
     def recipient_name(self, recipient: str) -> str:
@@ -391,7 +428,7 @@ class Batch:
             if self._table is None:
                 self._table = routes.load(self.settings)
             if self._table.targets and self._regions is None:
-                self._regions = known_regions(self.session)
+                self._regions = known_regions(self.session) | set(self.regions.codes)
             found = self._table.find(message.address, self._regions or set()) if self._table.targets else []
             self._routes[message.address] = found
         found = self._routes[message.address]

@@ -8,7 +8,9 @@ A recipient is looked up from the most specific tag to the least, and the first 
 a route wins:
 
     1. its actor id                           tag: klinik-nord
-    2. one of its roles and the case's region tags: housing, SE-Nord
+    2. one of its roles and the case's region tags: housing, SE-Kaltenkirchen
+       then the same with each region above it tags: housing, SE-Nord; then housing, SE
+       (the hierarchy of config/regions.yaml, nearest first)
     3. one of its roles alone                 tag: housing  (a route that also carries another
                                               region's tag belongs to that region and is skipped)
 
@@ -41,6 +43,7 @@ class Address:
     roles: tuple[str, ...]
     region: str | None = None
     actor: str | None = None
+    above: tuple[str, ...] = ()  # the regions above `region`, nearest first: routes fall back to them
 
     @property
     def recipient(self) -> str:
@@ -51,13 +54,17 @@ class Address:
         parts.append(f"roles={','.join(self.roles)}")
         if self.region:
             parts.append(f"region={self.region}")
+        if self.above:
+            parts.append(f"above={','.join(self.above)}")
         return ";".join(parts)
 
     @classmethod
     def parse(cls, text: str) -> Address:
         fields = dict(part.partition("=")[::2] for part in text.split(";") if "=" in part)
         roles = tuple(r for r in fields.get("roles", "").split(",") if r)
-        return cls(roles=roles, region=fields.get("region") or None, actor=fields.get("actor") or None)
+        above = tuple(r for r in fields.get("above", "").split(",") if r)
+        return cls(roles=roles, region=fields.get("region") or None, actor=fields.get("actor") or None,
+                   above=above)
 
     def describe(self) -> str:
         """In words, for error messages and the route report."""
@@ -96,12 +103,13 @@ class Routes:
 
     def find(self, address: Address, regions: set[str]) -> list[Target]:
         """The routes of an address, most specific level first (see the module docstring)."""
-        other_regions = {r.lower() for r in regions} - {(address.region or "").lower()}
+        chain = [address.region, *address.above] if address.region else []
+        other_regions = {r.lower() for r in regions} - {r.lower() for r in chain}
         levels: list[list[set[str]]] = []
         if address.actor:
             levels.append([{address.actor.lower()}])
-        if address.region:
-            levels.append([{role.lower(), address.region.lower()} for role in address.roles])
+        for region in chain:
+            levels.append([{role.lower(), region.lower()} for role in address.roles])
         levels.append([{role.lower()} for role in address.roles])
         for index, level in enumerate(levels):
             by_actor = index == 0 and address.actor is not None

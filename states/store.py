@@ -38,6 +38,7 @@ from lotse.states.family import Member
 from lotse.states.process import Process
 from lotse.states.records import (
     ActorRecord,
+    ActorRegionRecord,
     ActorRoleRecord,
     CaseRecord,
     FactRecord,
@@ -171,7 +172,9 @@ def list_actors(session: Session) -> list[Actor]:
 
 def _actor(session: Session, record: ActorRecord) -> Actor:
     roles = session.scalars(select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == record.id)).all()
-    return Actor(record.id, record.name, frozenset(roles), record.region, record.email)
+    serves = session.scalars(
+        select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == record.id)).all()
+    return Actor(record.id, record.name, frozenset(roles), record.region, record.email, frozenset(serves))
 
 
 # -- cases ---------------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def _inspect(session: Session, ctx: Context, link: AnswerLink) -> tuple[Question
     title, field = asked
     author = store.get_actor(session, link.actor)
     if not scope.belongs(author, employer=record.employer_id, region=record.region,
-                         opener=lambda: store.opener(session, record)):
+                         opener=lambda: store.opener(session, record), regions=ctx.regions):
         raise dead("not-allowed")  # not its case (any more): another employer's, another region's
     author = scope.as_on_case(author, employer=record.employer_id)
     case = store.load_case(session, record, process)

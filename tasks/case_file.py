@@ -26,6 +26,7 @@ from lotse.states.records import (
 from lotse.tasks import deadlines, family
 from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick, proof_kind
 from lotse.tasks.context import Context
+from lotse.tasks.directory import check_region
 
 
 def case_file(ctx: Context, ref: str) -> dict[str, Any]:
@@ -89,8 +90,12 @@ def _event_title(process: Process, event: str, stage: str, locale: str) -> str:
     return (transition.title.in_(locale) if transition else "") or event
 
 
-def list_cases(ctx: Context, stage: str | None = None, process: str | None = None) -> list[dict[str, Any]]:
+def list_cases(ctx: Context, stage: str | None = None, process: str | None = None,
+               region: str | None = None) -> list[dict[str, Any]]:
     query = select(CaseRecord).order_by(CaseRecord.id)
+    if region is not None:  # the region and every region below it (states/regions.py)
+        below = ctx.regions.below(check_region(region.strip(), ctx.regions))
+        query = query.where(CaseRecord.region.in_(sorted(below)))  # type: ignore[attr-defined]
     # Every version known, the stored copies too: cases on an old version stand in its stages.
     versions = ctx.catalog.versions()
     if stage:

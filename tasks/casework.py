@@ -26,6 +26,7 @@ from lotse.states.events import CaseOpened, DomainEvent, StageChanged
 from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Process
 from lotse.states.records import CaseRecord, HistoryRecord, RefCounterRecord, named
+from lotse.states.regions import FLAT, Regions
 from lotse.tasks import deadlines, directory
 from lotse.tasks.context import VIA, Context
 
@@ -95,11 +96,13 @@ def open_case(
             owner = store.get_actor(session, employer)
             actor = store.get_actor(session, by) if by else owner
             case_region = directory.check_region(
-                ((region or "").strip() or owner.region or ctx.settings.default_region).strip()
+                ((region or "").strip() or owner.region or ctx.settings.default_region).strip(), ctx.regions
             )
-            check_opening(actor, owner, values["nationality"], case_region, definition)
+            check_opening(actor, owner, values["nationality"], case_region, definition, ctx.regions)
             record = CaseRecord(
-                ref=_next_ref(session, case_region, now, ctx.settings.timezone), process=definition.name,
+                # the county's letters: a town's case is SE-2026-0042 like every case of the county
+                ref=_next_ref(session, ctx.regions.root(case_region), now, ctx.settings.timezone),
+                process=definition.name,
                 process_version=definition.version, stage=definition.initial,
                 employer_id=owner.id, region=case_region, **named(given_name.strip(), family_name.strip()),
                 created_at=now, stage_entered_at=now,
@@ -129,7 +132,8 @@ def check_opener(actor: Actor) -> None:
         raise OpeningRefused(message, column="by", reason=message)
 
 
-def check_opening(actor: Actor, owner: Actor, nationality: str, region: str, process: Process) -> None:
+def check_opening(actor: Actor, owner: Actor, nationality: str, region: str, process: Process,
+                  regions: Regions = FLAT) -> None:
     """The rules for opening a case of `process`, for `lotse case add` and cohort imports alike: the
     owner is an employer, the actor may open cases, for this employer in this region
     (`scope.may_open`), and § 38 BeschV allows it to place from this country (health and care
@@ -140,7 +144,7 @@ def check_opening(actor: Actor, owner: Actor, nationality: str, region: str, pro
         raise OpeningRefused(f"actor '{owner.id}' is not an employer (roles: {roles})",
                              column="employer", reason=f"actor '{owner.id}' is not an employer")
     check_opener(actor)
-    if not scope.may_open(actor, employer=owner.id, region=region):
+    if not scope.may_open(actor, employer=owner.id, region=region, regions=regions):
         if scope.AGENCY in actor.roles:
             reason = (f"agency '{actor.id}' serves region {actor.region}: it opens cases of that region "
                       "only; the coordinator opens the others")
@@ -234,7 +238,7 @@ def _change(
         # one of the actor's before anything else is read or told, a repeated request included.
         actor = store.get_actor(session, by)
         scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
-                    opener=lambda: store.opener(session, record))
+                    opener=lambda: store.opener(session, record), regions=ctx.regions)
         actor = scope.as_on_case(actor, employer=record.employer_id)
         # Looked up under the case's lock: the same request running at once has committed by now.
         if request_id and (earlier := _earlier(session, request_id)) is not None:

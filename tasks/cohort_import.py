@@ -312,13 +312,13 @@ def _check_row(
     values = _facts(process, cell, reasons)
     region = text.get("region") or (employer.region if employer else None) or ctx.settings.default_region
     try:
-        directory.check_region(region)
+        directory.check_region(region, ctx.regions)
     except LotseError:
-        reasons.append(f"region: {directory.REGION_RULE}")
+        reasons.append(f"region: not a region of the hierarchy; known: {', '.join(ctx.regions.codes)}")
     if employer is None or actor is None:
         return None
     try:  # the rules of `lotse case add`, among them § 38 BeschV (health and care occupations)
-        casework.check_opening(actor, employer, values.get("nationality", ""), region, process)
+        casework.check_opening(actor, employer, values.get("nationality", ""), region, process, ctx.regions)
     except OpeningRefused as exc:
         reasons.append(f"{exc.column}: {exc.reason}")
     if reasons:
@@ -410,7 +410,8 @@ def _open_chunk(ctx: Context, rows: list[_Row], now: dt.datetime) -> tuple[list[
             by_region.setdefault(row.region, []).append(row)
         refs: dict[int, str] = {}
         for region, group in by_region.items():
-            reserved = casework.reserve_refs(session, region, now, len(group), timezone=ctx.settings.timezone)
+            reserved = casework.reserve_refs(session, ctx.regions.root(region), now, len(group),
+                                             timezone=ctx.settings.timezone)
             for row, ref in zip(group, reserved, strict=True):
                 refs[row.line] = ref
         records = [_record(row, refs[row.line], now) for row in rows]

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lotse.config.settings import Settings
-from lotse.states import definitions
+from lotse.states import definitions, regions
 from lotse.states.definitions import Edited
 from lotse.states.process import Catalog
 from lotse.states.records import utcnow
+from lotse.states.regions import Regions
 from lotse.states.store import Database
 
 VIA = ("cli", "flow", "import", "schedule", "link", "desk")
@@ -38,10 +39,16 @@ class Context:
     # Versions edited in place under running cases (states/definitions.py): said, not fatal.
     edited: list[Edited] = field(default_factory=list)
 
+    @property
+    def regions(self) -> Regions:
+        """The region hierarchy of the settings (states/regions.py), read once per file content."""
+        return regions.load(self.settings.regions_path)
+
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
         db = Database(settings.db_url, create=not check_schema, busy_timeout=settings.busy_timeout_seconds)
         catalog = Catalog.load(settings.process_dirs)
+        regions.load(settings.regions_path)  # a broken hierarchy stops here, naming file and key
         if not check_schema:  # `lotse init` binds the stored copies once the table exists
             return cls(db=db, catalog=catalog, settings=settings)
         db.require_schema()

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import re
 
-from lotse.states import limits, store
+from lotse.states import limits, regions, store
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, Refused
 from lotse.states.records import ActorRecord, ActorRoleRecord
+from lotse.states.regions import Regions
 from lotse.tasks.context import Context
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-# A region is written into message tags and routing addresses, where `;` or `=` would add a field.
-_REGION = re.compile(r"\w[\w-]{0,63}")  # letters include umlauts: HL-Süd
-REGION_RULE = "use letters, digits, '-' or '_', at most 64 characters (e.g. SE-Nord)"
+REGION_RULE = regions.CODE_RULE
 
 
-def check_region(region: str) -> str:
-    """The region if it is a plain name; anything else is bad input."""
-    if not _REGION.fullmatch(region):
+def check_region(region: str, known: Regions) -> str:
+    """The region if it is a plain name of the hierarchy (states/regions.py); anything else is
+    bad input naming the known ones."""
+    if not regions.CODE.fullmatch(region):
         raise BadInput(f"region {region!r}: {REGION_RULE}")
-    return region
+    return known.check(region)
 
 
 def add_actor(
@@ -46,7 +46,7 @@ def add_actor(
         if role not in known:
             raise BadInput(f"unknown role '{role}'; roles of the processes: {', '.join(known)}")
     if region is not None:
-        check_region(region)
+        check_region(region, ctx.regions)
     if email is not None:
         limits.check_length("the actor's --email", email, limits.EMAIL)
     if email is not None and not _EMAIL.match(email):

@@ -34,7 +34,7 @@ def export(ctx: Context, ref: str, *, by: str | None = None, via: str = "cli") -
         if by:  # who asks must be entitled to the case, as for any change of it
             actor = store.get_actor(session, by)
             scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
-                        opener=lambda: store.opener(session, record))
+                        opener=lambda: store.opener(session, record), regions=ctx.regions)
             author = actor.id
         session.add(HistoryRecord(
             case_id=record.id or 0, at=ctx.clock(), action=ACTION, from_stage=record.stage,

@@ -25,8 +25,10 @@ from lotse.tasks.context import Context
 RECENT_TRANSITIONS = 50
 
 
-def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Open cases per process and stage, per employer and per region; stalled cases; recent moves."""
+def pipeline(ctx: Context, as_of: dt.date | None = None, region_level: int | None = None) -> dict[str, Any]:
+    """Open cases per process and stage, per employer and per region; stalled cases; recent moves.
+    `region_level`: count each case under its region's ancestor at this depth of the hierarchy
+    (0: the county; states/regions.py); default: under the case's own region."""
     today = as_of or deadlines.today(ctx)
     with ctx.db.reading() as session:
         cases = list(session.execute(select(
@@ -51,7 +53,9 @@ def pipeline(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
             if by_stage[(name, version, stage)]
         ],
         "by_employer": _counted(Counter(c.employer_id for c in open_cases), "employer"),
-        "by_region": _counted(Counter(c.region for c in open_cases), "region"),
+        "by_region": _counted(Counter(
+            c.region if region_level is None else ctx.regions.at_level(c.region, region_level)
+            for c in open_cases), "region"),
         "stuck": _stuck(ctx, open_cases, overdue_limits, today),
         "transitions": moves,
     }

@@ -154,9 +154,10 @@ def enrol_rows(file: str, skip_invalid: bool, by: str | None) -> dict[str, Any]:
 
 
 @task(name="report-pipeline", **_ALWAYS)
-def report_pipeline(as_of: dt.date | None) -> dict[str, Any]:
-    """Build the pipeline report and publish it: counts, stalled cases, the last transitions."""
-    report = pipeline_report.pipeline(_context(), as_of)
+def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> dict[str, Any]:
+    """Build the pipeline report and publish it: counts, stalled cases, the last transitions;
+    `region_level`: the depth of the region hierarchy open cases are counted by."""
+    report = pipeline_report.pipeline(_context(), as_of, region_level)
     create_table_artifact(
         pipeline_report.pipeline_table(report), key="pipeline",
         description=f"Open cases per stage and process, per employer, per region ({report['open_cases']} "

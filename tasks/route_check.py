@@ -6,6 +6,7 @@ messages, and the dead ones that found no route and would take it now, are queue
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -34,7 +35,7 @@ def route_report(ctx: Context) -> tuple[str, list[str]]:
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
         for role in sorted(notified | {COORDINATOR}):
-            addresses = _addresses_of_role(session, role, regions)
+            addresses = _above(_addresses_of_role(session, role, regions), ctx)
             missing = [a for a in addresses if not table.find(a, regions)]
             for who in dict.fromkeys(a.actor for a in missing):
                 gaps = [a for a in missing if a.actor == who]
@@ -67,7 +68,7 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
     sent: list[dict[str, Any]] = []
     missing: list[str] = []
     tried: set[str] = set()
-    for address in targets:
+    for address in _above(targets, ctx):
         found = table.find(address, regions)
         if not found:
             missing.append(table.explain_missing(address, with_warnings=False))
@@ -102,6 +103,11 @@ def _addresses_of_role(session: Any, role: str, regions: set[str]) -> list[Addre
         return [Address((role,), region) for region in _regions(None, regions)]
     return [Address((role,), region, actor_id)
             for actor_id, home in actors for region in _regions(home, regions)]
+
+
+def _above(addresses: list[Address], ctx: Context) -> list[Address]:
+    """The addresses with the regions above theirs: routes fall back to those (states/regions.py)."""
+    return [replace(a, above=tuple(ctx.regions.chain(a.region)[1:])) if a.region else a for a in addresses]
 
 
 def _regions(home: str | None, regions: set[str]) -> list[str | None]:

@@ -23,6 +23,7 @@ from lotse.states.errors import BadInput, Refused
 from lotse.states.facts import CEFR_LEVELS
 from lotse.states.process import COORDINATOR, Process, Transition
 from lotse.states.records import CaseRecord
+from lotse.states.regions import Regions
 from lotse.states.titles import Title, role_title
 from lotse.tasks import casework
 from lotse.tasks.context import Context
@@ -164,7 +165,8 @@ def worksheet(ctx: Context, ref: str, *, personal: bool = False) -> Worksheet:
         facts=tuple(_fact_field(process, case, name, locale) for name in facts),
         actors=_unique(
             Option(a.id, a.name, ", ".join(role_title(r, locale) for r in sorted(a.roles)))
-            for a in sorted(directory, key=lambda a: a.name.casefold()) if _may_act(a, record, wanted, opener)
+            for a in sorted(directory, key=lambda a: a.name.casefold())
+            if _may_act(a, record, wanted, opener, ctx.regions)
         ),
     )
 
@@ -276,10 +278,12 @@ def _fact_field(process: Process, case: Case, name: str, locale: str) -> FactFie
                      f"{state}; {w['set_by']}: {roles}")
 
 
-def _may_act(actor: Actor, record: CaseRecord, roles: set[str], opener: str | None) -> bool:
+def _may_act(actor: Actor, record: CaseRecord, roles: set[str], opener: str | None,
+             regions: Regions) -> bool:
     """An organisation the case belongs to (`scope`: its employer, one of its region, or the one
     that opened it) with a role asked for, in the roles it holds on this case; coordinators always."""
-    if not scope.belongs(actor, employer=record.employer_id, region=record.region, opener=lambda: opener):
+    if not scope.belongs(actor, employer=record.employer_id, region=record.region, opener=lambda: opener,
+                         regions=regions):
         return False
     if actor.is_coordinator or actor.id == record.employer_id:
         return True

@@ -44,10 +44,12 @@ def add(
 def list_(
     stage: str | None = typer.Option(None, "--stage"),
     process: str | None = typer.Option(None, "--process"),
+    region: str | None = typer.Option(None, "--region",
+                                      help="Cases of this region and of the regions below it."),
     as_json: bool = JSON,
 ) -> None:
-    """List cases, optionally of one stage or process."""
-    rows = case_file.list_cases(context(), stage=stage, process=process)
+    """List cases, optionally of one stage, process or region (with the regions below it)."""
+    rows = case_file.list_cases(context(), stage=stage, process=process, region=region)
     if as_json:
         emit_json(rows)
     else:

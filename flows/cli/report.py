@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from lotse.flows.cli.output import as_of_day, context, emit_json, table
+from lotse.states import regions
 
 SHOWN_TRANSITIONS = 10
 
@@ -20,20 +21,25 @@ def report(
     as_of: str | None = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                      help="The day to judge stalled cases by; default: today."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    region_level: str | None = typer.Option(
+        None, "--region-level", metavar="county|region|town|DEPTH",
+        help="Count open cases per region at this level of the hierarchy (config/regions.yaml); "
+             "default: each case's own region."),
 ) -> None:
     """Show the pipeline: open cases per stage and process, per employer, per region; cases in
     their stage longer than its limit; the last transitions."""
     day = as_of_day(as_of)
+    depth = regions.level(region_level) if region_level is not None else None
     if os.environ.get("PREFECT_API_URL"):
         from lotse.flows.cli.prefect_console import flow_run_ahead
         from lotse.flows.pipeline_report import pipeline_report
 
         flow_run_ahead()
-        data: dict[str, Any] = pipeline_report(as_of=day)
+        data: dict[str, Any] = pipeline_report(as_of=day, region_level=depth)
     else:
         from lotse.tasks import pipeline_report as plain
 
-        data = plain.pipeline(context(), day)
+        data = plain.pipeline(context(), day, depth)
     if as_json:
         emit_json(data)
         return

@@ -9,6 +9,7 @@ from lotse.config.settings import PACKAGED_PROCESS_DIR
 from lotse.states.process import Catalog
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
+from tests.regions import TWO_COUNTIES
 
 REF = re.compile(r"^[A-Z]{2,4}-\d{4}-\d{4}$")
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
@@ -68,7 +69,8 @@ def test_case_add_prints_the_reference_as_text_or_json(alliance: Context, lotse:
     assert text.code == 0 and REF.match(text.out.strip()) and text.out.startswith("SE-")
     opened = lotse("case", "add", "--given-name", "Omar", "--family-name", "Al-Hamwi", "--nationality", "syr",
                    "--employer", "klinik-nord", "--process", "chancen", "--region", "HL-West",
-                   "--set", "residence_title=104c", "--by", "koord", "--json")
+                   "--set", "residence_title=104c", "--by", "koord", "--json",
+                   env={"LOTSE_REGIONS_FILE": str(TWO_COUNTIES)})
     assert opened.code == 0, opened.err
     ref = opened.json()["ref"]
     assert REF.match(ref) and ref.startswith("HL-")

@@ -521,7 +521,7 @@ def test_an_unknown_process_is_one_error_line(cli: Lotse, few: dict[str, str], t
 def test_a_case_of_another_process_is_refused_and_nothing_written(
     cli: Lotse, few: dict[str, str], mapping: str, tables: Tables,
 ) -> None:
-    other = open_case(cli, "--process", "chancen", "--region", "HL-West", "--set", "residence_title=104c",
+    other = open_case(cli, "--process", "chancen", "--region", "SE-West", "--set", "residence_title=104c",
                       "--by", "koord")
     before = tables()
 

@@ -275,7 +275,7 @@ def dead_link(desk: Served, ref: str, how: str) -> str:
     if how == "of an item of another stage":
         return desk.link(ref, "housing_confirmed", HOUSING)
     if how == "of a housing company of another region":
-        directory.add_actor(ctx, "wohnbau-sued", name="Wohnbau Süd", roles=["housing"], region="SE-Süd")
+        directory.add_actor(ctx, "wohnbau-sued", name="Wohnbau Süd", roles=["housing"], region="SE-Sued")
         return desk.link(ref, ITEM, "wohnbau-sued")
     if how == "of another employer":
         directory.add_actor(ctx, "klinik-sued", name="Klinik Süd", roles=["employer"], region="SE-Nord")

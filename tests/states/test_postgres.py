@@ -20,6 +20,7 @@ from lotse.tasks.case_file import case_file
 from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.postgres import fresh_database
+from tests.regions import TWO_COUNTIES
 from tests.states.test_store import (
     assert_valid_chain,
     differences_between_migrations_and_tables,
@@ -112,27 +113,28 @@ def test_refusals_write_nothing_on_postgresql(pg: Context) -> None:
 def test_two_transactions_taking_the_first_reference_of_a_region_both_get_a_number(pg: Context) -> None:
     """The first case of a prefix and year inserts its counter row; a second transaction doing the
     same at that moment waits on the unique key, and must then count on from the first's row."""
+    pg.settings.regions_file = TWO_COUNTIES
     rival = Database(pg.db.url)
     result: dict[str, object] = {}
 
     def open_second() -> None:
         try:
             result["ref"] = casework.open_case(pg, given_name="C", family_name="D", nationality="PHL",
-                                               employer="klinik-nord", region="ZZ-Ost")
+                                               employer="klinik-nord", region="HL-Ost")
         except Exception as exc:  # the failure is what this test looks for
             result["error"] = exc
 
     try:
         with rival.engine.connect() as connection:
             transaction = connection.begin()
-            connection.execute(text("INSERT INTO ref_counters (prefix, year, last) VALUES ('ZZ', 2026, 1)"))
+            connection.execute(text("INSERT INTO ref_counters (prefix, year, last) VALUES ('HL', 2026, 1)"))
             second = threading.Thread(target=open_second)
             second.start()
             _wait_for_a_lock_wait(rival)
             transaction.commit()
             second.join(timeout=30)
         assert "error" not in result, result.get("error")
-        assert result["ref"] == "ZZ-2026-0002"
+        assert result["ref"] == "HL-2026-0002"
     finally:
         rival.dispose()
 

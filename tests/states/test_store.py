@@ -30,6 +30,7 @@ from lotse.states.store import Database
 from lotse.tasks import casework
 from lotse.tasks.context import Context
 from tests.conftest import Clock
+from tests.regions import TWO_COUNTIES
 from tests.tables import dump
 
 STAGE_NEUTRAL = {"open", "set", "done", "undone", "exported", "erased"}  # exported, erased: GDPR
@@ -256,6 +257,7 @@ def test_moments_come_back_as_the_same_instant_in_utc(alliance: Context, clock: 
 
 
 def test_references_count_per_region_prefix_and_year(alliance: Context, clock: Clock) -> None:
+    alliance.settings.regions_file = TWO_COUNTIES
     assert [open_pflege(alliance) for _ in range(3)] == ["SE-2026-0001", "SE-2026-0002", "SE-2026-0003"]
     assert open_pflege(alliance, region="HL-Mitte") == "HL-2026-0001"
     clock.now = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)

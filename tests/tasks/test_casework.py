@@ -14,6 +14,7 @@ from lotse.states.process import Catalog
 from lotse.tasks import casework
 from lotse.tasks.context import Context
 from tests.conftest import Clock
+from tests.regions import TWO_COUNTIES
 
 PFLEGE = Catalog.load([PACKAGED_PROCESS_DIR]).get("pflege")
 
@@ -73,6 +74,7 @@ def test_a_refused_request_leaves_its_id_free_for_the_retry(alliance: Context) -
 
 
 def test_a_case_takes_the_employers_region_unless_told_otherwise(alliance: Context) -> None:
+    alliance.settings.regions_file = TWO_COUNTIES
     ref = casework.open_case(alliance, given_name="A", family_name="B", nationality="PHL",
                              employer="klinik-nord")
     other = casework.open_case(alliance, given_name="A", family_name="B", nationality="PHL",

@@ -25,6 +25,7 @@ from lotse.states.records import CaseRecord, HistoryRecord
 from lotse.tasks import casework, directory
 from lotse.tasks.context import Context
 from tests.postgres import fresh_database
+from tests.regions import TWO_COUNTIES
 from tests.requirements import meeting_texts, sample_text
 
 WORKERS = 4
@@ -53,12 +54,13 @@ def work(url: str, worker: int, refs: list[str], start: Any, results: Any) -> No
     cases; reports every change it tried, accepted (with the outcome) or refused (with why)."""
     tried: list[dict[str, Any]] = []
     try:
-        ctx = Context.from_settings(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+        ctx = Context.from_settings(Settings(  # type: ignore[call-arg]
+            database_url=url, regions_file=TWO_COUNTIES, _env_file=None))
         chance = random.Random(worker)
         start.wait(timeout=60)
         tried.append(_try(ctx, f"w{worker}-open", "open", None, lambda rid: casework.open_case(
             ctx, given_name="New", family_name=f"Worker {worker}", nationality="IND",
-            employer="klinik-nord", region="NEU-Ost", request_id=rid)))
+            employer="klinik-nord", region="HL-Ost", request_id=rid)))
         for n in range(CHANGES_PER_WORKER):
             ref = chance.choice(refs)
             tried.extend(_random_changes(ctx, chance, f"w{worker}-{n}", ref))
@@ -144,7 +146,7 @@ def check_every_change_is_kept(ctx: Context, tried: list[dict[str, Any]]) -> Non
                 outcome["action"], outcome["from"], outcome["to"], change["rid"])
     opened = sorted(c["accepted"] for c in accepted if c["kind"] == "open")
     year = local_date(dt.datetime.now(dt.UTC), ctx.settings.timezone).year  # the alliance's year
-    assert opened == [f"NEU-{year}-{n:04d}" for n in range(1, WORKERS + 1)]
+    assert opened == [f"HL-{year}-{n:04d}" for n in range(1, WORKERS + 1)]
 
 
 def test_processes_changing_the_same_cases_on_one_sqlite_file_lose_nothing(ctx: Context) -> None:
