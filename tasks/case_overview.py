@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo
 from lotse.states import facts as fact_kinds
 from lotse.states.case import Case
 from lotse.states.deadlines import rule
-from lotse.states.process import Condition, Process, Transition
+from lotse.states.events import FamilyMemberAdded
+from lotse.states.family import RELATIONS, is_family_item, label
+from lotse.states.process import ChecklistItem, Condition, Process, Transition
 from lotse.states.titles import Title, role_title
 
 # The proof each entry point gives as a rule; the timeline names the proof only where it differs.
@@ -171,6 +173,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_cli": "Kommandozeile", "via_flow": "Prefect", "via_import": "Import",
         "via_schedule": "Zeitplan", "via_link": "Antwortlink", "via_desk": "Lotse-Desk",
         "proof_os": "Konto des Betriebssystems", "proof_link": "Antwortlink", "proof_sign-in": "Anmeldung",
+        "family_add": "Familienangehörige/r erfasst",
     },
     "en": {
         "case": "Case", "process": "Process", "version": "version", "stage": "Stage", "since": "since",
@@ -190,6 +193,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_cli": "command line", "via_flow": "Prefect", "via_import": "import",
         "via_schedule": "schedule", "via_link": "answer link", "via_desk": "Lotse desk",
         "proof_os": "operating-system account", "proof_link": "answer link", "proof_sign-in": "sign-in",
+        "family_add": "family member recorded",
     },
 }
 
@@ -215,7 +219,7 @@ class _Writer:
         return self.title(found.title, stage or "") if found else escape(stage or "")
 
     def item(self, item_id: str) -> str:
-        found = next((i for _, i in self.process.items() if i.id == item_id), None)
+        found = self.process.find_item(item_id)
         return self.title(found.title, item_id) if found else escape(item_id)
 
     def fact(self, name: str) -> str:
@@ -281,7 +285,7 @@ class _Writer:
 
     def checklist(self) -> list[str]:
         w = self.words
-        items = self.process.stages[self.case.stage].checklist
+        items = [*self.process.stages[self.case.stage].checklist, *self._family_items()]
         if not items:
             return [w["none"]]
         due = self._item_due()
@@ -341,6 +345,13 @@ class _Writer:
 
     # -- details ---------------------------------------------------------------------------------
 
+    def _family_items(self) -> list[ChecklistItem]:
+        """The needs of the case's family members (states/family.py), open (with their deadline) or
+        done: named by relation and number only, since a view holds no family member."""
+        ids = [d.id for d in self.view.deadlines] + [i for i, t in self.view.ticks.items() if t.done]
+        found = (self.process.find_item(i) for i in dict.fromkeys(ids) if is_family_item(i))
+        return [item for item in found if item is not None]
+
     def _item_due(self) -> dict[str, dt.date]:
         """The earliest open due date of each checklist item that has a deadline."""
         due: dict[str, dt.date] = {}
@@ -385,6 +396,10 @@ class _Writer:
                 shown = self.value(name, stored)
                 parts.append(self.fact(name) if shown is None else f"{self.fact(name)} = {shown}")
             return f"{w['set']}: {'; '.join(parts)}"
+        if entry.action == FamilyMemberAdded.action and isinstance(entry.detail, dict):
+            relation, number = entry.detail.get("relation"), entry.detail.get("number")
+            if relation in RELATIONS and isinstance(number, int):
+                return f"{w['family_add']}: {escape(label(str(relation), number, self.locale))}"
         if entry.action in ("done", "undone") and isinstance(entry.detail, list):
             verb = w["ticked" if entry.action == "done" else "unticked"]
             return f"{verb}: {'; '.join(self.item(str(i)) for i in entry.detail)}"
