@@ -2,7 +2,8 @@
 
 The case file (`case_file.case_file`: the case, every fact, personal ones included, the checklist,
 the history, the open deadlines) plus what it leaves out: every deadline with how it closed, the
-history's details, the messages sent about the case (to which organisation, when, their subject;
+history's details, the costs of the person's recruitment and who paid them (never the person:
+docs/costs.md), the messages sent about the case (to which organisation, when, their subject;
 never their links) and which organisations received what. As JSON (machine-readable, Art. 20) or as
 one self-contained HTML page a coordinator hands over. Every export is audited on the case
 (`exported`, with its author and the operating-system user).
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from lotse.states import scope, store
 from lotse.states.moments import iso
 from lotse.states.records import ActorRecord, DeadlineRecord, HistoryRecord, OutboxRecord
-from lotse.tasks import case_file
+from lotse.tasks import case_file, cost_book
 from lotse.tasks.context import Context
 
 ACTION = "exported"
@@ -66,6 +67,8 @@ def export(ctx: Context, ref: str, *, by: str | None = None, via: str = "cli") -
     data["deadlines"] = deadlines
     data["messages"] = messages
     data["recipients"] = _recipients(messages)
+    with ctx.db.reading() as session:  # what the recruitment cost, and who paid it: never the person
+        data["costs"] = cost_book.costs_of_case(session, record.id or 0)
     return data
 
 
@@ -114,6 +117,14 @@ Region {{ d.region }}; angelegt {{ d.created_at }}.</p>
 <table><tr><th>Organisation</th><th>Nachrichten</th><th>Betreffe</th></tr>
 {% for r in d.recipients %}<tr><td>{{ r.organisation }}</td><td>{{ r.messages }}</td>
 <td>{{ r.subjects | join("; ") }}</td></tr>
+{% endfor %}</table>
+<h2>Kosten / Costs</h2>
+<p>Was die Anwerbung gekostet hat und wer es bezahlt hat; Sie selbst zahlen keine Anwerbekosten. /
+What recruiting cost and who paid; you pay no recruitment costs yourself.</p>
+<table><tr><th>Datum</th><th>Art</th><th>Anteil (EUR)</th><th>Betrag (EUR)</th><th>Bezahlt von</th>
+<th>Programm</th></tr>
+{% for c in d.costs %}<tr><td>{{ c.date }}</td><td>{{ c.category }}</td><td>{{ c.share }}</td>
+<td>{{ c.amount }}</td><td>{{ c.payer }}</td><td>{{ c.programme or "" }}</td></tr>
 {% endfor %}</table>
 <h2>Verlauf / History</h2>
 <table><tr><th>Zeit</th><th>Was</th><th>Von</th><th>Wer</th><th>Über</th><th>Notiz</th></tr>
