@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from lotse.notifications import outbox
 from lotse.states.records import CaseRecord
-from lotse.tasks import case_file, casework, directory
+from lotse.tasks import case_file, casework, courses, directory, exams
 from lotse.tasks.context import Context
 
 COORDINATOR_ID = "koordination"
@@ -144,6 +144,8 @@ def create(ctx: Context) -> str:
             for _ in range(n):
                 _walk(ctx, today, count, next(people), "chancen", stage, prepared)
                 count += 1
+        ctx.clock = lambda: today
+        _language_courses(ctx, today.date())
     finally:
         ctx.clock = real_clock
         with ctx.db.writing() as session:
@@ -204,6 +206,36 @@ def _prepare_next_event(ctx: Context, today: dt.datetime, ref: str, process: str
             casework.set_facts(ctx, ref, facts, by="koordination")
         if step.event:
             return
+
+
+SCHOOL = "sprachschule-wortwerk"
+EXAM = "telc Deutsch B1-B2 Pflege"
+
+
+def _language_courses(ctx: Context, today: dt.date) -> None:
+    """A school's two B2 groups, a fast one that has ended and a slow one still running, with the
+    pflege cases in recognition and in the language course, and a few exam results that leave
+    every case's language level as its way set it."""
+    def day(days: int) -> str:
+        return (today + dt.timedelta(days=days)).isoformat()
+
+    place = "Hafenstraße 5, Seeland (fiktiv)"
+    courses.add_course(ctx, "demo-b2-schnell", school=SCHOOL, level="B2", pace="fast", start=day(-220),
+                       end=day(-20), capacity=12, place=place, by=COORDINATOR_ID)
+    courses.add_course(ctx, "demo-b2-langsam", school=SCHOOL, level="B2", pace="slow", start=day(-150),
+                       end=day(120), capacity=12, place=place, by=COORDINATOR_ID)
+    fast = [r["ref"] for r in case_file.list_cases(ctx, stage="recognition", process="pflege")]
+    slow = [r["ref"] for r in case_file.list_cases(ctx, stage="language_course", process="pflege")]
+    courses.assign(ctx, "demo-b2-schnell", fast, by=COORDINATOR_ID)
+    courses.assign(ctx, "demo-b2-langsam", slow, by=SCHOOL)
+    for weeks, ref in zip((9, 12, 15), fast, strict=False):  # the level each has already: no changes
+        exams.record_exam(ctx, ref, level="B1", exam=EXAM, taken_on=day(-220 + 7 * weeks), passed=True,
+                          by=SCHOOL)
+        if case_file.case_file(ctx, ref)["facts"].get("language_level") == "B2":
+            exams.record_exam(ctx, ref, level="B2", exam=EXAM, taken_on=day(-220 + 7 * (weeks + 14)),
+                              passed=True, by=SCHOOL)
+    for ref in slow[:2]:
+        exams.record_exam(ctx, ref, level="B1", exam=EXAM, taken_on=day(-30), passed=False, by=SCHOOL)
 
 
 def ready_events(ctx: Context) -> list[dict[str, str]]:

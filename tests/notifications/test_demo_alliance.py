@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from lotse.notifications import outbox
 from lotse.states.records import CaseRecord, HistoryRecord, OutboxRecord
-from lotse.tasks import deadlines, delivery, demo
+from lotse.tasks import courses, deadlines, delivery, demo
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.notifications.conftest import Inbox
@@ -51,6 +51,9 @@ def expected_recipients(ctx: Context) -> Counter[tuple[str, str]]:
                 actors |= {a for a, _, roles, region in demo.ACTORS
                            if role in roles and region in (None, case.region)}
             expected.update((case.ref, actor) for actor in actors)
+        # and the school's message of each case assigned to one of its course groups
+        assigned = select(HistoryRecord).where(HistoryRecord.action == courses.ASSIGN)
+        expected.update((cases[row.case_id].ref, demo.SCHOOL) for row in session.scalars(assigned))
     return expected
 
 
