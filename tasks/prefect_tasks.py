@@ -25,6 +25,7 @@ from lotse.tasks import (
     case_file,
     casework,
     cohort_import,
+    cost_report,
     course_report,
     deadlines,
     delivery,
@@ -176,6 +177,11 @@ def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> d
         create_table_artifact(groups, key="language-courses", description=(
             "Language course groups and paces: participants, reached the target, median weeks from the "
             "start to a passed B1 and B2 (docs/courses.md)"))
+    create_table_artifact(  # amounts per employer and category: no case reference, no name
+        cost_report.cost_table(cost_report.cost_report(_context(), as_of)), key="costs",
+        description="Recruiting costs in EUR per employer and category, what programmes funded and what "
+                    "sharing saved (docs/costs.md)",
+    )
     get_run_logger().info(
         "%s open case(s), %s stuck longer than their stage's limit",
         report["open_cases"], len(report["stuck"]),
