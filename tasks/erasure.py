@@ -1,6 +1,7 @@
 """Erasing a person from Lotse (Art. 17 GDPR): `lotse person erase` and the retention run.
 
-The names (and their folded search keys) and the personal facts become the marker `[gelöscht]`,
+The names (and their folded search keys), the personal facts and the names of family members
+(their birth years and days of arrival go) become the marker `[gelöscht]`,
 the texts of the case's messages (subject, body, the errors that may quote them) and every note
 of its history too, as do the values of personal facts in the history's detail. What stays is
 pseudonymous: the reference, the stages and the history chain (who did what, when, by which
@@ -48,11 +49,12 @@ class Erased:
     facts: list[str]  # the personal facts erased, by name
     messages: int  # outbox rows whose texts were erased
     notes: int  # history rows whose note or detail was erased
+    family: int = 0  # family members whose name, birth year and arrival were erased
     problem: str | None = None  # what kept the file from being compacted (SQLite)
 
     def as_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "facts": self.facts, "messages": self.messages, "notes": self.notes,
-                "compacted": self.problem is None}
+                "family": self.family, "compacted": self.problem is None}
 
 
 def check_reason(reason: str) -> str:
@@ -126,13 +128,15 @@ def erase_case(
     facts = _erase_facts(session, process, record.id)
     notes = _erase_history(session, process, record.id)
     messages = _erase_messages(session, record.id)
+    family = _erase_family(session, record.id)
     session.add(HistoryRecord(
         case_id=record.id, at=ctx.clock(), action=ACTION, from_stage=record.stage, to_stage=record.stage,
         actor_id=by, via=via, proof=ctx.proof, note=reason,
-        detail={"facts": facts, "messages": messages, "notes": notes},
+        detail={"facts": facts, "messages": messages, "notes": notes,
+                **({"family": family} if family else {})},
     ))
     session.flush()
-    return Erased(record.ref, facts, messages, notes)
+    return Erased(record.ref, facts, messages, notes, family)
 
 
 def _erase_facts(session: Session, process: Process, case_id: int) -> list[str]:
@@ -167,6 +171,16 @@ def _erase_history(session: Session, process: Process, case_id: int) -> int:
         session.add(row)
         count += 1
     return count
+
+
+def _erase_family(session: Session, case_id: int) -> int:
+    """A family member keeps its relation (its needs' ids, deadlines and history refer to it);
+    its name, birth year and day of arrival go."""
+    rows = store.family_rows(session, case_id)
+    for row in rows:
+        row.given_name, row.birth_year, row.arrives = ERASED, None, None
+        session.add(row)
+    return len(rows)
 
 
 def _erase_messages(session: Session, case_id: int) -> int:

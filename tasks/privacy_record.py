@@ -21,6 +21,14 @@ NAMES = [
     {"field": "given_name", "purpose": "Vorname der Person / given name of the person"},
     {"field": "family_name", "purpose": "Familienname der Person / family name of the person"},
 ]
+# Recorded with `lotse family add` where a definition declares `family_needs` (docs/family.md).
+FAMILY = [
+    {"field": "family_members.given_name",
+     "purpose": "Vorname eines Familienangehörigen / given name of a family member"},
+    {"field": "family_members.birth_year",
+     "purpose": "Geburtsjahr eines Kindes (Kita, Schule) / birth year of a child (daycare, school)"},
+    {"field": "family_members.arrives", "purpose": "Tag des Familiennachzugs / day a family member joins"},
+]
 FORMATS = ("md", "json")
 KEPT = "none set: kept until erased by `lotse person erase`"
 
@@ -56,13 +64,15 @@ def _process(process: Process, locale: str, by_role: dict[str, list[str]]) -> di
     personal = [*NAMES, *(
         {"field": name, "purpose": fact.title.in_(locale) or name}
         for name, fact in process.facts.items() if process.is_personal(name)
-    )]
+    ), *(FAMILY if process.family_needs else [])]
     notified: dict[str, list[str]] = {}
     for t in process.transitions:
         for role in t.notify:
             notified.setdefault(role, []).append(t.event)
     for deadline_id, deadline in process.deadlines.items():
         notified.setdefault(deadline.role, []).append(f"reminder {deadline_id}")
+    for need_id, need in process.family_needs.items():  # by relation and number, never by name
+        notified.setdefault(need.owner, []).append(f"family need {need_id}")
     return {
         "process": process.key,
         "title": process.title.in_(locale),

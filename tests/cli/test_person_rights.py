@@ -151,7 +151,7 @@ def test_erase_with_close_withdraws_and_leaves_no_name_in_the_files_bytes(
     assert done.code == 0, done.err
     # notes: the note of apply_visa and of the withdrawal; personal facts set at opening and withdrawal
     assert done.json() == {"ref": ref, "facts": ["nationality", "withdraw_reason"], "messages": 5, "notes": 4,
-                           "compacted": True, "withdrawn": True}
+                           "family": 0, "compacted": True, "withdrawn": True}
     data = raw_bytes(alliance.settings)
     assert [s for s in SECRETS if s.encode() in data] == []
     assert b"Amihan" in data  # the other case is untouched
