@@ -8,7 +8,7 @@ A recipient is looked up from the most specific tag to the least, and the first 
 a route wins:
 
     1. its actor id                           tag: klinik-nord
-    2. one of its roles and the case's region tags: housing, SE-Kaltenkirchen
+    2. one of its roles and the case's region tags: housing, SE-Seestadt
        then the same with each region above it tags: housing, SE-Nord; then housing, SE
        (the hierarchy of config/regions.yaml, nearest first)
     3. one of its roles alone                 tag: housing  (a route that also carries another

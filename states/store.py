@@ -160,13 +160,15 @@ def _tune_sqlite(engine: Engine, busy_timeout: float) -> None:
 
 def get_actor(session: Session, actor_id: str) -> Actor:
     record = session.get(ActorRecord, actor_id)
-    if record is None:
+    if record is None or record.removed_at is not None:  # a removed actor acts no more
         raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
     return _actor(session, record)
 
 
 def list_actors(session: Session) -> list[Actor]:
-    records = session.scalars(select(ActorRecord).order_by(ActorRecord.id)).all()
+    """The actors of the directory (not those removed from it)."""
+    records = session.scalars(select(ActorRecord).where(
+        ActorRecord.removed_at.is_(None)).order_by(ActorRecord.id)).all()  # type: ignore[union-attr]
     return [_actor(session, r) for r in records]
 
 

@@ -59,7 +59,8 @@ def test_actors_are_added_and_listed(lotse: Lotse, ctx: Context) -> None:
     assert added.code == 0 and "klinik-ost" in added.out
     rows = lotse("actor", "list", "--json").json()
     assert rows == [{"id": "klinik-ost", "name": "Klinik Ost", "roles": ["agency", "employer"],
-                     "region": "SE-Ost", "email": "pflege@klinik-ost.example"}]
+                     "region": "SE-Ost", "email": "pflege@klinik-ost.example", "serves": [], "services": {},
+                     "languages": [], "contact": None, "website": None}]
     assert "Klinik Ost" in lotse("actor", "list").out
 
 

@@ -1,0 +1,169 @@
+"""Taking an actor out of the directory (`lotse actor remove`), and handing over what it owns.
+
+What an actor owns, precisely:
+
+- the open cases it employs (`cases.employer_id`, in a stage that is not final): nobody else
+  ticks their employer items or is told as their employer;
+- the open checklist items of the current stage of an open case that are owned by one of its
+  roles, where it is the only actor that role's messages reach for the case (routing up the
+  region hierarchy, notifications/dispatch.py `nearest`): without it nobody would be asked.
+
+Cases it opened (an agency) are not owned: the history keeps who opened them, and the region's
+organisations act on them. While it owns anything, removal is refused and writes nothing.
+`--hand-over-to OTHER` moves everything in one transaction: the cases it employs get OTHER as
+employer (which must be an employer), OTHER serves the regions it served (`actor_regions`), so
+the items' messages reach OTHER (which must hold their roles); one history row per case
+(`hand-over`, with the author and proof), one row per directory change.
+
+A removed actor keeps its row (closed cases and the history name it) without roles or regions:
+it is told nothing, acts on nothing, its answer links die, and it is no longer listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from lotse.notifications.dispatch import nearest, serving
+from lotse.states import store
+from lotse.states.errors import BadInput, Refused
+from lotse.states.records import ActorRegionRecord, ActorRoleRecord, CaseRecord, HistoryRecord
+from lotse.tasks import directory
+from lotse.tasks.context import VIA, Context
+
+ACTION = "hand-over"
+
+
+@dataclass
+class Owned:
+    """What an actor owns: the open cases it employs and, per open case, the items only it is asked."""
+
+    employed: list[CaseRecord] = field(default_factory=list)
+    items: dict[str, tuple[CaseRecord, list[tuple[str, str]]]] = field(default_factory=dict)  # ref -> items
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(found) for _, found in self.items.values())
+
+    @property
+    def roles(self) -> set[str]:
+        return {role for _, found in self.items.values() for _, role in found}
+
+    def __bool__(self) -> bool:
+        return bool(self.employed or self.items)
+
+
+def remove_actor(
+    ctx: Context, actor_id: str, *, by: str, hand_over_to: str | None = None, note: str | None = None,
+    via: str = "cli",
+) -> dict[str, Any]:
+    """Remove an actor, handing over what it owns to `hand_over_to`; refused while it owns open
+    cases or items and no one takes them over. Returns what was done."""
+    if via not in VIA:
+        raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        author = directory.coordinator(session, by, "remove actors from the directory")
+        record = directory.listed(session, actor_id)
+        if author == actor_id:
+            raise Refused(f"actor '{actor_id}' cannot remove itself; another coordinator removes it")
+        other = store.get_actor(session, hand_over_to) if hand_over_to is not None else None
+        if other is not None and other.id == actor_id:
+            raise BadInput(f"--hand-over-to {hand_over_to}: hand over to another actor than the one removed")
+        actor = store.get_actor(session, actor_id)
+        owned = owned_by(ctx, session, actor_id, actor.roles)
+        if owned and other is None:
+            raise Refused(
+                f"actor '{actor_id}' owns {len(owned.employed)} open case(s) as employer and is the only one "
+                f"asked for {owned.item_count} open item(s) of {len(owned.items)} case(s); hand them over: "
+                f"`lotse actor remove {actor_id} --hand-over-to OTHER --by {by}`")
+        result: dict[str, Any] = {"removed": actor_id, "to": None, "cases": [], "serves": []}
+        if other is not None and owned:
+            result.update(_hand_over(ctx, session, actor, other, owned, author or by, note, via, now))
+        regions = sorted(actor.serves)
+        session.execute(delete(ActorRoleRecord).where(ActorRoleRecord.actor_id == actor_id))  # type: ignore[arg-type]
+        session.execute(delete(ActorRegionRecord).where(ActorRegionRecord.actor_id == actor_id))  # type: ignore[arg-type]
+        record.removed_at = now
+        session.add(record)
+        directory.log(session, ctx, actor_id, "remove", author, {
+            "roles": [sorted(actor.roles), []], "serves": [regions, []],
+            **({"hand_over_to": [None, other.id]} if other is not None and owned else {}),
+        }, via, now)
+        return result
+
+
+def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str]) -> Owned:
+    """What the actor owns (see the module docstring)."""
+    owned = Owned()
+    serving_by_role = {role: serving(session, role) for role in roles if role != "employer"}
+    for record in session.scalars(select(CaseRecord).order_by(CaseRecord.id)):
+        process = ctx.catalog.get(record.process, record.process_version)
+        if process.is_final(record.stage):
+            continue
+        if record.employer_id == actor_id:
+            owned.employed.append(record)
+        chain = ctx.regions.chain(record.region)
+        done = store.load_case(session, record, process).done
+        alone = []
+        for item in process.stages[record.stage].checklist:
+            actors = serving_by_role.get(item.owner)
+            if item.id in done or actors is None:
+                continue
+            without = {a: served for a, served in actors.items() if a != actor_id}
+            if nearest(actors, chain) == [actor_id] and not nearest(without, chain):
+                alone.append((item.id, item.owner))
+        if alone:
+            owned.items[record.ref] = (record, alone)
+    return owned
+
+
+def _hand_over(
+    ctx: Context, session: Session, actor: Any, other: Any, owned: Owned, by: str, note: str | None,
+    via: str, now: Any,
+) -> dict[str, Any]:
+    if owned.employed and "employer" not in other.roles:
+        raise Refused(f"--hand-over-to {other.id}: it is not an employer, and {actor.id} employs "
+                      f"{len(owned.employed)} open case(s)")
+    missing = sorted(owned.roles - other.roles)
+    if missing:
+        raise Refused(f"--hand-over-to {other.id}: it lacks the role(s) {', '.join(missing)} of the open "
+                      f"items {actor.id} alone is asked for; add them with `lotse actor edit {other.id} "
+                      f"--add-role ROLE` first")
+    added: list[str] = []
+    if owned.items:  # OTHER serves where the removed actor served, so the items' messages reach it
+        served = set(actor.serves) | ({actor.region} if actor.region else set())
+        if not served:  # it served the whole alliance: OTHER now serves every county
+            served = {code for code in ctx.regions.codes if ctx.regions.depth(code) == 0}
+        added = sorted(served - set(other.serves) - {other.region})
+        for region in added:
+            session.add(ActorRegionRecord(actor_id=other.id, region=region))
+        if added:
+            after = sorted(set(other.serves) | set(added))
+            changed = {"serves": [sorted(other.serves), after]}
+            directory.log(session, ctx, other.id, "edit", by, changed, via, now)
+    cases: dict[str, dict[str, Any]] = {}
+    for record in owned.employed:
+        cases[record.ref] = {"record": record, "employer": True, "items": []}
+    for ref, (record, items) in owned.items.items():
+        entry = cases.setdefault(ref, {"record": record, "employer": False, "items": []})
+        entry["items"] = [item for item, _ in items]
+    for ref in sorted(cases):
+        entry = cases[ref]
+        record = store.find_case(session, ref, lock=True)
+        detail = {"from": actor.id, "to": other.id, "employer": entry["employer"], "items": entry["items"]}
+        if entry["employer"]:
+            record.employer_id = other.id
+            session.add(record)
+        session.add(HistoryRecord(
+            case_id=record.id or 0, at=now, action=ACTION, from_stage=record.stage, to_stage=record.stage,
+            actor_id=by, via=via, note=note, detail=detail, proof=ctx.proof,
+        ))
+    session.flush()
+    directory.log(session, ctx, actor.id, ACTION, by, {
+        "to": [None, other.id], "cases": [[], sorted(cases)], "serves_added_to_other": [[], added],
+    }, via, now)
+    return {"to": other.id, "cases": sorted(cases), "serves": added,
+            "employer_cases": len(owned.employed), "items": owned.item_count}
