@@ -7,17 +7,19 @@ from typing import Any
 
 from prefect import flow
 
-from lotse.tasks.prefect_tasks import publish_stale_overviews, report_pipeline
+from lotse.tasks.prefect_tasks import publish_network, publish_stale_overviews, report_pipeline
 
 
 @flow(name="pipeline-report")
 def pipeline_report(as_of: dt.date | None = None, region_level: int | None = None) -> dict[str, Any]:
     """Publish the artifacts `pipeline` (open cases per stage and process, per employer, per
-    region), `stuck-cases` (in their stage longer than its limit) and `last-transitions`, and the
-    overview `case-<ref>` of every case whose overview is missing or older than its last change.
+    region), `stuck-cases` (in their stage longer than its limit), `last-transitions` and
+    `network` (the map of the alliance's organisations, tasks/network.py), and the overview
+    `case-<ref>` of every case whose overview is missing or older than its last change.
     `as_of`: the day to judge "stuck" by (default: today); `region_level`: count per region at
     this depth of the region hierarchy (0: the county; default: each case's own region).
     """
     report = report_pipeline(as_of, region_level)
+    publish_network()
     publish_stale_overviews()
     return report

@@ -189,6 +189,20 @@ def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> d
     return report
 
 
+@task(name="publish-network", **_ALWAYS)
+def publish_network() -> int:
+    """Publish the network map of the alliance (tasks/network.py) as the markdown artifact
+    `network`: organisations by role and region, no case and no person. Returns how many."""
+    from lotse.tasks import network
+
+    ctx = _context()
+    create_markdown_artifact(network.markdown_artifact(ctx), key="network",
+                             description="The alliance's organisations by role and region, the stages "
+                                         "they act in and their open cases")
+    with ctx.db.reading() as session:
+        return len(store.list_actors(session))
+
+
 @task(name="remind-due-deadlines", **_ALWAYS)
 def remind_due_deadlines(as_of: dt.date | None) -> dict[str, Any]:
     """Check every open deadline on `as_of` (default: today in LOTSE_TIMEZONE) and queue the

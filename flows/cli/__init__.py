@@ -26,6 +26,7 @@ from lotse.flows.cli.desk import desk, sign_in
 from lotse.flows.cli.doctor import doctor
 from lotse.flows.cli.enrol import enrol
 from lotse.flows.cli.family import app as family_app
+from lotse.flows.cli.network import network
 from lotse.flows.cli.output import context, settings_error, warn
 from lotse.flows.cli.report import report
 from lotse.flows.cli.retention import retention
@@ -56,6 +57,7 @@ app.command("check")(check)
 app.command("exam")(course.exam)
 app.command("enrol")(enrol)
 app.command("report")(report)
+app.command("network")(network)
 app.command("retention")(retention)
 app.command("up")(up)
 app.command("doctor")(doctor)
