@@ -75,6 +75,9 @@ class CasePage:
     sheet: Worksheet | None  # None: the case is closed, nothing can change
     seen: str  # what the page shows of the case's state, digested: a form of another state is stale
     fields: list[Field] = field(default_factory=list)
+    # label, relation, given_name, birth_year, arrives, needs (title, owner, done, due): names shown
+    # here to the signed-in coordinator only
+    family: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Any]:
@@ -133,6 +136,14 @@ def case_page(ctx: Context, ref: str) -> CasePage:
         sheet=sheet,
         seen=_seen(shown),
         fields=[_field(f) for f in sheet.facts] if sheet else [],
+        family=[
+            {**{k: m[k] for k in ("label", "relation", "given_name", "birth_year")},
+             "arrives": dt.date.fromisoformat(m["arrives"]) if m["arrives"] else None,
+             "needs": [{"id": n["item"], "title": n["title"], "owner": role_title(n["owner"], locale),
+                        "done": n["done"], "due": dt.date.fromisoformat(n["due"]) if n["due"] else None}
+                       for n in m["needs"]]}
+            for m in shown["family"]
+        ],
     )
 
 

@@ -1,7 +1,8 @@
 """What Lotse holds about a person, for the person (Art. 15 and 20 GDPR): `lotse person export`.
 
 The case file (`case_file.case_file`: the case, every fact, personal ones included, the checklist,
-the family members with their names and needs, the history, the open deadlines) plus what it leaves out: every deadline with how it closed, the
+the family members with names and needs, the history, the open deadlines) plus what it leaves
+out: every deadline with how it closed, the
 history's details, the costs of the person's recruitment and who paid them (never the person:
 docs/costs.md), the messages sent about the case (to which organisation, when, their subject;
 never their links) and which organisations received what. As JSON (machine-readable, Art. 20) or as
@@ -100,8 +101,10 @@ Region {{ d.region }}; angelegt {{ d.created_at }}.</p>
 {% endfor %}</table>
 {% if d.family %}<h2>Familie / Family</h2>
 <table><tr><th>Angehörige/r</th><th>Vorname</th><th>Geburtsjahr</th><th>Kommt am</th><th>Bedarf</th></tr>
-{% for m in d.family %}<tr><td>{{ m.label }} ({{ m.relation }})</td><td>{{ m.given_name }}</td><td>{{ m.birth_year or "" }}</td>
-<td>{{ m.arrives or "" }}</td><td>{% for n in m.needs %}{{ n.title }}{% if n.done %} ✓{% endif %}{% if not loop.last %}; {% endif %}{% endfor %}</td></tr>
+{% for m in d.family %}<tr><td>{{ m.label }} ({{ m.relation }})</td><td>{{ m.given_name }}</td>
+<td>{{ m.birth_year or "" }}</td><td>{{ m.arrives or "" }}</td>
+<td>{% for n in m.needs %}{{ n.title }}{% if n.done %} ✓{% endif %}{% if not loop.last %}; {% endif %}
+{% endfor %}</td></tr>
 {% endfor %}</table>
 {% endif %}
 <h2>Checkliste / Checklist</h2>

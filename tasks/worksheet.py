@@ -146,6 +146,8 @@ def worksheet(ctx: Context, ref: str, *, personal: bool = False) -> Worksheet:
     transitions = process.transitions_from(case.stage)
     stage = process.stages[case.stage]
     items = [item for item in stage.checklist if item.id not in case.done]
+    # a family member's needs (states/family.py) are items of every stage, named by relation and number
+    items += [process.item(i) for i in case.family_items(process) if i not in case.done]
     facts = [name for name in process.facts if personal or not process.is_personal(name)]
     wanted = {COORDINATOR, *(r for t in transitions for r in t.roles), *(i.owner for i in items),
               *(r for name in facts for r in process.facts[name].set_by)}

@@ -49,7 +49,8 @@ def test_the_erasure_removes_the_names_birth_years_and_arrivals_of_the_family(
     with alliance.db.writing() as session:  # closed: only a closed case is erased
         session.execute(text("UPDATE cases SET stage = 'withdrawn' WHERE ref = :ref"), {"ref": case_ref})
 
-    done = ok(lotse("person", "erase", case_ref, "--reason", "Antrag nach Art. 17", "--by", "koord", "--json"))
+    done = ok(lotse("person", "erase", case_ref, "--reason", "Antrag nach Art. 17", "--by", "koord",
+                    "--json"))
     listed = ok(lotse("family", "list", case_ref, "--json")).json()
     rows = dump(alliance.db.engine)
     raw = b"".join(path.read_bytes() for path in alliance.settings.home.glob("lotse.db*"))

@@ -32,8 +32,8 @@ def test_the_overview_shows_the_needs_and_the_recording_by_relation_and_number_o
     german = overview(alliance, ref, "de")
     english = overview(alliance, ref, "en")
 
-    assert "| Kita-Platz (Kind 1) | Jugendamt Kreis (Jugendamt (Kindertagesbetreuung)) | 01.06.2027 | offen |" \
-        in german
+    kita = "| Kita-Platz (Kind 1) | Jugendamt Kreis (Jugendamt (Kindertagesbetreuung)) | 01.06.2027 | offen |"
+    assert kita in german
     assert "Familienangehörige/r erfasst: Kind 1" in german
     assert "Daycare place (child 1)" in english and "family member recorded: child 1" in english
     assert "§ 24 (2), (3) SGB VIII" in german  # the open deadline with its basis
