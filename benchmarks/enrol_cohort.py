@@ -1,10 +1,12 @@
-"""Benchmark: enrolling a cohort of 10,000 rows from a CSV file (goal: under 15 s).
+"""Benchmark: enrolling a cohort of 10,000 rows from a CSV file (goal: 3 s on SQLite, issue 15).
 
 Measures the plain import (what `lotse enrol` runs without Prefect) on a fresh SQLite database,
-the same file again (all rows recognised, none enrolled twice), and the `enrol-cohort` flow run on
-a local Prefect server with its progress artifact, on a second fresh database, and apart from it
-the publishing of the 10,000 new cases' overviews that follows the commit in the same run (bound by
-Prefect's server, see benchmarks/case_overviews.py). Prints the figures and the floor.
+beside its floor: the rows it wrote (cases, facts, history, deadlines) copied into a fresh
+database by plain sqlite3 `executemany` in one transaction. Then the same file again (all rows
+recognised, none enrolled twice), and the `enrol-cohort` flow run on a local Prefect server with
+its progress artifact, on a second fresh database, and apart from it the publishing of the 10,000
+new cases' overviews that follows the commit in the same run (bound by Prefect's server, see
+benchmarks/case_overviews.py). Prints wall and CPU time beside the floor and the ratio.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import csv
 import datetime as dt
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROWS = 10_000
-FLOOR_S = 15.0
+GOAL_S = 3.0
+TABLES = ("cases", "case_facts", "history", "deadlines")
 EMPLOYERS = ["klinik-nord", "heim-sued", "dienst-ost"]
 
 
@@ -48,20 +52,38 @@ def alliance(home: Path) -> None:
     ctx.db.dispose()
 
 
-def plain(home: Path, cohort: Path) -> tuple[float, float, int, int]:
+def plain(home: Path, cohort: Path) -> tuple[float, float, float, int, int]:
+    """(wall, CPU) of the first import, wall of the second, cases enrolled, rows recognised."""
     from lotse.config.settings import Settings
     from lotse.tasks import cohort_import
     from lotse.tasks.context import Context
 
     ctx = Context.from_settings(Settings(home=home))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     first = cohort_import.enrol(ctx, cohort)
-    middle = time.perf_counter()
+    middle, first_cpu = time.perf_counter(), time.process_time() - cpu
     again = cohort_import.enrol(ctx, cohort)
     ended = time.perf_counter()
     ctx.db.dispose()
     assert len(first.enrolled) == ROWS and not again.enrolled and len(again.already) == ROWS
-    return middle - started, ended - middle, len(first.enrolled), len(again.already)
+    return middle - started, first_cpu, ended - middle, len(first.enrolled), len(again.already)
+
+
+def floor(written: Path, empty: Path) -> tuple[float, float, int]:
+    """The rows the import wrote, inserted into an empty copy of the schema by sqlite3
+    `executemany` in one transaction: (wall, CPU, rows)."""
+    with sqlite3.connect(written) as source:
+        rows = {t: source.execute(f"SELECT * FROM {t}").fetchall() for t in TABLES}
+    db = sqlite3.connect(empty)
+    started, cpu = time.perf_counter(), time.process_time()
+    with db:
+        for table, values in rows.items():
+            if values:
+                marks = ", ".join("?" * len(values[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+    took, took_cpu = time.perf_counter() - started, time.process_time() - cpu
+    db.close()
+    return took, took_cpu, sum(len(v) for v in rows.values())
 
 
 def as_flow_run(tmp: Path, home: Path, cohort: Path) -> tuple[float, float]:
@@ -105,18 +127,24 @@ def main() -> int:
         cohort = tmp / "cohort.csv"
         write_cohort(cohort, ROWS)
         alliance(tmp / "plain")
-        first, second, enrolled, recognised = plain(tmp / "plain", cohort)
+        alliance(tmp / "empty")
+        first, first_cpu, second, enrolled, recognised = plain(tmp / "plain", cohort)
+        raw, raw_cpu, written = floor(tmp / "plain" / "lotse.db", tmp / "empty" / "lotse.db")
         alliance(tmp / "flow")
         flow_run, overviews = as_flow_run(tmp, tmp / "flow", cohort)
     enrolment = flow_run - overviews
     print(f"enrol-cohort, {ROWS} rows (CSV, SQLite):")
-    print(f"  plain import:     {first:6.2f} s  ({enrolled} cases enrolled, {ROWS / first:,.0f} rows/s)")
+    print(f"  plain import:     {first:6.2f} s wall, {first_cpu:.2f} s CPU  ({enrolled} cases enrolled, "
+          f"{ROWS / first:,.0f} rows/s)")
+    print(f"  floor, sqlite3 executemany in one transaction: {raw:.2f} s wall, {raw_cpu:.2f} s CPU "
+          f"({written:,} rows in {', '.join(TABLES)}); ratio {first / raw:.1f}x")
     print(f"  same file again:  {second:6.2f} s  ({recognised} rows recognised, none enrolled twice)")
     print(f"  as a flow run:    {enrolment:6.2f} s  (enrol-cohort on a local Prefect server, with progress)")
     print(f"  then overviews:   {overviews:6.2f} s  ({ROWS} case-<ref> artifacts after the commit, same run: "
           f"{flow_run:.2f} s in all)")
-    ok = max(first, enrolment) < FLOOR_S
-    print(f"  floor: under {FLOOR_S:.0f} s -> {'ok' if ok else 'MISSED'}")
+    ok = first <= GOAL_S
+    print(f"  goal: the plain import of {ROWS:,} rows in {GOAL_S:.0f} s or less -> "
+          f"{'ok' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 

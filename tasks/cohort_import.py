@@ -49,16 +49,19 @@ from lotse.states import facts as fact_kinds
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import BadFactValue, DatabaseFailure, LotseError, OpeningRefused
-from lotse.states.events import CaseOpened, DomainEvent
 from lotse.states.process import Process
-from lotse.states.records import CaseRecord, HistoryRecord, named
+from lotse.states.records import CaseRecord, HistoryRecord
 from lotse.states.store import list_actors
-from lotse.tasks import casework, directory
+from lotse.tasks import bulk_opening, casework, directory
+from lotse.tasks.bulk_opening import NewCase
 from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Cohort, Mark, Unreadable, open_cohort
 from lotse.tasks.context import Context
 
 CHUNK = 500  # rows per transaction and per progress report
-LET_OTHERS_IN_S = 0.25  # the pause between two chunks on SQLite: two retries of every waiting writer
+# On SQLite, after this long of writing chunks, a pause long enough for a retry of every waiting
+# writer (SQLite's busy handler retries at least every 100 ms): no one waits much longer than this.
+WRITE_FOR_S = 0.5
+LET_OTHERS_IN_S = 0.15
 LISTED = 1000  # problems kept one by one; beyond, counted: a list of a million bad rows stays small
 KEY_PREFIX = "enrol:"
 
@@ -376,6 +379,7 @@ def _open_cases(
         progress(0, 0)
     rows = iter(rows)
     start = 0
+    writing = time.monotonic()
     while chunk := list(islice(rows, CHUNK)):
         try:
             new, before = _open_chunk(ctx, chunk, now)
@@ -389,10 +393,11 @@ def _open_cases(
         if progress:
             progress(start + len(chunk), total)
         start += len(chunk)
-        if ctx.db.is_sqlite and start < total:
+        if ctx.db.is_sqlite and start < total and time.monotonic() - writing > WRITE_FOR_S:
             # SQLite queues no one: a waiting writer retries every 100 ms at most, and would find
             # the import's next chunk holding the lock again at once, until its busy timeout.
             time.sleep(LET_OTHERS_IN_S)
+            writing = time.monotonic()
     return opened, already
 
 
@@ -414,12 +419,12 @@ def _open_chunk(ctx: Context, rows: list[_Row], now: dt.datetime) -> tuple[list[
                                              timezone=ctx.settings.timezone)
             for row, ref in zip(group, reserved, strict=True):
                 refs[row.line] = ref
-        records = [_record(row, refs[row.line], now) for row in rows]
-        session.add_all(records)
-        session.flush()
-        # New cases have no rows to find yet: lookups need not flush the ones pending before them.
-        with session.no_autoflush:
-            _record_openings(session, ctx, rows, records, now)
+        bulk_opening.open_all(session, [
+            NewCase(ref=refs[row.line], process=row.process, employer=row.employer.id, region=row.region,
+                    given_name=row.given_name, family_name=row.family_name, actor=row.actor,
+                    values=row.values, request_id=row.key)
+            for row in rows
+        ], now=now, via="import", proof=ctx.proof, timezone=ctx.settings.timezone)
         return [refs[row.line] for row in rows], already
 
 
@@ -443,22 +448,3 @@ def _enrolled_before(session: Session, keys: list[str]) -> dict[str, str]:
     return found
 
 
-def _record_openings(
-    session: Session, ctx: Context, rows: list[_Row], records: list[CaseRecord], now: dt.datetime
-) -> None:
-    for row, record in zip(rows, records, strict=True):
-        case = Case(ref=record.ref, process=row.process.name, process_version=row.process.version,
-                    stage=record.stage, employer=row.employer.id, region=row.region)
-        events: list[DomainEvent] = [
-            CaseOpened(record.ref, row.process.name, row.process.version, record.stage, row.actor.id),
-            case.set_facts(row.process, row.actor, row.values),
-        ]
-        casework.commit_change(session, ctx, row.process, record, case, events, "import", now, row.key)
-
-
-def _record(row: _Row, ref: str, now: dt.datetime) -> CaseRecord:
-    return CaseRecord(
-        ref=ref, process=row.process.name, process_version=row.process.version,
-        stage=row.process.initial, employer_id=row.employer.id, region=row.region,
-        **named(row.given_name, row.family_name), created_at=now, stage_entered_at=now,
-    )

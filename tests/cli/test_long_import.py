@@ -1,10 +1,10 @@
 """A long import locks no one out, and a killed one is completed by running it again.
 
-Real subprocesses on one SQLite file: a 30,000-row `lotse enrol` commits 500 rows at a time, so 30
-`lotse case set/done` commands on other cases, run while it writes, each finish within the default
-busy timeout of 30 s, shorter than the import takes (one transaction for the whole file would hold
-the write lock longer). The import is then killed midway, and the same file enrolled again ends
-with exactly 30,000 cases, each person once, and says how many were there already.
+Real subprocesses on one SQLite file: a 60,000-row `lotse enrol` commits 500 rows at a time and
+pauses after each half second of writing, so 30 `lotse case set/done` commands on other cases, run
+while it writes, each finish within the default busy timeout of 30 s, shorter than the import takes
+(one transaction for the whole file would hold the write lock longer). The import is then killed midway, and the same file enrolled again ends
+with exactly 60,000 cases, each person once, and says how many were there already.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lotse.tasks import casework, directory
 from lotse.tasks.context import Context
 from tests.conftest import LOTSE, run_lotse
 
-ROWS = 30_000
+ROWS = 60_000  # enough that the import outlasts the other commands
 OTHERS = 30
 TIMEOUT = {"LOTSE_BUSY_TIMEOUT_SECONDS": "30"}  # the default; the whole import takes longer
 
@@ -68,7 +68,7 @@ def test_a_long_import_locks_no_one_out_and_a_killed_one_completes_when_run_agai
     try:
         assert enrol.stderr is not None
         first = enrol.stderr.readline()  # the first chunk is committed: the import is writing
-        assert first.startswith("enrolling: 500 of 30000"), first
+        assert first.startswith(f"enrolling: 500 of {ROWS}"), first
 
         with ThreadPoolExecutor(max_workers=3) as pool:
             done = list(pool.map(other_command, [home] * OTHERS, range(OTHERS), others))
