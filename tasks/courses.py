@@ -169,7 +169,7 @@ def _check_case(
 def check_scope(ctx: Context, session: Session, actor: Actor, record: CaseRecord) -> None:
     """Refuse an actor the case does not belong to (states/scope.py), as every change does."""
     scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
-                opener=lambda: store.opener(session, record))
+                opener=lambda: store.opener(session, record), regions=ctx.regions)
 
 
 def in_group_of(session: Session, school: str, case_id: int) -> bool:

@@ -419,3 +419,17 @@ def test_a_school_acts_only_on_the_cases_in_its_scope_or_its_groups(alliance: Al
     cli.ok("course", "assign", "sued-b2", north, "--by", "koord")  # the coordinator places it there
     cli.exam(north, "B1", "2026-03-01", by="sprachschule-sued")  # now the school's own participant
     assert cli.show(north)["facts"]["language_level"] == "B1"
+
+
+def test_a_school_of_the_county_acts_on_the_cases_of_the_regions_below_it(alliance: Alliance) -> None:
+    cli = alliance
+    cli.ok("actor", "add", "sprachschule-kreis", "--name", "Kreisvolkshochschule", "--role",
+           "language_school",
+           "--region", "SE")
+    cli.group("kreis-b1", level="B1", school="sprachschule-kreis")
+    north = cli.case()  # SE-Nord lies in the county SE (config/regions.yaml)
+
+    cli.ok("course", "assign", "kreis-b1", north, "--by", "sprachschule-kreis")
+    cli.exam(north, "B1", "2026-03-01", by="sprachschule-kreis")
+
+    assert cli.show(north)["facts"]["language_level"] == "B1"
