@@ -98,9 +98,12 @@ def add(
     date: str,
     by: str,
     via: str = "cli",
+    again: bool = False,
 ) -> Recorded:
     """Record a cost of one case (`ref`) or of a cohort (`cohort`: a file of references or a
-    month), split by `split` (default per_case); checked whole, then written in one transaction."""
+    month), split by `split` (default per_case); checked whole, then written in one transaction.
+    The same cost recorded before (same case or cohort, day, category, amount, payer and
+    programme) is refused as a repeated command, unless `again`: a second invoice alike."""
     if via not in VIA:
         raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
     if (ref is None) == (cohort is None):
@@ -145,6 +148,9 @@ def add(
         for record in records:
             scope.check(_as_employer(author), ref=record.ref, employer=record.employer_id,
                         region=record.region, opener=lambda: None)
+        if not again:
+            _not_twice(session, records[0].id if given is None else None, given.tag if given else None,
+                       day, category, value, payer, charged)
         pairs = [(r.ref, r.employer_id) for r in records]
         parts = costs.shares(value, pairs, key) if key else [(records[0].ref, records[0].employer_id, value)]
         cost = CostRecord(
@@ -168,6 +174,22 @@ def add(
         session.flush()
         return Recorded(cost.id, value, category, payer, kind, charged, day, cost.cohort, key, parts,
                         warnings)
+
+
+def _not_twice(
+    session: Session, case_id: int | None, cohort: str | None, day: dt.date, category: str, amount: Decimal,
+    payer: str, programme: str | None,
+) -> None:
+    earlier = session.scalars(select(CostRecord.id).where(
+        CostRecord.case_id == case_id if case_id is not None else CostRecord.case_id.is_(None),  # type: ignore[union-attr]
+        CostRecord.cohort == cohort if cohort is not None else CostRecord.cohort.is_(None),  # type: ignore[union-attr]
+        CostRecord.incurred_on == day, CostRecord.category == category, CostRecord.amount == amount,
+        CostRecord.payer_id == payer,
+        CostRecord.programme == programme if programme is not None else CostRecord.programme.is_(None),  # type: ignore[union-attr]
+    ).limit(1)).first()
+    if earlier is not None:
+        raise Refused(f"cost {earlier} records the same already (day, category, amount, payer); nothing "
+                      "was written. If it is a second cost alike, add --again")
 
 
 def _as_employer(author: Actor) -> Actor:

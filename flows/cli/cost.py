@@ -28,13 +28,15 @@ def add(
                                      help="A cohort's cost: per_case (default) or per_employer."),
     date: str = typer.Option(..., "--date", metavar="YYYY-MM-DD", help="The day it was incurred."),
     by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+    again: bool = typer.Option(False, "--again", help="Record it though the same cost is recorded already."),
     as_json: bool = JSON,
 ) -> None:
     """Record a cost of a case, or of a cohort split among its cases."""
     from lotse.tasks import cost_book
 
     recorded = cost_book.add(context(), ref=ref, cohort=cohort, category=category, amount=amount,
-                             payer=payer, programme=programme, split=split, date=date, by=by)
+                             payer=payer, programme=programme, split=split, date=date, by=by,
+                             again=again)
     for problem in recorded.warnings:
         warn(problem)
     if as_json:

@@ -211,6 +211,22 @@ def test_a_month_is_the_cohort_of_the_cases_opened_in_it(cli: Lotse, tables: Tab
     assert tables() == before
 
 
+def test_the_same_cost_twice_is_refused_unless_again(cli: Lotse, tables: Tables) -> None:
+    ref = open_case(cli)
+    args = [ref, "--category", "travel", "--amount", "250", "--payer", "koord", "--by", "koord"]
+    first = add_ok(cli, *args, "--date", "2025-05-01")
+    before = tables()
+
+    twice = add(cli, *args, "--date", "01.05.2025")
+
+    assert twice.code == 1 and twice.error == (
+        f"error: cost {first['id']} records the same already (day, category, amount, payer); nothing was "
+        "written. If it is a second cost alike, add --again")
+    assert tables() == before
+    assert add_ok(cli, *args, "--date", "2025-05-01", "--again")["id"] == first["id"] + 1
+    assert add_ok(cli, *args, "--date", "2025-05-02")["id"] == first["id"] + 2  # another day: another cost
+
+
 # -- amounts are exact ----------------------------------------------------------------------------
 
 
