@@ -146,6 +146,9 @@ def create(ctx: Context) -> str:
                 count += 1
         ctx.clock = lambda: today
         _language_courses(ctx, today.date())
+        from lotse.tasks import demo_costs  # the demo's costs, through `lotse cost add`'s rules
+
+        demo_costs.add(ctx, COORDINATOR_ID)
     finally:
         ctx.clock = real_clock
         with ctx.db.writing() as session:
