@@ -174,6 +174,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_schedule": "Zeitplan", "via_link": "Antwortlink", "via_desk": "Lotse-Desk",
         "proof_os": "Konto des Betriebssystems", "proof_link": "Antwortlink", "proof_sign-in": "Anmeldung",
         "family_add": "Familienangehörige/r erfasst",
+        "course_assign": "Sprachkursgruppe zugeordnet", "exam": "Sprachprüfung",
+        "passed": "bestanden", "failed": "nicht bestanden",
     },
     "en": {
         "case": "Case", "process": "Process", "version": "version", "stage": "Stage", "since": "since",
@@ -194,6 +196,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_schedule": "schedule", "via_link": "answer link", "via_desk": "Lotse desk",
         "proof_os": "operating-system account", "proof_link": "answer link", "proof_sign-in": "sign-in",
         "family_add": "family member recorded",
+        "course_assign": "assigned to language course group", "exam": "language exam",
+        "passed": "passed", "failed": "failed",
     },
 }
 
@@ -400,6 +404,12 @@ class _Writer:
             relation, number = entry.detail.get("relation"), entry.detail.get("number")
             if relation in RELATIONS and isinstance(number, int):
                 return f"{w['family_add']}: {escape(label(str(relation), number, self.locale))}"
+        # a group's id, an exam's level and outcome (never the exam's free-text name): docs/courses.md
+        if entry.action == "course_assign" and isinstance(entry.detail, dict):
+            return f"{w['course_assign']}: {escape(entry.detail.get('course'))}"
+        if entry.action == "exam" and isinstance(entry.detail, dict):
+            outcome = w["passed" if entry.detail.get("passed") else "failed"]
+            return f"{w['exam']} {escape(entry.detail.get('level'))}: {outcome}"
         if entry.action in ("done", "undone") and isinstance(entry.detail, list):
             verb = w["ticked" if entry.action == "done" else "unticked"]
             return f"{verb}: {'; '.join(self.item(str(i)) for i in entry.detail)}"
