@@ -31,6 +31,9 @@ ACTORS = [
     ("wohnbau-seeland-nord", "Wohnbau Seeland Nord", ["housing"], "SE-Nord"),
     ("wohnen-sued", "Wohnungsgenossenschaft Süd", ["housing"], "SE-Sued"),
     ("beratung-seeland", "Migrationsberatung Seeland", ["counsellor"], None),
+    ("jugendamt-seeland", "Jugendamt Kreis Seeland", ["childcare"], None),
+    ("schulamt-seeland", "Schulamt Kreis Seeland", ["school"], None),
+    ("arbeitsagentur-seeland", "Agentur für Arbeit Seeland", ["job_centre"], None),
 ]
 EMPLOYERS = ["klinik-seeblick", "pflegeheim-lindenhof", "pflegedienst-am-hafen"]
 
@@ -146,6 +149,7 @@ def create(ctx: Context) -> str:
                 count += 1
         ctx.clock = lambda: today
         _language_courses(ctx, today.date())
+        _family(ctx, today.date())
         from lotse.tasks import demo_costs  # the demo's costs, through `lotse cost add`'s rules
 
         demo_costs.add(ctx, COORDINATOR_ID)
@@ -209,6 +213,18 @@ def _prepare_next_event(ctx: Context, today: dt.datetime, ref: str, process: str
             casework.set_facts(ctx, ref, facts, by="koordination")
         if step.event:
             return
+
+
+def _family(ctx: Context, today: dt.date) -> None:
+    """The first pflege case in arrival has a partner with her and a child who follows in five
+    months: their needs (integration course, job search, Kita place, reunification visa) are open."""
+    from lotse.tasks import family  # the family's needs, through `lotse family add`'s rules
+
+    ref = case_file.list_cases(ctx, stage="arrival", process="pflege")[0]["ref"]
+    family.add_member(ctx, ref, relation="spouse", given_name="Jomar", birth_year=today.year - 36,
+                      by="beratung-seeland")
+    family.add_member(ctx, ref, relation="child", given_name="Ligaya", birth_year=today.year - 3,
+                      arrives=today + dt.timedelta(days=150), by="beratung-seeland")
 
 
 SCHOOL = "sprachschule-wortwerk"

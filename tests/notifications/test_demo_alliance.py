@@ -51,6 +51,13 @@ def expected_recipients(ctx: Context) -> Counter[tuple[str, str]]:
                 actors |= {a for a, _, roles, region in demo.ACTORS
                            if role in roles and region in (None, case.region)}
             expected.update((case.ref, actor) for actor in actors)
+        # the owners of a family member's needs (`lotse family add`), told once each
+        for row in session.scalars(select(HistoryRecord).where(HistoryRecord.action == "family_add")):
+            case = cases[row.case_id]
+            process = ctx.catalog.get(case.process, case.process_version)
+            owners = {process.item(item).owner for item in row.detail["items"]}
+            expected.update((case.ref, a) for a, _, roles, region in demo.ACTORS
+                            if owners.intersection(roles) and region in (None, case.region))
         # and the school's message of each case assigned to one of its course groups
         assigned = select(HistoryRecord).where(HistoryRecord.action == courses.ASSIGN)
         expected.update((cases[row.case_id].ref, demo.SCHOOL) for row in session.scalars(assigned))
