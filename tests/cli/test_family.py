@@ -137,6 +137,18 @@ def test_a_school_child_gets_a_school_place_and_a_toddler_a_kita_place_and_a_bab
     assert needs(TODAY.year - 18) == []
 
 
+def test_the_kita_places_lead_time_is_the_setting_lotse_childcare_lead_months(
+    family_offices: Context, lotse: Lotse, case_ref: str,
+) -> None:
+    added = lotse("family", "add", case_ref, "--relation", "child", "--given-name", CHILD, "--birth-year",
+                  str(BORN), "--arrives", ARRIVES.isoformat(), "--by", "koord", "--json",
+                  env={"LOTSE_CHILDCARE_LEAD_MONTHS": "5"})
+
+    needs = {n["item"]: n["due"] for n in ok(added).json()["needs"]}
+    assert needs[KITA] == max(add_months(ARRIVES, -5), TODAY).isoformat()
+    assert needs["family_child1_reunification_visa"] == KITA_DUE.isoformat()  # its own 3 months
+
+
 # -- messages and reminders ------------------------------------------------------------------------
 
 
