@@ -1,0 +1,85 @@
+"""A database for command-line tests on both backends: a SQLite file under `home`, or a fresh
+PostgreSQL database; `lotse init` sets it up, and `Db.rows()` dumps every row to prove that a
+refused command wrote nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from lotse.states.records import CaseRecord, OutboxRecord
+from tests.cli.conftest import Lotse, Outcome
+from tests.postgres import fresh_database
+from tests.tables import dump
+
+
+@dataclass
+class Db:
+    url: str
+
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        return dump(self.url)
+
+    def recipients(self, ref: str) -> list[str]:
+        """Whom the outbox holds messages for about a case, in the order they were queued."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return list(connection.scalars(
+                    select(OutboxRecord.recipient).join(CaseRecord, CaseRecord.id == OutboxRecord.case_id)
+                    .where(CaseRecord.ref == ref).order_by(OutboxRecord.id)))
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(
+    request: pytest.FixtureRequest, lotse: Lotse, home: Path, monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Db]:
+    if request.param == "sqlite":
+        ok(lotse("init"))
+        yield Db(f"sqlite:///{home / 'lotse.db'}")
+        return
+    with fresh_database() as url:
+        monkeypatch.setenv("LOTSE_DATABASE_URL", url)
+        ok(lotse("init"))
+        yield Db(url)
+
+
+def ok(outcome: Outcome) -> Outcome:
+    assert outcome.code == 0, outcome.err
+    assert "Traceback" not in outcome.err
+    return outcome
+
+
+def add_actors(lotse: Lotse, *actors: tuple[str, str, str | None]) -> None:
+    """Add (id, role, region) actors through the command line; the name is the id, titled."""
+    for actor_id, role, region in actors:
+        ok(lotse("actor", "add", actor_id, "--name", actor_id.replace("-", " ").title(), "--role", role,
+                 "--email", f"{actor_id}@example.org", *(["--region", region] if region else [])))
+
+
+def to_visa(lotse: Lotse, ref: str) -> None:
+    """Move a pflege case on to `visa`, whose checklist asks housing for the arrival."""
+    ok(lotse("case", "done", ref, "employment_contract", "recognition_documents", "--by", "koord"))
+    ok(lotse("case", "advance", ref, "apply_visa", "--by", "koord"))
+
+
+def close(lotse: Lotse, ref: str) -> None:
+    """Withdraw a case (closed: a final stage), with the facts its version of pflege asks for."""
+    withdraw = ("case", "advance", ref, "withdraw", "--by", "koord", "--set", "withdraw_reason=went home")
+    withdrawn = lotse(*withdraw, "--set", "withdraw_category=other")
+    if withdrawn.code != 0 and "withdraw_category" in withdrawn.err:  # a version without the category
+        withdrawn = lotse(*withdraw)
+    ok(withdrawn)
+
+
+def open_case(lotse: Lotse, employer: str, *args: str) -> str:
+    opened = ok(lotse("case", "add", "--given-name", "Maricel", "--family-name", "Dalisay",
+                      "--nationality", "PHL", "--employer", employer, "--by", "koord", "--json", *args))
+    return str(opened.json()["ref"])
