@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lotse.states.case import Case
 from lotse.states.errors import BadInput
+from lotse.states.family import is_family_item
 from lotse.states.process import Process
 
 MAX_BYTES = 1_000_000  # a mapping is a few dozen lines
@@ -157,6 +158,8 @@ def plan(case: Case, old: Process, new: Process, mapping: Mapping) -> Plan:
     new_items = {i.id for _, i in new.items()}
     for item in sorted(case.done):
         target = _target(item, mapping.items, new_items)
+        if target is None and is_family_item(item) and new.find_item(item) is not None:
+            target = item  # a family member's need that the new version declares too
         if target is not None:
             result.items_kept[item] = target
         elif item in mapping.drop.items:
@@ -196,7 +199,7 @@ def moved(case: Case, result: Plan, new: Process) -> Case:
         ref=case.ref, process=new.name, process_version=new.version, stage=result.to_stage,
         employer=case.employer, region=case.region, version=case.version + 1,
         facts={result.facts_kept[n]: v for n, v in case.facts.items() if n in result.facts_kept},
-        done={result.items_kept[i] for i in case.done if i in result.items_kept},
+        done={result.items_kept[i] for i in case.done if i in result.items_kept}, family=case.family,
     )
 
 

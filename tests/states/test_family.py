@@ -135,3 +135,21 @@ def test_a_definition_without_family_needs_loads_and_knows_no_family_item(tmp_pa
     process = load_text(text, "own.yaml")
     assert process.family_needs == {} and process.find_item("family_child1_kita_place") is None
     assert rule(process, "family_child1_kita_place") is None
+
+
+def test_a_migration_keeps_a_done_need_the_new_version_declares_and_names_one_it_does_not() -> None:
+    from lotse.states.migration import Mapping, moved, plan
+
+    case = Case(ref="SE-2027-0001", process="pflege", process_version=2, stage="arrival", employer="e",
+                region="SE", done={"family_child1_kita_place"},
+                family=(child(1, 2024, dt.date(2027, 8, 31)),))
+    same = load_text(pflege_with(lambda d: d.__setitem__("version", 3)), "pflege-3.yaml")
+    without = load_text(pflege_with(lambda d: (d.__setitem__("version", 3), d.pop("family_needs"))), "p.yaml")
+
+    kept = plan(case, PFLEGE, same, Mapping())
+    lost = plan(case, PFLEGE, without, Mapping())
+
+    assert kept.problems == [] and kept.items_kept == {"family_child1_kita_place": "family_child1_kita_place"}
+    assert moved(case, kept, same).family == case.family
+    assert lost.problems == ["done item 'family_child1_kita_place' has no target in pflege v3; map it under "
+                             "items: or name it under drop: items:"]
