@@ -27,12 +27,17 @@ class Db:
 
     def recipients(self, ref: str) -> list[str]:
         """Whom the outbox holds messages for about a case, in the order they were queued."""
+        return [recipient for recipient, _ in self.outbox(ref)]
+
+    def outbox(self, ref: str) -> list[tuple[str, str | None]]:
+        """The outbox rows of a case: (recipient, route key), in the order they were queued."""
         engine = create_engine(self.url)
         try:
             with engine.connect() as connection:
-                return list(connection.scalars(
-                    select(OutboxRecord.recipient).join(CaseRecord, CaseRecord.id == OutboxRecord.case_id)
-                    .where(CaseRecord.ref == ref).order_by(OutboxRecord.id)))
+                return [(row.recipient, row.route) for row in connection.execute(
+                    select(OutboxRecord.recipient, OutboxRecord.route)
+                    .join(CaseRecord, CaseRecord.id == OutboxRecord.case_id)  # type: ignore[arg-type]
+                    .where(CaseRecord.ref == ref).order_by(OutboxRecord.id))]  # type: ignore[arg-type]
         finally:
             engine.dispose()
 
