@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from lotse.config.settings import Settings
 from lotse.states import definitions, schema
-from lotse.states.errors import DefinitionError
+from lotse.states.errors import BadInput, DefinitionError
 from lotse.states.process import Catalog, Process, load_file
 from lotse.states.records import OutboxRecord, utcnow
 from lotse.states.store import Database
@@ -367,8 +367,25 @@ def public_url(inst: Installation) -> list[Result]:
     return [Result("public url", "ok", f"links in messages point to {settings.public_url}", data)]
 
 
+def programmes(inst: Installation) -> list[Result]:
+    """The funding programmes costs are charged to load (LOTSE_PROGRAMMES_FILE); without the
+    setting, the shipped examples stand in, which an alliance replaces with its own."""
+    from lotse.states import programmes as funding
+
+    given = inst.settings.programmes_file
+    try:
+        found = funding.load(given)
+    except BadInput as exc:  # a file missing or invalid: named, with its key
+        return [_fail("programmes", str(exc))]
+    data = {"file": str(given or funding.SHIPPED), "programmes": sorted(found)}
+    if given is None:
+        return [Result("programmes", "warn", f"the shipped examples only ({', '.join(found)}); name the "
+                       "alliance's funding programmes in LOTSE_PROGRAMMES_FILE (docs/costs.md)", data)]
+    return [Result("programmes", "ok", f"{len(found)} funding programme(s) in {given}", data)]
+
+
 def _fail(name: str, detail: str, data: dict[str, Any] | None = None) -> Result:
     return Result(name, "fail", detail, data or {})
 
 
-CHECKS: list[Check] = [database, processes, routes, outbox, prefect, secret_key, public_url]
+CHECKS: list[Check] = [database, processes, routes, outbox, prefect, secret_key, public_url, programmes]

@@ -342,6 +342,20 @@ def test_a_bad_programmes_file_names_the_file_and_the_key(cli: Lotse, tmp_path: 
     assert report.code == 2 and str(bad) in report.error
 
 
+def test_the_doctor_checks_the_programmes_file(cli: Lotse, own: Path, tmp_path: Path) -> None:
+    good = [c for c in cli("doctor", "--json").json() if c["name"] == "programmes"]
+    bad = tmp_path / "foerder.yaml"
+    bad.write_text("programmes:\n  Land Sprache:\n    title: X\n", encoding="utf-8")
+
+    broken = cli("doctor", "--json", env={"LOTSE_PROGRAMMES_FILE": str(bad)})
+
+    assert [(c["status"], c["detail"]) for c in good] == [
+        ("ok", f"2 funding programme(s) in {own.parent / 'programmes.yaml'}")]
+    [check] = [c for c in broken.json() if c["name"] == "programmes"]
+    assert broken.code == 1 and check["status"] == "fail"
+    assert check["detail"].startswith(f"{bad}: programmes.Land Sprache: an id is lower case letters")
+
+
 def test_the_shipped_examples_are_marked_and_warned_about(
     alliance: Any, lotse: Lotse, own: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -17,7 +17,7 @@ from lotse.states.process import COORDINATOR, Catalog
 from tests.cli.conftest import Lotse, Outcome
 from tests.notifications.conftest import free_port
 
-CHECKS = ["database", "processes", "routes", "outbox", "prefect", "secret key", "public url"]
+CHECKS = ["database", "processes", "routes", "outbox", "prefect", "secret key", "public url", "programmes"]
 
 
 def notified_roles() -> list[str]:
