@@ -107,7 +107,10 @@ def as_flow_run(tmp: Path, home: Path, cohort: Path) -> tuple[float, float]:
 
         quiet()
         started = time.perf_counter()
-        state = enrol_cohort(file=str(cohort), return_state=True)
+        from lotse.tasks import inbox
+
+        received = inbox.receive(home, cohort)  # as `lotse enrol` does: the flow names no file
+        state = enrol_cohort(file=received.name, return_state=True)
         took = time.perf_counter() - started
         assert state.result()["enrolled"] == ROWS
         APILogWorker.drain_all(timeout=5)
