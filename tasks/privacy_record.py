@@ -29,6 +29,13 @@ FAMILY = [
      "purpose": "Geburtsjahr eines Kindes (Kita, Schule) / birth year of a child (daycare, school)"},
     {"field": "family_members.arrives", "purpose": "Tag des Familiennachzugs / day a family member joins"},
 ]
+# Recorded with `lotse cost add` for every case (docs/costs.md): no name, but linked to the case's
+# reference; kept after an erasure, when the reference is all that is left of the person.
+COSTS = [
+    {"field": "cost_shares.amount",
+     "purpose": "Kosten der Anwerbung je Fall, Art, wer sie trägt (nie die Person) / "
+                "recruiting costs per case, their kind, who bears them (never the person)"},
+]
 FORMATS = ("md", "json")
 KEPT = "none set: kept until erased by `lotse person erase`"
 
@@ -64,7 +71,7 @@ def _process(process: Process, locale: str, by_role: dict[str, list[str]]) -> di
     personal = [*NAMES, *(
         {"field": name, "purpose": fact.title.in_(locale) or name}
         for name, fact in process.facts.items() if process.is_personal(name)
-    ), *(FAMILY if process.family_needs else [])]
+    ), *(FAMILY if process.family_needs else []), *COSTS]
     notified: dict[str, list[str]] = {}
     for t in process.transitions:
         for role in t.notify:
