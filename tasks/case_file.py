@@ -23,7 +23,7 @@ from lotse.states.records import (
     HistoryRecord,
     ItemRecord,
 )
-from lotse.tasks import deadlines, family
+from lotse.tasks import courses, deadlines, family
 from lotse.tasks.case_overview import CaseView, Entry, OpenDeadline, Organisation, Tick, proof_kind
 from lotse.tasks.context import Context
 from lotse.tasks.directory import check_region
@@ -41,6 +41,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         open_deadlines = deadlines.open_deadlines(session, process, record.id or 0, locale)
         sent = outbox.messages_of(session, record.id or 0)
         members = family.family_of(session, ctx, process, record.id or 0)
+        language = courses.of_case(session, record.id or 0)  # docs/courses.md
         ticks = {row.item: row for row in session.scalars(
             select(ItemRecord).where(ItemRecord.case_id == record.id, ItemRecord.done))}
     return {
@@ -76,6 +77,8 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         "deadlines": open_deadlines,
         # names and birth years: the case file is for Lotse's own users, never for Prefect
         "family": members,
+        "courses": language["courses"],
+        "exams": language["exams"],
         "messages": sent,
         "history": [
             {"action": h.action, "from": h.from_stage, "to": h.to_stage, "actor": h.actor_id,

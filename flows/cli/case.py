@@ -6,6 +6,7 @@ import os
 
 import typer
 
+from lotse.flows.cli.course import language_lines
 from lotse.flows.cli.family import lines as family_lines
 from lotse.flows.cli.output import context, emit_json, table, warn
 from lotse.tasks import case_file, casework, overviews
@@ -78,6 +79,7 @@ def show(ref: str, as_json: bool = JSON) -> None:
         *[f"  {e['event']} ({e['title']}) -> {e['to']}: " + ("ready" if not e["missing"] else
           "needs " + "; ".join(e["missing"])) for e in data["allowed_events"]],
         *(["Family:", *family_lines(data["family"])] if data.get("family") else []),
+        *language_lines(data),
         "Deadlines:",
         *[f"  {d['due']}  {d['deadline']} ({d['title']}; {d['role']}, level {d['level']}): {d['basis']}"
           for d in data.get("deadlines", [])],

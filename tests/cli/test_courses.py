@@ -163,7 +163,10 @@ def test_the_school_is_told_the_group_and_each_case_in_the_same_transaction(alli
     assert all(h.proof.startswith("os:") for h in history)
     assert all(h.detail in ({"course": "b2-schnell-1"}, '{"course": "b2-schnell-1"}') for h in history)
     # the messages are the case's: the person's own export and `case show` find them
-    assert [m["to"] for m in cli.show(refs[0])["messages"]] == ["sprachschule"]
+    shown = cli.show(refs[0])
+    assert [m["to"] for m in shown["messages"]] == ["sprachschule"]
+    assert [(c["id"], c["level"], c["pace"], c["place"]) for c in shown["courses"]] == [
+        ("b2-schnell-1", "B2", "fast", "Raum 3, Hafenstraße 1")]
 
 
 def test_the_message_is_english_with_lotse_locale_en(alliance: Alliance) -> None:
@@ -245,6 +248,13 @@ def test_a_failed_exam_or_a_lower_pass_never_lowers_the_level(alliance: Alliance
     assert same.out.strip().endswith("language_level stays B2")
     shown = cli.show(ref)
     assert shown["facts"]["language_level"] == "B2"
+    assert [(e["level"], e["passed"], e["date"]) for e in shown["exams"]] == [
+        ("B2", True, "2026-05-04"), ("C1", False, "2026-06-01"), ("B1", True, "2026-06-02"),
+        ("B2", True, "2026-06-03")]
+    text = cli.ok("case", "show", ref).out
+    assert "  2026-06-01  C1 failed: telc Deutsch B1-B2 Pflege (sprachschule)" in text
+    exported = cli.ok("person", "export", ref, "--by", "koord").json()  # the person's own data (Art. 15)
+    assert len(exported["exams"]) == 4
     actions = [h["action"] for h in shown["history"] if h["action"] in ("exam", "set")]
     assert actions == ["set", "exam", "set", "exam", "exam", "exam"]  # nationality, then one raise only
     assert len(cli.rows("SELECT id FROM exam_results")) == 4
