@@ -602,6 +602,26 @@ def test_erasure_keeps_the_costs_and_the_export_shows_them(cli: Lotse, tmp_path:
     assert visa["amount"] == "75.00"
 
 
+def test_the_privacy_record_names_the_costs_beside_the_names(cli: Lotse) -> None:
+    record = ok(cli("privacy", "record", "--format", "json")).json()
+
+    for process in record["processes"]:
+        fields = [f["field"] for f in process["personal_data"]]
+        assert "cost_shares.amount" in fields and "given_name" in fields
+
+
+def test_titles_follow_the_locale(cli: Lotse) -> None:
+    ref = open_case(cli)
+    add_ok(cli, ref, "--category", "language_course", "--amount", "10", "--payer", "land-sprache",
+           "--date", "2025-05-01", "--by", "koord")
+
+    report = ok(cli("cost", "report", "--json", env={"LOTSE_LOCALE": "en"})).json()
+
+    assert report["by_category"] == [
+        {"category": "language_course", "title": "Language course", "total": "10.00"}]
+    assert report["by_programme"][0]["title"] == "State language programme"
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 
