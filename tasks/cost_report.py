@@ -55,7 +55,8 @@ def cost_report(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
         shares = [s for s in session.scalars(select(CostShareRecord).order_by(CostShareRecord.id))
                   if s.cost_id in entries]
         cases = {row.id: row for row in session.execute(
-            select(CaseRecord.id, CaseRecord.ref, CaseRecord.stage, CaseRecord.employer_id))}
+            select(CaseRecord.id, CaseRecord.ref, CaseRecord.stage, CaseRecord.employer_id,
+                   CaseRecord.created_at))}
         reached = _reached(session, ctx.settings.timezone, today)
         actors = {a.id: a for a in store.list_actors(session)}
     payer_kinds = {c.payer_id: _kind(c.payer_id, funders, actors) for c in entries.values()}
@@ -115,7 +116,9 @@ def cost_report(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
         ],
         "by_payer": [{"payer": payer, "kind": payer_kinds[payer], "total": costs.euros(amount)}
                      for payer, amount in sorted(by_payer.items())],
-        "outcomes": _outcomes(per_case, outcome_of, reached, cases),
+        "outcomes": _outcomes(per_case, outcome_of, reached, {
+            case_id for case_id, case in cases.items()
+            if local_date(case.created_at, ctx.settings.timezone) <= today}),
         "saving": {"total": costs.euros(sum((Decimal(s["saving"]) for s in saved), ZERO)), "costs": saved},
         "by_case": [
             {"ref": cases[case_id].ref, "employer": cases[case_id].employer_id,
@@ -166,8 +169,10 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _outcomes(
-    totals: dict[int, Decimal], outcome_of: dict[int, str], reached: dict[int, str], cases: dict[int, Any],
+    totals: dict[int, Decimal], outcome_of: dict[int, str], reached: dict[int, str], opened: set[int],
 ) -> dict[str, Any]:
+    """Per outcome: the cases with a recorded cost, their total and the cost per case; and the
+    cases opened by `as_of` without any recorded cost."""
     summed: dict[str, Decimal] = defaultdict(Decimal)
     for case_id, amount in totals.items():
         summed[outcome_of[case_id]] += amount
@@ -182,7 +187,7 @@ def _outcomes(
         "cases": counted[INTEGRATED], "total": costs.euros(carried),
         "per_case": per_case(carried, counted[INTEGRATED]),
     }
-    without = Counter(reached.get(case_id, OPEN) for case_id in cases if case_id not in totals)
+    without = Counter(reached.get(case_id, OPEN) for case_id in opened if case_id not in totals)
     result["cases_without_costs"] = {outcome: without[outcome] for outcome in (INTEGRATED, WITHDRAWN, OPEN)}
     return result
 
