@@ -130,11 +130,21 @@ def level(text: str) -> int:
 
 
 _cache: dict[tuple[str, str], Regions] = {}
+_seen: dict[tuple[str, int, int], Regions] = {}  # by the file's modification time and size
 
 
 def load(path: Path) -> Regions:
-    """The hierarchy of a file, read once per content."""
+    """The hierarchy of a file, read once per content: a command asks for it per row and per case,
+    so an unchanged file (same modification time and size) is not read again."""
     file = str(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        problem = f"cannot be read: {exc.strerror or exc}; see LOTSE_REGIONS_FILE"
+        raise DefinitionError(file, "", problem) from None
+    stamp = (file, stat.st_mtime_ns, stat.st_size)
+    if stamp in _seen:
+        return _seen[stamp]
     try:
         raw = path.read_bytes()[: MAX_BYTES + 1]
     except OSError as exc:
@@ -150,6 +160,8 @@ def load(path: Path) -> Regions:
             raise DefinitionError(file, "", "is not UTF-8 text") from None
         _cache.clear()
         _cache[key] = parse(text, file)
+    _seen.clear()
+    _seen[stamp] = _cache[key]
     return _cache[key]
 
 
