@@ -42,6 +42,14 @@ def check_id(course_id: str) -> str:
     return course_id
 
 
+def check_line(option: str, text: str) -> str:
+    """One line of text: a line break or another control character is refused (it would break
+    a table, a message's subject, a log line), naming the option, never the value."""
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise BadInput(f"{option} holds a line break or another control character; give one line of text")
+    return text
+
+
 def check_level(text: str, option: str = "--level") -> str:
     level = text.strip().upper()
     if level not in CEFR_LEVELS:

@@ -56,6 +56,7 @@ def add_course(
         if not where:
             raise BadInput("--place is empty; leave it out or name the place")
         limits.check_length("--place", where, rules.PLACE)
+        rules.check_line("--place", where)
     with ctx.db.writing() as session:
         author = store.get_actor(session, by)
         if not author.is_coordinator:

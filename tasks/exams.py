@@ -38,6 +38,7 @@ def record_exam(
     if not name:
         raise BadInput("--exam is empty; name the exam (e.g. telc Deutsch B1-B2 Pflege)")
     limits.check_length("--exam", name, rules.EXAM)
+    rules.check_line("--exam", name)
     day = parse_day(taken_on, "--date")
     if day > deadlines.today(ctx):
         raise BadInput(f"--date {day.isoformat()} is in the future; record an exam once it was taken")

@@ -384,6 +384,8 @@ BAD = [
     (course(start="2026-05-31"), 2, "--end (2026-05-31) must be after --start"),
     (course(pace="quick"), 2, "--pace must be one of fast, standard, slow"),
     (course(more=("--capacity", "0")), 2, "--capacity must be between 1"),
+    (course(more=("--place", "Raum 3\nZeile 2")), 2, "--place holds a line break"),
+    (exam("{ref}", name="telc\tB1"), 2, "--exam holds a line break or another control character"),
     (course(school="klinik-nord"), 1, "actor 'klinik-nord' is not a language school"),
     (course(by="sprachschule"), 1, "may not add a course group"),
     (course("k1"), 1, "course group 'k1' exists already"),
