@@ -195,3 +195,17 @@ def test_an_enrolment_row_of_an_unknown_region_names_the_known_ones_and_imports_
     assert outcome.code == 2
     assert f"line 2: region: not a region of the hierarchy; known: {KNOWN}" in outcome.error
     assert db.rows() == before
+
+
+def test_a_broken_hierarchy_file_stops_every_command_with_one_line_naming_the_file_and_the_key(
+    alliance: object, lotse: Lotse, tmp_path: Path,
+) -> None:
+    path = tmp_path / "regions.yaml"
+    path.write_text("regions:\n  - code: K\n    title: {de: Kreis}\n    regions:\n      - code: K Nord\n",
+                    encoding="utf-8")
+
+    outcome = lotse("case", "list", env={"LOTSE_REGIONS_FILE": str(path)})
+
+    assert outcome.code == 2
+    assert outcome.error == f"error: {path}: regions[0].regions[0].code: use letters, digits, '-' or '_', " \
+                            "at most 64 characters (e.g. SE-Nord)"
