@@ -1,6 +1,6 @@
-"""What language course groups tell whom: the school the cases assigned to its group (one message
-per case, naming the group), and the coordinator a group that ended with participants below its
-target level (once per group, naming the cases by reference only).
+"""What language course groups tell whom: the school the cases assigned to its group or taken out
+of it (one message per case, naming the group), and the coordinator a group that ended with
+participants below its target level (once per group, naming the cases by reference only).
 
 Called inside the transaction of the change, like notifications/dispatch.py, whose batch queues
 the rows: a message about a case carries the case's id, so `lotse outbox --case`, the person's
@@ -25,6 +25,7 @@ from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, Cours
 LANGUAGE_SCHOOL = "language_school"
 ASSIGNED = "course_assigned"
 ENDED = "course_ended"
+LEFT = "course_left"
 ENDED_PREFIX = "course-ended:"  # the dedup key of a group's report: once per group and recipient
 
 
@@ -46,6 +47,20 @@ def on_assigned(
     for record, history_id in assigned:
         address = Address((LANGUAGE_SCHOOL,), record.region, course.school_id)
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=ASSIGNED, topic=None,
+                    context={"course": shown, "by": batch.actor_name(by), "at": batch.today})
+    return batch.write()
+
+
+def on_left(
+    session: Session, settings: Settings, course: CourseRecord, left: list[tuple[CaseRecord, int]],
+    by: str, now: dt.datetime,
+) -> int:
+    """Queue to the group's school one message per case taken out of its group."""
+    batch = Batch(session, settings, now)
+    shown = group(course, settings, batch.actor_name(course.school_id))
+    for record, history_id in left:
+        address = Address((LANGUAGE_SCHOOL,), record.region, course.school_id)
+        batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=LEFT, topic=None,
                     context={"course": shown, "by": batch.actor_name(by), "at": batch.today})
     return batch.write()
 

@@ -2,7 +2,7 @@
 
 A template defines two blocks, `subject` and `body`, and is found by the kind of message
 (`stage_changed`, `reminder`, `undeliverable`, `test`, `sign_in`, `course_assigned`,
-`course_ended`), its topic (the event, or the
+`course_left`, `course_ended`), its topic (the event, or the
 deadline) and the recipient's roles, most specific first:
 
     <locale>/<kind>/event-<topic>.role-<role>.j2
@@ -37,7 +37,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
-KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in", "course_assigned", "course_ended")
+KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in", "course_assigned", "course_ended",
+         "course_left")
 EMAIL = "email"  # the one channel that gets plain text; every other one (or none yet) gets Markdown
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What Markdown or HTML reads in the middle of a line. `(` and `)` make a link only after `]`,

@@ -174,7 +174,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_schedule": "Zeitplan", "via_link": "Antwortlink", "via_desk": "Lotse-Desk",
         "proof_os": "Konto des Betriebssystems", "proof_link": "Antwortlink", "proof_sign-in": "Anmeldung",
         "family_add": "Familienangehörige/r erfasst",
-        "course_assign": "Sprachkursgruppe zugeordnet", "exam": "Sprachprüfung",
+        "course_assign": "Sprachkursgruppe zugeordnet", "course_unassign": "aus Sprachkursgruppe genommen",
+        "exam": "Sprachprüfung",
         "passed": "bestanden", "failed": "nicht bestanden",
     },
     "en": {
@@ -196,7 +197,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "via_schedule": "schedule", "via_link": "answer link", "via_desk": "Lotse desk",
         "proof_os": "operating-system account", "proof_link": "answer link", "proof_sign-in": "sign-in",
         "family_add": "family member recorded",
-        "course_assign": "assigned to language course group", "exam": "language exam",
+        "course_assign": "assigned to language course group",
+        "course_unassign": "taken out of language course group", "exam": "language exam",
         "passed": "passed", "failed": "failed",
     },
 }
@@ -405,8 +407,8 @@ class _Writer:
             if relation in RELATIONS and isinstance(number, int):
                 return f"{w['family_add']}: {escape(label(str(relation), number, self.locale))}"
         # a group's id, an exam's level and outcome (never the exam's free-text name): docs/courses.md
-        if entry.action == "course_assign" and isinstance(entry.detail, dict):
-            return f"{w['course_assign']}: {escape(entry.detail.get('course'))}"
+        if entry.action in ("course_assign", "course_unassign") and isinstance(entry.detail, dict):
+            return f"{w[entry.action]}: {escape(entry.detail.get('course'))}"
         if entry.action == "exam" and isinstance(entry.detail, dict):
             outcome = w["passed" if entry.detail.get("passed") else "failed"]
             return f"{w['exam']} {escape(entry.detail.get('level'))}: {outcome}"

@@ -28,6 +28,7 @@ from lotse.tasks.context import VIA, Context
 
 LANGUAGE_SCHOOL = "language_school"
 ASSIGN = "course_assign"  # the history action of a case assigned to a group
+UNASSIGN = "course_unassign"  # ... and of one taken out of it
 
 
 def parse_day(text: str, option: str) -> dt.date:
@@ -99,24 +100,10 @@ def _shown(record: CourseRecord, participants: int) -> dict[str, Any]:
 def assign(ctx: Context, course_id: str, refs: list[str], *, by: str, via: str = "cli") -> dict[str, Any]:
     """Assign cases to a group, all or nothing: by the coordinator, or by the group's own school
     for the cases it may act on."""
-    if via not in VIA:
-        raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
-    if not refs:
-        raise BadInput("name at least one case to assign")
-    wanted = [ref.strip().upper() for ref in refs]
-    if twice := sorted({ref for ref in wanted if wanted.count(ref) > 1}):
-        raise BadInput(f"{', '.join(twice)} is named twice; name each case once")
+    wanted = _named(refs, via)
     now = ctx.clock()
     with ctx.db.writing() as session:
-        course = session.scalars(
-            select(CourseRecord).where(CourseRecord.id == course_id).with_for_update()
-        ).first()
-        if course is None:
-            raise NotFound(f"unknown course group '{course_id}'; see `lotse course list`")
-        author = store.get_actor(session, by)
-        if not (author.is_coordinator or author.id == course.school_id):
-            raise Refused(f"actor '{author.id}' may not assign cases to course group '{course.id}': "
-                          f"only the coordinator or the group's school ({course.school_id}) may")
+        course, author = _group_and_author(session, course_id, by, "assign cases to")
         records = [store.find_case(session, ref, lock=True) for ref in sorted(wanted)]
         for record in records:
             _check_case(ctx, session, author, record, course)
@@ -143,6 +130,66 @@ def assign(ctx: Context, course_id: str, refs: list[str], *, by: str, via: str =
         total = members + len(records)
         return {"course": course.id, "assigned": [r.ref for r in records], "participants": total,
                 "free": None if course.capacity is None else course.capacity - total, "messages": queued}
+
+
+def unassign(ctx: Context, course_id: str, refs: list[str], *, by: str, via: str = "cli") -> dict[str, Any]:
+    """Take cases out of a group (a mistake, or a person who left the course), all or nothing: by
+    the coordinator or the group's school. A closed case may leave too: its place is free again.
+    One history row per case (`course_unassign`); the school is told unless it did it itself."""
+    wanted = _named(refs, via)
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        course, author = _group_and_author(session, course_id, by, "take cases out of")
+        records = [store.find_case(session, ref, lock=True) for ref in sorted(wanted)]
+        members = []
+        for record in records:
+            member = session.get(CourseMemberRecord, (course.id, record.id))
+            if member is None:
+                raise Refused(f"{record.ref} is not in course group '{course.id}'; nothing was changed")
+            members.append(member)
+        rows = []
+        for record, member in zip(records, members, strict=True):
+            session.delete(member)
+            rows.append(HistoryRecord(
+                case_id=record.id or 0, at=now, action=UNASSIGN, from_stage=record.stage,
+                to_stage=record.stage, actor_id=author.id, via=via, detail={"course": course.id},
+                proof=ctx.proof,
+            ))
+            session.add(rows[-1])
+        session.flush()
+        queued = 0 if author.id == course.school_id else course_messages.on_left(
+            session, ctx.settings, course, [(r, h.id or 0) for r, h in zip(records, rows, strict=True)],
+            author.id, now,
+        )
+        left = session.scalar(select(func.count()).select_from(CourseMemberRecord).where(
+            CourseMemberRecord.course_id == course.id)) or 0
+        return {"course": course.id, "unassigned": [r.ref for r in records], "participants": left,
+                "free": None if course.capacity is None else course.capacity - left, "messages": queued}
+
+
+def _named(refs: list[str], via: str) -> list[str]:
+    """The references of a command, each once."""
+    if via not in VIA:
+        raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
+    if not refs:
+        raise BadInput("name at least one case")
+    wanted = [ref.strip().upper() for ref in refs]
+    if twice := sorted({ref for ref in wanted if wanted.count(ref) > 1}):
+        raise BadInput(f"{', '.join(twice)} is named twice; name each case once")
+    return wanted
+
+
+def _group_and_author(session: Session, course_id: str, by: str, doing: str) -> tuple[CourseRecord, Actor]:
+    """The group, locked (its places are counted under the lock), and an author who may change it."""
+    query = select(CourseRecord).where(CourseRecord.id == course_id).with_for_update()
+    course = session.scalars(query).first()
+    if course is None:
+        raise NotFound(f"unknown course group '{course_id}'; see `lotse course list`")
+    author = store.get_actor(session, by)
+    if not (author.is_coordinator or author.id == course.school_id):
+        raise Refused(f"actor '{author.id}' may not {doing} course group '{course.id}': "
+                      f"only the coordinator or the group's school ({course.school_id}) may")
+    return course, author
 
 
 def _check_case(

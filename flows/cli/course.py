@@ -54,21 +54,27 @@ def assign(
     course_id: str = typer.Argument(..., metavar="COURSE"),
     refs: list[str] = typer.Argument(..., metavar="REF..."),
     by: str = typer.Option(..., "--by", metavar="ACTOR_ID", help="The coordinator or the group's school."),
+    undo: bool = typer.Option(False, "--undo", help="Take the cases out of the group instead."),
     as_json: bool = JSON,
 ) -> None:
-    """Assign cases to a course group, all or nothing; the school is told."""
+    """Assign cases to a course group, all or nothing; the school is told. --undo takes them out."""
     ctx = context()
-    result = courses.assign(ctx, course_id, refs, by=by)
+    if undo:
+        result = courses.unassign(ctx, course_id, refs, by=by)
+        changed, verb = result["unassigned"], "took out"
+    else:
+        result = courses.assign(ctx, course_id, refs, by=by)
+        changed, verb = result["assigned"], "assigned"
     from lotse.tasks import delivery
 
-    for ref in result["assigned"]:
+    for ref in changed:
         delivery.deliver_after_change(ctx, ref, warn)
-    overviews.after_change(ctx, result["assigned"], warn)
+    overviews.after_change(ctx, changed, warn)
     if as_json:
         emit_json(result)
         return
     free = f"; {result['free']} place(s) free" if result["free"] is not None else ""
-    typer.echo(f"{result['course']}: assigned {', '.join(result['assigned'])} "
+    typer.echo(f"{result['course']}: {verb} {', '.join(changed)} "
                f"({result['participants']} participant(s){free})")
 
 

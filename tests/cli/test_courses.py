@@ -141,6 +141,30 @@ def test_an_assignment_over_the_capacity_is_refused_whole_and_writes_nothing(all
     assert (listed["participants"], listed["free"]) == (2, 0)
 
 
+def test_a_case_taken_out_of_a_group_frees_its_place_and_the_school_is_told(alliance: Alliance) -> None:
+    cli = alliance
+    cli.group("b2-schnell-1", "--capacity", "1")
+    first, second = cli.case(given="Maricel"), cli.case(given="Joanna")
+    cli.ok("course", "assign", "b2-schnell-1", first, "--by", "koord")
+    before = cli.tables()
+    assert cli("course", "assign", "b2-schnell-1", second, "--by", "koord").code == 1
+    refused = cli("course", "assign", "b2-schnell-1", second, "--undo", "--by", "koord")
+    assert refused.code == 1 and refused.error == (
+        f"error: {second} is not in course group 'b2-schnell-1'; nothing was changed")
+    assert cli.tables() == before
+
+    out = cli.ok("course", "assign", "b2-schnell-1", first, "--undo", "--by", "koord")
+
+    assert out.out.strip() == f"b2-schnell-1: took out {first} (0 participant(s); 1 place(s) free)"
+    assert [h["action"] for h in cli.show(first)["history"]][-2:] == ["course_assign", "course_unassign"]
+    assert cli.show(first)["courses"] == []
+    ((subject,),) = cli.rows("SELECT subject FROM outbox WHERE subject LIKE '%nicht mehr%'")
+    assert subject == f"{first} (Maricel): nicht mehr in Kursgruppe b2-schnell-1"
+    cli.ok("course", "assign", "b2-schnell-1", second, "--by", "sprachschule")  # the place is free again
+    cli.ok("course", "assign", "b2-schnell-1", second, "--undo", "--by", "sprachschule")
+    assert len(cli.rows("SELECT id FROM outbox")) == 3  # the school is not told what it did itself
+
+
 def test_the_school_is_told_the_group_and_each_case_in_the_same_transaction(alliance: Alliance) -> None:
     cli = alliance
     cli.group("b2-schnell-1", "--capacity", "12", "--place", "Raum 3, Hafenstraße 1")

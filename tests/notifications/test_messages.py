@@ -110,6 +110,7 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
         "sign_in": {**CONTEXT, "case": None, "link": "https://desk.example/sign-in/x.y", "minutes": 15,
                     "until": "09:15"},
         "course_assigned": {**CONTEXT, "course": COURSE},
+        "course_left": {**CONTEXT, "course": COURSE},
         "course_ended": {**CONTEXT, "case": None, "course": COURSE, "below": ["SE-2026-0001"]},
     }
     for locale in ("de", "en"):

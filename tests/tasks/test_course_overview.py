@@ -26,10 +26,13 @@ def test_the_overview_shows_the_group_and_each_exam_without_the_exam_s_name(alli
                       by="sprachschule")
     exams.record_exam(alliance, ref, level="B1", exam=NAMED_EXAM, taken_on="2026-03-02", passed=True,
                       by="sprachschule")
+    courses.unassign(alliance, "b2_schnell", [ref], by="koord")
 
     german, english = overview(alliance, ref, "de"), overview(alliance, ref, "en")
 
     assert "Sprachkursgruppe zugeordnet: b2\\_schnell" in german  # markdown: `_` is no emphasis
+    assert "aus Sprachkursgruppe genommen: b2\\_schnell" in german
+    assert "taken out of language course group: b2\\_schnell" in english
     assert "Sprachprüfung B1: nicht bestanden" in german and "Sprachprüfung B1: bestanden" in german
     assert "Sprachniveau (GER) = B1" in german  # the fact the pass raised
     assert "assigned to language course group: b2\\_schnell" in english
