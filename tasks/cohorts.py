@@ -51,6 +51,9 @@ def given(text: str) -> CohortGiven:
     if path.is_file():
         return _from_file(path)
     match = MONTH.fullmatch(text.strip())
+    if match is None and (path.suffix or "/" in text):
+        raise BadInput(f"--cohort {path.name}: no such file; give a file of case references, one a line, "
+                       "or a month like 2026-03")
     if match is None:
         raise BadInput(f"--cohort '{text[:60]}' is neither a file of case references nor a month "
                        "like 2026-03 (the cases opened in it)")

@@ -307,6 +307,7 @@ def test_a_cohort_given_wrongly_is_bad_input_and_writes_nothing(
         (add(cli, *common), 2, "give a case reference or --cohort"),
         (add(cli, ref, "--cohort", "2025-05", *common), 2, "give a case reference or --cohort"),
         (add(cli, "--cohort", "Sommerkohorte", *common), 2, "neither a file of case references nor a month"),
+        (add(cli, "--cohort", str(tmp_path / "fehlt.csv"), *common), 2, "--cohort fehlt.csv: no such file"),
         (add(cli, "--cohort", cohort_file(tmp_path, ref, ref), *common), 2, "line 3 repeats"),
         (add(cli, "--cohort", cohort_file(tmp_path, ref, "Maricel Dalisay"), *common), 2,
          "line 3 is not a case reference"),
@@ -603,6 +604,9 @@ def test_erasure_keeps_the_costs_and_the_export_shows_them(cli: Lotse, tmp_path:
     listed = ok(cli("cost", "list", "--case", refs["B1"], "--json")).json()
     [visa] = [r for r in listed if r["category"] == "visa_fees"]
     assert visa["amount"] == "75.00"
+    late = add_ok(cli, refs["B1"], "--category", "other", "--amount", "12.00", "--payer", "heim-sued",
+                  "--date", "2025-08-01", "--by", "koord")  # a closed case takes a late invoice
+    assert shares(late) == [(refs["B1"], "heim-sued", "12.00")]
 
 
 def test_the_privacy_record_names_the_costs_beside_the_names(cli: Lotse) -> None:
