@@ -193,9 +193,10 @@ def _walk(ctx: Context, today: dt.datetime, index: int, person: tuple[str, str, 
         _prepare_next_event(ctx, today, ref, process, way, employer, region)
     if target == "withdrawn":
         ctx.clock = lambda: today - dt.timedelta(days=2)
-        casework.advance(ctx, ref, "withdraw", by=coordinator,
-                         facts={"withdraw_reason": "Rückkehr ins Herkunftsland (fiktiv)"},
-                         note="demo: withdrawn")
+        reasons: dict[str, str] = {"withdraw_reason": "Rückkehr ins Herkunftsland (fiktiv)"}
+        if "withdraw_category" in ctx.catalog.get(process).facts:
+            reasons["withdraw_category"] = "homesickness"
+        casework.advance(ctx, ref, "withdraw", by=coordinator, facts=reasons, note="demo: withdrawn")
 
 
 def _prepare_next_event(ctx: Context, today: dt.datetime, ref: str, process: str, way: list[Step],

@@ -39,6 +39,9 @@ REASON_MAX = 200
 CHECKPOINT_WAIT_MS = 2000
 WITHDRAW, WITHDRAW_FACT = "withdraw", "withdraw_reason"
 WITHDRAW_REASON = "Löschung verlangt (Art. 17 DSGVO)"  # names no one: it stays in the history
+# The category a withdrawal for an erasure is counted under (`lotse report --attrition`): the
+# person asked to be forgotten, which says nothing about why they left.
+WITHDRAW_CATEGORY, WITHDRAW_CATEGORY_VALUE = "withdraw_category", "other"
 REASON_HELP = ("Why, e.g. 'Antrag nach Art. 17 DSGVO vom 2027-03-01' or 'retention'. It is kept in "
                "the history for good: never a name or anything else about the person.")
 
@@ -97,8 +100,11 @@ def withdraw_first(ctx: Context, ref: str, *, by: str) -> dict[str, Any] | None:
     if process.transition(WITHDRAW, record.stage) is None:
         raise Refused(f"{record.ref}: process {process.key} has no '{WITHDRAW}' from stage {record.stage}; "
                       "close the case by its process first")
-    facts = {WITHDRAW_FACT: WITHDRAW_REASON} if WITHDRAW_FACT in process.facts else None
-    return casework.advance(ctx, record.ref, WITHDRAW, by=author.id, facts=facts, note=WITHDRAW_REASON)
+    facts = {WITHDRAW_FACT: WITHDRAW_REASON} if WITHDRAW_FACT in process.facts else {}
+    if WITHDRAW_CATEGORY in process.facts:
+        facts[WITHDRAW_CATEGORY] = WITHDRAW_CATEGORY_VALUE
+    return casework.advance(ctx, record.ref, WITHDRAW, by=author.id, facts=facts or None,
+                            note=WITHDRAW_REASON)
 
 
 def erased_at(session: Session, case_id: int) -> dt.datetime | None:

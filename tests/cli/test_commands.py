@@ -18,7 +18,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 def test_init_creates_the_database_and_a_second_init_finds_it_up_to_date(lotse: Lotse, home: Path) -> None:
     first = lotse("init")
     assert first.code == 0 and "created" in first.out and (home / "lotse.db").exists()
-    assert "pflege v1" in first.out and "chancen v1" in first.out
+    assert "pflege v2" in first.out and "chancen v1" in first.out
     second = lotse("init")
     assert second.code == 0 and "up to date" in second.out
 
@@ -27,7 +27,7 @@ def test_process_list_names_both_shipped_processes(lotse: Lotse) -> None:
     listed = lotse("process", "list", "--json")
     assert listed.code == 0
     rows = {row["name"]: row for row in listed.json()}
-    assert set(rows) >= {"pflege", "chancen"} and rows["pflege"]["version"] == 1
+    assert set(rows) >= {"pflege", "chancen"} and rows["pflege"]["version"] == 2
     text = lotse("process", "list")
     assert text.code == 0 and "pflege" in text.out and "NAME" in text.out
 
@@ -85,7 +85,7 @@ def test_case_show_json_has_the_documented_shape(lotse: Lotse, case_ref: str) ->
     shown = lotse("case", "show", case_ref, "--json")
     assert shown.code == 0
     data = shown.json()
-    assert data["ref"] == case_ref and data["process"] == "pflege" and data["process_version"] == 1
+    assert data["ref"] == case_ref and data["process"] == "pflege" and data["process_version"] == 2
     assert (data["stage"], data["version"]) == ("recruited", 0)
     assert data["facts"] == {"nationality": "PHL"}
     assert isinstance(data["checklist"], list) and data["checklist"]
@@ -100,7 +100,7 @@ def test_case_show_json_has_the_documented_shape(lotse: Lotse, case_ref: str) ->
         "checklist item 'employment_contract' (owner employer)",
         "checklist item 'recognition_documents' (owner agency)",
     ]
-    assert events["withdraw"]["missing"] == ["fact 'withdraw_reason' (not set)"]
+    assert events["withdraw"]["missing"] == ["fact 'withdraw_category' (not set)"]
     assert [set(h) >= {"action", "from", "to", "actor", "via", "at", "note"} for h in data["history"]] == [
         True, True]
     opened, facts = data["history"]
@@ -149,7 +149,7 @@ def test_a_case_moves_through_set_done_and_advance_and_the_history_shows_it(
 
 def test_advance_sets_the_facts_given_with_it(lotse: Lotse, case_ref: str) -> None:
     moved = lotse("case", "advance", case_ref, "withdraw", "--by", "klinik-nord",
-                  "--set", "withdraw_reason=found work elsewhere")
+                  "--set", "withdraw_category=moved_away", "--set", "withdraw_reason=found work elsewhere")
     assert moved.code == 0, moved.err
     data = lotse("case", "show", case_ref, "--json").json()
     assert data["stage"] == "withdrawn" and data["facts"]["withdraw_reason"] == "found work elsewhere"

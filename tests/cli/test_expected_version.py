@@ -26,7 +26,8 @@ def test_an_event_on_a_stale_version_is_a_conflict_that_writes_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     _ready_for_visa(lotse, case_ref)
     seen = lotse("case", "show", case_ref, "--json").json()["version"]
-    moved = lotse("case", "advance", case_ref, "withdraw", "--by", "koord", "--set", "withdraw_reason=x")
+    moved = lotse("case", "advance", case_ref, "withdraw", "--by", "koord",
+                  "--set", "withdraw_category=moved_away", "--set", "withdraw_reason=x")
     assert moved.code == 0, moved.err
     before = tables()
 

@@ -118,7 +118,7 @@ def test_a_mistake_is_one_error_line_with_its_exit_code_and_writes_nothing(
 
 def test_a_closed_case_refuses_every_change(lotse: Lotse, case_ref: str, tables: Callable[[], Any]) -> None:
     assert lotse("case", "advance", case_ref, "withdraw", "--by", "klinik-nord",
-                 "--set", "withdraw_reason=x").code == 0
+                 "--set", "withdraw_category=moved_away", "--set", "withdraw_reason=x").code == 0
     before = tables()
     for args, text in [
         (["case", "set", case_ref, "withdraw_reason=y", "--by", "koord"], "is closed"),

@@ -38,7 +38,8 @@ def visa_case(ctx: Context, given: str = GIVEN, family: str = FAMILY) -> str:
 
 
 def withdraw(ctx: Context, ref: str, reason: str = REASON_TEXT) -> None:
-    casework.advance(ctx, ref, "withdraw", by="klinik-nord", facts={"withdraw_reason": reason})
+    casework.advance(ctx, ref, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                    "withdraw_reason": reason})
 
 
 def history_of(ctx: Context, ref: str) -> list[HistoryRecord]:

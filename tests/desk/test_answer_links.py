@@ -296,7 +296,8 @@ def dead_link(desk: Served, ref: str, how: str) -> str:
         return url
     if how == "after the case was closed":
         url = desk.link(ref, ITEM, HOUSING)
-        casework.advance(ctx, ref, "withdraw", by="klinik-nord", facts={"withdraw_reason": "Rückkehr"})
+        casework.advance(ctx, ref, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                        "withdraw_reason": "Rückkehr"})
         return url
     raise AssertionError(how)
 

@@ -187,7 +187,8 @@ def test_a_post_without_csrf_or_without_a_session_changes_nothing(desk: Served) 
 def test_a_closed_case_shows_no_form(alliance: Context, desk: Served) -> None:
     ref = casework.open_case(alliance, given_name="Jana", family_name="Müller", nationality="PHL",
                              employer="klinik-nord")
-    casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_reason": "zurückgezogen"})
+    casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                                                   "withdraw_reason": "zurückgezogen"})
     html = signed_in(desk).get(f"{desk.url}/cases/{ref}").text
     assert "Der Fall ist abgeschlossen" in html and f'action="/cases/{ref}"' not in html
     assert "Grund des Abbruchs</th><td>zurückgezogen" in html

@@ -77,7 +77,8 @@ def test_no_name_or_personal_value_is_in_the_prefect_database_after_every_way_in
         assert refused.returncode == 1 and "needs checklist item" in refused.stderr, refused.stderr
         # A personal fact and a note are set here, never as a run.
         personal = lotse(up, "case", "advance", ref, "withdraw", "--by", EMPLOYER, "--set",
-                         "withdraw_reason=Schwanger", "--note", f"Frau {FAMILY} ist schwanger")
+                         "withdraw_category=family", "--set", "withdraw_reason=Schwanger",
+                         "--note", f"Frau {FAMILY} ist schwanger")
         assert personal.returncode == 0 and "not as a flow run" in personal.stderr, personal.stderr
 
         # An enrolment from a file named after a person, refused (a name as a date) and done.

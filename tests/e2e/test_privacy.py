@@ -57,7 +57,7 @@ def test_no_known_name_appears_anywhere_on_the_prefect_server(served: Up, tmp_pa
         run("advance-case", case_ref=ref, event="apply_visa", actor="koordination")  # refused
         with pytest.raises(PrefectHTTPStatusError, match="409"):  # refused at creation: personal
             run("advance-case", case_ref=ref, event="withdraw", actor="koordination",
-                facts={"withdraw_reason": "returned home"})
+                facts={"withdraw_category": "moved_away", "withdraw_reason": "returned home"})
         assert served.lotse("case", "set", ref, "withdraw_reason=returned home", "--by",
                             "koordination").returncode == 0
         run("advance-case", case_ref=ref, event="withdraw", actor="koordination", note="by request")

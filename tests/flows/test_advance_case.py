@@ -147,7 +147,8 @@ def test_a_personal_fact_is_refused_through_prefect_and_set_with_the_command_lin
     refused = apply_event.fn(ref, "withdraw", "klinik-nord", {"withdraw_reason": "-"}, None, request_id=None)
     assert isinstance(refused, BadInput)
     assert re.search(r"withdraw_reason is personal data .* `lotse case set", str(refused))
-    casework.set_facts(alliance, ref, {"withdraw_reason": reason}, by="klinik-nord")
+    casework.set_facts(alliance, ref, {"withdraw_category": "family", "withdraw_reason": reason},
+                       by="klinik-nord")
     done = advance_case(case_ref=ref, event="withdraw", actor="klinik-nord")
 
     assert done["to"] == "withdrawn"

@@ -103,7 +103,8 @@ def test_case_advance_with_a_personal_fact_never_sends_it_to_prefect(
     before = {run["id"] for run in runs_named(f"withdraw {ref}")}  # the server is shared by the session
 
     done = run_lotse(home, "case", "advance", ref, "withdraw", "--by", "koord",
-                     "--set", f"withdraw_reason={reason}", env={"PREFECT_API_URL": api_url()})
+                     "--set", "withdraw_category=moved_away",
+        "--set", f"withdraw_reason={reason}", env={"PREFECT_API_URL": api_url()})
 
     assert done.returncode == 0, done.stderr
     assert "withdraw_reason may hold personal data" in done.stderr and "not as a flow run" in done.stderr

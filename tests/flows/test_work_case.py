@@ -221,7 +221,8 @@ def test_an_unknown_or_closed_case_is_refused_without_a_form(
     prefect_harness: None, alliance: Context, lotse_env: None,
 ) -> None:
     ref = in_visa(alliance)
-    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_reason": "went home"})
+    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                         "withdraw_reason": "went home"})
     earlier = set(paused_runs())
 
     unknown = work_case(case_ref="SE-1999-0001", return_state=True)

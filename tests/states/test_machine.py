@@ -148,11 +148,15 @@ def test_final_stages_accept_no_event_and_no_change(process: Process) -> None:
     [pytest.param(p, s, id=f"{p.name}:{s}") for p in PROCESSES for s in p.stages if not p.is_final(s)],
 )
 def test_withdraw_leaves_any_open_stage_but_needs_a_reason(process: Process, stage: str) -> None:
-    case = new_case(process, stage)
+    # pflege v2 asks for the category (issue 13), the free note optional; chancen still the note
+    needed, value = ("withdraw_category", "homesickness") if "withdraw_category" in process.facts \
+        else ("withdraw_reason", "went back home")
+    case = new_case(process, stage, withdraw_reason="went back home") if needed != "withdraw_reason" \
+        else new_case(process, stage)
     with pytest.raises(RequirementsMissing) as refused:
         machine.fire(case, process, "withdraw", COORDINATOR)
-    assert refused.value.missing == ["fact 'withdraw_reason' (not set)"]
-    case.facts["withdraw_reason"] = "went back home"
+    assert refused.value.missing == [f"fact '{needed}' (not set)"]
+    case.facts[needed] = value
     event = machine.fire(case, process, "withdraw", actor_with("employer"))
     assert (event.from_stage, case.stage) == (stage, "withdrawn")
 

@@ -152,7 +152,8 @@ REFUSALS: list[tuple[str, Callable[[Context, str], object], type[LotseError]]] =
     ("unknown entry point", lambda c, r: casework.tick(c, r, ["visa_granted"], by="koord", via="fax"),
      BadInput),
     ("stale version", lambda c, r: casework.advance(
-        c, r, "withdraw", by="koord", facts={"withdraw_reason": "x"}, expected_version=0), Conflict),
+        c, r, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                             "withdraw_reason": "x"}, expected_version=0), Conflict),
     ("case opened by a role that may not", lambda c, r: open_pflege(c, by="sprachschule"), Refused),
     ("case opened for an actor that is no employer", lambda c, r: casework.open_case(
         c, given_name="A", family_name="B", nationality="PHL", employer="wohnbau-nord"), Refused),
@@ -180,9 +181,11 @@ def test_a_change_on_a_stale_version_is_a_conflict_naming_both_versions(alliance
     ref = open_pflege(alliance)
     to_visa(alliance, ref)
     with pytest.raises(Conflict, match="since version 0 \\(now version 1\\)"):
-        casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_reason": "x"},
+        casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                                                       "withdraw_reason": "x"},
                          expected_version=0)
-    result = casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_reason": "x"},
+    result = casework.advance(alliance, ref, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                                                            "withdraw_reason": "x"},
                               expected_version=1)
     assert (result["stage"], result["version"]) == ("withdrawn", 2)
 

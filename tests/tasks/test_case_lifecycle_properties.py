@@ -152,7 +152,8 @@ class CaseLifecycles(RuleBasedStateMachine):
         ref = data.draw(st.sampled_from(self.refs))
         version = self.version_of(ref)
         self.attempt(lambda: casework.advance(
-            self.ctx, ref, "withdraw", by="koord", facts={"withdraw_reason": "stale"},
+            self.ctx, ref, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                                          "withdraw_reason": "stale"},
             expected_version=version - stale,
         ))
 

@@ -62,7 +62,7 @@ def test_a_pflege_overview_shows_every_part_with_titles_instead_of_ids(
     markdown = overview(alliance, ref)
 
     assert markdown.startswith(f"# Fall {ref}\n")
-    assert "- **Prozess:** Pflegefachkraft aus dem Ausland (pflege, Version 1)" in markdown
+    assert "- **Prozess:** Pflegefachkraft aus dem Ausland (pflege, Version 2)" in markdown
     assert "- **Stufe:** Visumverfahren, seit 30.11.2026 14:05" in markdown
     assert "- **Zuständig:** Klinik Nord (Arbeitgeber)" in markdown
     checklist = section(markdown, "Checkliste der Stufe")
@@ -73,7 +73,7 @@ def test_a_pflege_overview_shows_every_part_with_titles_instead_of_ids(
     events = section(markdown, "Was jetzt möglich ist")
     assert ("| Eingereist (`arrive`) | Ankunft | Arbeitgeber | Visum erteilt – Klinik Nord (Arbeitgeber); "
             "Einreisedatum (nicht gesetzt); Visum gültig bis (nicht gesetzt) |") in events
-    assert "Abgebrochen (`withdraw`)" in events and "Grund des Abbruchs (nicht gesetzt)" in events
+    assert "Abgebrochen (`withdraw`)" in events and "Abbruch: Kategorie (nicht gesetzt)" in events
     deadlines = section(markdown, "Offene Fristen")
     assert ("| Zustimmung der Bundesagentur für Arbeit | 14.12.2026 | noch nicht | Ausländerbehörde | "
             "§ 36 (2) BeschV: Zustimmung binnen 2 Wochen, sonst gilt sie als erteilt (L) |") in deadlines
@@ -142,7 +142,8 @@ def test_times_are_local_time_in_berlin_in_winter_and_in_summer(alliance: Contex
 
 def test_names_notes_and_the_values_of_personal_facts_never_appear(alliance: Context, clock: Clock) -> None:
     ref = in_visa(alliance, clock)
-    casework.set_facts(alliance, ref, {"withdraw_reason": REASON}, by="klinik-nord")
+    casework.set_facts(alliance, ref, {"withdraw_category": "family", "withdraw_reason": REASON},
+                       by="klinik-nord")
     casework.advance(alliance, ref, "withdraw", by="klinik-nord", note=NOTE)
 
     for locale in ("de", "en"):
@@ -150,7 +151,9 @@ def test_names_notes_and_the_values_of_personal_facts_never_appear(alliance: Con
         text = markdown + summary(view_of(alliance, ref), locale=locale, timezone=BERLIN)
         for secret in (GIVEN, FAMILY, "PHL", "Philippin", REASON, NOTE, "sister"):
             assert secret not in text, (locale, secret)
-        assert ("Gesetzt: Grund des Abbruchs |" in markdown) or ("Set: Reason for withdrawal |" in markdown)
+        # the category is no personal data and shows; the free note's title only, never its value
+        assert ("Gesetzt: Abbruch: Kategorie = family; Grund des Abbruchs |" in markdown) or (
+            "Set: Withdrawal: category = family; Reason for withdrawal |" in markdown)
     assert "Abgebrochen: Visumverfahren → Abgebrochen" in overview(alliance, ref)
 
 
@@ -245,7 +248,8 @@ def test_a_closed_case_shows_no_checklist_no_events_and_no_deadlines(
     alliance: Context, locale: str,
 ) -> None:
     ref = casework.open_case(alliance, given_name=GIVEN, family_name=FAMILY, nationality="PHL",
-                             employer="klinik-nord", facts={"withdraw_reason": REASON})
+                             employer="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                            "withdraw_reason": REASON})
     casework.advance(alliance, ref, "withdraw", by="klinik-nord")
 
     markdown = overview(alliance, ref, locale=locale)

@@ -54,13 +54,15 @@ def test_an_event_with_facts_is_one_transaction_at_one_moment(alliance: Context,
                              employer="klinik-nord")
     clock.advance(days=3)
     result = casework.advance(alliance, ref, "withdraw", by="klinik-nord",
-                              facts={"withdraw_reason": "went home"}, note="called the coordinator")
+                              facts={"withdraw_category": "moved_away", "withdraw_reason": "went home"},
+                              note="called the coordinator")
     assert (result["action"], result["from"], result["to"], result["version"]) == (
         "withdraw", "recruited", "withdrawn", 1)
     with alliance.db.reading() as session:
         rows = store.history(session, store.find_case(session, ref).id or 0)
     assert [(r.action, r.at) for r in rows[-2:]] == [("set", clock.now), ("withdraw", clock.now)]
-    assert rows[-1].note == "called the coordinator" and rows[-2].detail == {"withdraw_reason": "went home"}
+    assert rows[-1].note == "called the coordinator" and rows[-2].detail == {
+        "withdraw_category": "moved_away", "withdraw_reason": "went home"}
 
 
 def test_a_refused_request_leaves_its_id_free_for_the_retry(alliance: Context) -> None:
@@ -69,7 +71,7 @@ def test_a_refused_request_leaves_its_id_free_for_the_retry(alliance: Context) -
     with pytest.raises(RequirementsMissing):
         casework.advance(alliance, ref, "withdraw", by="klinik-nord", request_id="flow-run:7")
     retried = casework.advance(alliance, ref, "withdraw", by="klinik-nord", request_id="flow-run:7",
-                               facts={"withdraw_reason": "went home"})
+                               facts={"withdraw_category": "moved_away", "withdraw_reason": "went home"})
     assert retried["repeated"] is False and retried["stage"] == "withdrawn"
 
 

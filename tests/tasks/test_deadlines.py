@@ -157,7 +157,8 @@ def test_an_item_ticked_the_day_before_the_check_is_not_reminded(alliance: Conte
 
 def test_a_withdrawn_case_has_no_deadlines_and_gets_no_reminders(alliance: Context, clock: Clock) -> None:
     ref = arrived(alliance, clock, D(2026, 4, 1), D(2026, 4, 20))
-    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_reason": "moved away"})
+    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                         "withdraw_reason": "moved away"})
 
     assert check_deadlines(alliance, as_of=D(2027, 1, 1)) == []
     assert reminders(alliance) == []

@@ -117,7 +117,8 @@ def change(ctx: Context, ref: str, step: tuple[Any, ...]) -> None:
         elif kind == "accelerate":
             casework.set_facts(ctx, ref, {"accelerated_procedure": str(step[2])}, by="koord")
         elif kind == "withdraw":
-            casework.advance(ctx, ref, "withdraw", by="koord", facts={"withdraw_reason": "test"})
+            casework.advance(ctx, ref, "withdraw", by="koord", facts={"withdraw_category": "moved_away",
+                                                                      "withdraw_reason": "test"})
     except LotseError:
         pass
 

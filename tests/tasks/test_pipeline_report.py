@@ -26,13 +26,14 @@ def test_open_cases_are_counted_per_stage_employer_and_region_and_closed_ones_ar
 ) -> None:
     first, second, third = opened(alliance, "Ana"), opened(alliance, "Ben"), opened(alliance, "Cem")
     to_visa(alliance, second)
-    casework.advance(alliance, third, "withdraw", by="klinik-nord", facts={"withdraw_reason": "moved"})
+    casework.advance(alliance, third, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                           "withdraw_reason": "moved"})
 
     report = pipeline_report.pipeline(alliance)
 
     assert report["open_cases"] == 2
-    assert report["by_stage"] == [{"process": "pflege", "version": 1, "stage": "recruited", "open": 1},
-                                  {"process": "pflege", "version": 1, "stage": "visa", "open": 1}]
+    assert report["by_stage"] == [{"process": "pflege", "version": 2, "stage": "recruited", "open": 1},
+                                  {"process": "pflege", "version": 2, "stage": "visa", "open": 1}]
     assert report["by_employer"] == [{"employer": "klinik-nord", "open": 2}]
     assert report["by_region"] == [{"region": "SE-Nord", "open": 2}]
     table = pipeline_report.pipeline_table(report)

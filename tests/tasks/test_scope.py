@@ -64,7 +64,8 @@ CHANGES: dict[str, Callable[[Context, str, str], Any]] = {
     "tick": lambda ctx, ref, by: casework.tick(ctx, ref, ["employment_contract"], by=by),
     "set": lambda ctx, ref, by: casework.set_facts(ctx, ref, {"arrival_date": "2026-05-01"}, by=by),
     "advance": lambda ctx, ref, by: casework.advance(ctx, ref, "withdraw", by=by,
-                                                     facts={"withdraw_reason": "went home"}),
+                                                     facts={"withdraw_category": "moved_away",
+                                                            "withdraw_reason": "went home"}),
     "work": lambda ctx, ref, by: casework.work(ctx, ref, by=by, items=["employment_contract"],
                                                event="apply_visa", via="flow"),
 }

@@ -44,7 +44,7 @@ def test_the_worksheet_of_a_pflege_case_offers_its_events_items_facts_and_organi
     events = {o.id: o.label for o in sheet.events}
     assert events["arrive"] == ("Eingereist (fehlt: Visum erteilt, Unterkunft für die Ankunft bestätigt, "
                                 "Einreisedatum, Visum gültig bis)")
-    assert events["withdraw"] == "Abgebrochen (fehlt: Grund des Abbruchs)"
+    assert events["withdraw"] == "Abgebrochen (fehlt: Abbruch: Kategorie)"
     assert [o.id for o in sheet.items] == ["advance_approval", "embassy_appointment", "visa_granted",
                                            "housing_confirmed"]
     kinds = {f.name: f.kind for f in sheet.facts}
@@ -134,7 +134,8 @@ def test_the_same_request_applied_twice_changes_nothing_twice(alliance: Context)
 def test_a_form_answered_after_the_case_moved_on_is_a_conflict_and_changes_nothing(alliance: Context) -> None:
     ref = in_visa(alliance)
     sheet = worksheet.worksheet(alliance, ref)
-    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_reason": "went home"})
+    casework.advance(alliance, ref, "withdraw", by="klinik-nord", facts={"withdraw_category": "moved_away",
+                                                                         "withdraw_reason": "went home"})
     before = case_file.case_file(alliance, ref)
 
     with pytest.raises(Conflict, match="changed since version 1"):
