@@ -13,12 +13,12 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 @app.command()
 def add(
-    ref: str | None = typer.Argument(None, metavar="[REF]", help="The case; or --cohort."),
+    ref: str | None = typer.Argument(None, metavar="REF", help="The case; or --cohort."),
     cohort: str | None = typer.Option(
         None, "--cohort", metavar="FILE_OR_MONTH",
         help="A file of case references (one a line), or a month like 2026-03 (the cases opened in it).",
     ),
-    category: str = typer.Option(..., "--category", help=", ".join(costs.CATEGORIES)),
+    category: str = typer.Option(..., "--category", metavar="CATEGORY", help=", ".join(costs.CATEGORIES)),
     amount: str = typer.Option(..., "--amount", metavar="EUROS", help="e.g. 1234.50"),
     payer: str = typer.Option(..., "--payer", metavar="ID",
                               help="An employer, the coordinator (the alliance) or a programme."),
