@@ -44,7 +44,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from lotse.states import database_failures, definitions, limits
+from lotse.states import database_failures, definitions, limits, regions
 from lotse.states import facts as fact_kinds
 from lotse.states.actor import Actor
 from lotse.states.case import Case
@@ -316,8 +316,9 @@ def _check_row(
     region = text.get("region") or (employer.region if employer else None) or ctx.settings.default_region
     try:
         directory.check_region(region, ctx.regions)
-    except LotseError:
-        reasons.append(f"region: not a region of the hierarchy; known: {', '.join(ctx.regions.codes)}")
+    except LotseError:  # the value is not repeated: problems reach Prefect
+        known = f"not a region of the hierarchy; known: {', '.join(ctx.regions.codes)}"
+        reasons.append(f"region: {known if regions.CODE.fullmatch(region) else directory.REGION_RULE}")
     if employer is None or actor is None:
         return None
     try:  # the rules of `lotse case add`, among them § 38 BeschV (health and care occupations)
