@@ -78,6 +78,10 @@ class CasePage:
     # label, relation, given_name, birth_year, arrives, needs (title, owner, done, due): names shown
     # here to the signed-in coordinator only
     family: list[dict[str, Any]] = field(default_factory=list)
+    # the case's language course groups (id, school, level, pace, start, end, place) and exam
+    # results (date, level, exam, passed, by): docs/courses.md
+    courses: list[dict[str, Any]] = field(default_factory=list)
+    exams: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Any]:
@@ -143,6 +147,16 @@ def case_page(ctx: Context, ref: str) -> CasePage:
                         "done": n["done"], "due": dt.date.fromisoformat(n["due"]) if n["due"] else None}
                        for n in m["needs"]]}
             for m in shown["family"]
+        ],
+        courses=[
+            {**c, "school": names.get(c["school"], c["school"]), "start": dt.date.fromisoformat(c["start"]),
+             "end": dt.date.fromisoformat(c["end"])}
+            for c in shown.get("courses", [])
+        ],
+        exams=[
+            {**e, "date": dt.date.fromisoformat(e["date"]),
+             "by": names.get(e["recorded_by"], e["recorded_by"])}
+            for e in shown.get("exams", [])
         ],
     )
 
