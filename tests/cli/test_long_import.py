@@ -3,8 +3,9 @@
 Real subprocesses on one SQLite file: a 60,000-row `lotse enrol` commits 500 rows at a time and
 pauses after each half second of writing, so 30 `lotse case set/done` commands on other cases, run
 while it writes, each finish within the default busy timeout of 30 s, shorter than the import takes
-(one transaction for the whole file would hold the write lock longer). The import is then killed midway, and the same file enrolled again ends
-with exactly 60,000 cases, each person once, and says how many were there already.
+(one transaction for the whole file would hold the write lock longer). The import is then killed
+midway, and the same file enrolled again ends with exactly 60,000 cases, each person once, and says
+how many were there already.
 """
 
 from __future__ import annotations
