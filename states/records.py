@@ -413,6 +413,9 @@ class CostRecord(SQLModel, table=True):
     split: str | None = Field(default=None, max_length=16)  # per_case, per_employer (cohort costs)
     recorded_at: dt.datetime = _when(nullable=False)
     recorded_by: str = Field(max_length=64)
+    # A cost recorded by mistake is voided, never deleted: it stays listed, and counts nowhere.
+    voided_at: dt.datetime | None = _when(nullable=True)
+    voided_by: str | None = Field(default=None, max_length=64)
 
 
 class CostShareRecord(SQLModel, table=True):

@@ -37,6 +37,7 @@ from lotse.tasks import cohorts, deadlines
 from lotse.tasks.context import VIA, Context
 
 ACTION = "cost"
+VOIDED = "cost_voided"
 EARLIEST = dt.date(2000, 1, 1)
 
 
@@ -176,6 +177,40 @@ def add(
                         warnings)
 
 
+def void(ctx: Context, cost_id: int, *, by: str, note: str | None = None, via: str = "cli") -> dict[str, Any]:
+    """Void a cost recorded by mistake: it stays listed, marked, and counts in no report. The
+    coordinator voids any cost, an employer the costs it recorded itself. A history row
+    `cost_voided` (with `note`, erased with the case's other notes) on every case it touched."""
+    if note is not None:
+        limits.check_length("--note", note, limits.NOTE)
+    now = ctx.clock()
+    with ctx.db.writing() as session:
+        author = store.get_actor(session, by)
+        entry = session.scalars(select(CostRecord).where(CostRecord.id == cost_id).with_for_update()).first()
+        if entry is None:
+            raise NotFound(f"unknown cost {cost_id}; see `lotse cost list`")
+        if not author.is_coordinator and entry.recorded_by != author.id:
+            raise Refused(f"actor '{author.id}' may not void cost {cost_id}: it was recorded by "
+                          f"{entry.recorded_by}; an employer voids the costs it recorded, the "
+                          "coordinator any")
+        if entry.voided_at is not None:
+            raise Refused(f"cost {cost_id} was voided already (on {iso(entry.voided_at)} by "
+                          f"{entry.voided_by}); nothing was written")
+        entry.voided_at, entry.voided_by = now, author.id
+        session.add(entry)
+        touched = session.scalars(
+            select(CaseRecord).join(CostShareRecord, CostShareRecord.case_id == CaseRecord.id)  # type: ignore[arg-type]
+            .where(CostShareRecord.cost_id == cost_id).order_by(CaseRecord.ref).with_for_update()).all()
+        for record in touched:
+            session.add(HistoryRecord(
+                case_id=record.id or 0, at=now, action=VOIDED, from_stage=record.stage, to_stage=record.stage,
+                actor_id=author.id, via=via, proof=ctx.proof, note=note, detail={"cost": cost_id},
+            ))
+        session.flush()
+        return {"id": cost_id, "voided_at": iso(now), "voided_by": author.id,
+                "cases": [r.ref for r in touched]}
+
+
 def _not_twice(
     session: Session, case_id: int | None, cohort: str | None, day: dt.date, category: str, amount: Decimal,
     payer: str, programme: str | None,
@@ -184,7 +219,7 @@ def _not_twice(
         CostRecord.case_id == case_id if case_id is not None else CostRecord.case_id.is_(None),  # type: ignore[union-attr]
         CostRecord.cohort == cohort if cohort is not None else CostRecord.cohort.is_(None),  # type: ignore[union-attr]
         CostRecord.incurred_on == day, CostRecord.category == category, CostRecord.amount == amount,
-        CostRecord.payer_id == payer,
+        CostRecord.payer_id == payer, CostRecord.voided_at.is_(None),  # type: ignore[union-attr]
         CostRecord.programme == programme if programme is not None else CostRecord.programme.is_(None),  # type: ignore[union-attr]
     ).limit(1)).first()
     if earlier is not None:
@@ -261,6 +296,7 @@ def list_costs(ctx: Context, *, case: str | None = None, employer: str | None = 
             "case": refs.get(entry.case_id) if entry.case_id else None, "cohort": entry.cohort,
             "split": entry.split, "cases": sorted(covered[cost_id]),
             "recorded_by": entry.recorded_by, "recorded_at": iso(entry.recorded_at),
+            "voided_at": iso(entry.voided_at), "voided_by": entry.voided_by,
         })
     return sorted(rows, key=lambda r: (r["date"], r["id"]), reverse=True)
 
@@ -270,7 +306,7 @@ def costs_of_case(session: Session, case_id: int) -> list[dict[str, Any]]:
     what was spent on the person's recruitment and who paid it (never the person)."""
     query = (select(CostShareRecord, CostRecord)
              .join(CostRecord, CostRecord.id == CostShareRecord.cost_id)  # type: ignore[arg-type]
-             .where(CostShareRecord.case_id == case_id)
+             .where(CostShareRecord.case_id == case_id, CostRecord.voided_at.is_(None))  # type: ignore[union-attr]
              .order_by(CostRecord.incurred_on, CostRecord.id))  # type: ignore[arg-type]
     return [
         {"date": cost.incurred_on.isoformat(), "category": cost.category, "share": costs.euros(share.amount),

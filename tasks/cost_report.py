@@ -51,7 +51,8 @@ def cost_report(ctx: Context, as_of: dt.date | None = None) -> dict[str, Any]:
     funders = cost_book.load_programmes(ctx)
     with ctx.db.reading() as session:
         entries = {c.id: c for c in session.scalars(
-            select(CostRecord).where(CostRecord.incurred_on <= today))}
+            select(CostRecord).where(CostRecord.incurred_on <= today,
+                                     CostRecord.voided_at.is_(None)))}  # type: ignore[union-attr]
         shares = [s for s in session.scalars(select(CostShareRecord).order_by(CostShareRecord.id))
                   if s.cost_id in entries]
         cases = {row.id: row for row in session.execute(

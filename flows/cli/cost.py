@@ -52,6 +52,24 @@ def add(
               ["ref", "employer", "share"])
 
 
+@app.command()
+def void(
+    cost_id: int = typer.Argument(..., metavar="ID", min=1, max=2**31 - 1,
+                                  help="The cost's number (`lotse cost list`)."),
+    by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
+    note: str | None = typer.Option(None, "--note", help="Why, e.g. 'typed 3400 for 340' (never a name)."),
+    as_json: bool = JSON,
+) -> None:
+    """Void a cost recorded by mistake: it stays listed, marked, and counts in no report."""
+    from lotse.tasks import cost_book
+
+    voided = cost_book.void(context(), cost_id, by=by, note=note)
+    if as_json:
+        emit_json(voided)
+    else:
+        typer.echo(f"cost {voided['id']} voided ({', '.join(voided['cases'])})")
+
+
 @app.command("list")
 def list_(
     case: str | None = typer.Option(None, "--case", metavar="REF", help="Only the costs of this case."),
@@ -68,6 +86,8 @@ def list_(
         return
     for row in rows:
         row["for"] = row["case"] or f"{row['cohort']} ({len(row['cases'])}, {row['split']})"
+        if row["voided_at"]:
+            row["amount"] = f"({row['amount']}) voided"
     columns = ["id", "date", "category", "amount", *(["share"] if case or employer else []),
                "payer", "programme", "for", "recorded_by"]
     table(rows, columns)

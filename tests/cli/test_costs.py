@@ -227,6 +227,40 @@ def test_the_same_cost_twice_is_refused_unless_again(cli: Lotse, tables: Tables)
     assert add_ok(cli, *args, "--date", "2025-05-02")["id"] == first["id"] + 2  # another day: another cost
 
 
+def test_a_cost_recorded_by_mistake_is_voided_listed_and_counted_nowhere(cli: Lotse, tables: Tables) -> None:
+    ref, other = open_case(cli, "heim-sued"), open_case(cli)
+    wrong = add_ok(cli, ref, "--category", "visa_fees", "--amount", "750", "--payer", "heim-sued",
+                   "--date", "2025-05-01", "--by", "heim-sued")
+    right = add_ok(cli, ref, "--category", "visa_fees", "--amount", "75", "--payer", "heim-sued",
+                   "--date", "2025-05-01", "--by", "heim-sued")
+    by_coordinator = add_ok(cli, ref, "--category", "travel", "--amount", "20", "--payer", "koord",
+                            "--date", "2025-05-01", "--by", "koord")
+    before = tables()
+
+    refused = [cli("cost", "void", str(by_coordinator["id"]), "--by", "heim-sued"),
+               cli("cost", "void", "999", "--by", "koord"),
+               cli("cost", "void", "0", "--by", "koord")]
+    assert [o.code for o in refused] == [1, 1, 2]
+    assert "it was recorded by koord" in refused[0].error and "unknown cost 999" in refused[1].error
+    assert tables() == before
+    voided = ok(cli("cost", "void", str(wrong["id"]), "--by", "heim-sued", "--note", "750 statt 75",
+                    "--json"))
+
+    assert voided.json()["cases"] == [ref]
+    again = cli("cost", "void", str(wrong["id"]), "--by", "koord")
+    assert again.code == 1 and f"cost {wrong['id']} was voided already" in again.error
+    report = ok(cli("cost", "report", "--json")).json()
+    assert (report["total"], report["costs"]) == ("95.00", 2)
+    listed = {r["id"]: r for r in ok(cli("cost", "list", "--case", ref, "--json")).json()}
+    assert listed[wrong["id"]]["voided_by"] == "heim-sued" and listed[right["id"]]["voided_at"] is None
+    assert "(750.00) voided" in ok(cli("cost", "list")).out
+    last = ok(cli("case", "show", ref, "--json")).json()["history"][-1]
+    assert (last["action"], last["note"]) == ("cost_voided", "750 statt 75")
+    assert other not in str(voided.json())
+    exported = json.loads(ok(cli("person", "export", ref, "--by", "koord")).out)
+    assert [c["amount"] for c in exported["costs"]] == ["75.00", "20.00"]
+
+
 # -- amounts are exact ----------------------------------------------------------------------------
 
 
@@ -662,3 +696,6 @@ def test_on_postgresql_splits_exact_amounts_the_report_and_refusals(
     ]
     assert [o.code for o in refused] == [2, 1, 1] and all(o.error for o in refused)
     assert dump(url) == before
+    total = Decimal(ok(cli("cost", "report", "--json")).json()["total"])
+    ok(cli("cost", "void", str(split["id"]), "--by", "koord"))
+    assert Decimal(ok(cli("cost", "report", "--json")).json()["total"]) == total - Decimal("100.00")

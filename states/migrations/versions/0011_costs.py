@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column('split', _text(length=16), nullable=True),  # per_case, per_employer
         sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('recorded_by', _text(length=64), nullable=False),
+        sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),  # recorded by mistake
+        sa.Column('voided_by', _text(length=64), nullable=True),
         sa.ForeignKeyConstraint(['case_id'], ['cases.id']),
         sa.PrimaryKeyConstraint('id'),
     )
