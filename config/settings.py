@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         3, ge=0, le=24,
         description="Months before a child arrives that its Kita place is due (the waiting time).",
     )
+    no_poaching_months: int = Field(
+        24, ge=0, le=120,
+        description="The alliance's no-poaching period (Abwerbeverzicht), in months from a case's "
+                    "arrival_date: inside it only the coordinator moves a case to another employer, "
+                    "with a note (docs/attrition.md). 0: no period.",
+    )
     desk_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="A desk session ends after this.")
     sign_in_minutes: int = Field(15, ge=1, le=24 * 60, description="How long a sign-in link is valid.")
 

@@ -82,7 +82,9 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
         "messages": sent,
         "history": [
             {"action": h.action, "from": h.from_stage, "to": h.to_stage, "actor": h.actor_id,
-             "via": h.via, "proof": h.proof, "at": iso(h.at), "note": h.note}
+             "via": h.via, "proof": h.proof, "at": iso(h.at), "note": h.note,
+             # a change of employer: the two employers and the period (docs/attrition.md)
+             **({"employer": h.detail} if h.action == "change_employer" else {})}
             for h in rows
         ],
     }

@@ -177,6 +177,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "course_assign": "Sprachkursgruppe zugeordnet", "course_unassign": "aus Sprachkursgruppe genommen",
         "exam": "Sprachprüfung",
         "passed": "bestanden", "failed": "nicht bestanden",
+        "change_employer": "Arbeitgeber gewechselt", "inside_period": "in der Frist des Abwerbeverzichts",
+        "outside_period": "nach der Frist des Abwerbeverzichts", "before_arrival": "vor der Einreise",
     },
     "en": {
         "case": "Case", "process": "Process", "version": "version", "stage": "Stage", "since": "since",
@@ -200,6 +202,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "course_assign": "assigned to language course group",
         "course_unassign": "taken out of language course group", "exam": "language exam",
         "passed": "passed", "failed": "failed",
+        "change_employer": "employer changed", "inside_period": "inside the no-poaching period",
+        "outside_period": "after the no-poaching period", "before_arrival": "before the arrival",
     },
 }
 
@@ -412,6 +416,12 @@ class _Writer:
         if entry.action == "exam" and isinstance(entry.detail, dict):
             outcome = w["passed" if entry.detail.get("passed") else "failed"]
             return f"{w['exam']} {escape(entry.detail.get('level'))}: {outcome}"
+        # the two employers and the period, never the note (docs/attrition.md)
+        if entry.action == "change_employer" and isinstance(entry.detail, dict):
+            inside, ends = entry.detail.get("inside_period"), entry.detail.get("period_ends")
+            period = w["outside_period" if not inside else "inside_period" if ends else "before_arrival"]
+            return (f"{w['change_employer']}: {self.actor(str(entry.detail.get('from')))} → "
+                    f"{self.actor(str(entry.detail.get('to')))} ({period})")
         if entry.action in ("done", "undone") and isinstance(entry.detail, list):
             verb = w["ticked" if entry.action == "done" else "unticked"]
             return f"{verb}: {'; '.join(self.item(str(i)) for i in entry.detail)}"

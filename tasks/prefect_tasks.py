@@ -182,6 +182,13 @@ def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> d
         description="Recruiting costs in EUR per employer and category, what programmes funded and what "
                     "sharing saved (docs/costs.md)",
     )
+    from lotse.tasks import attrition_report  # categories, stages, employers, regions: no case, no note
+
+    create_table_artifact(
+        attrition_report.attrition_table(attrition_report.attrition(_context(), as_of)), key="attrition",
+        description="Withdrawals per stage, category, employer and region, as counts and shares of the "
+                    "cases that entered the stage; changes of employer in the alliance (docs/attrition.md)",
+    )
     get_run_logger().info(
         "%s open case(s), %s stuck longer than their stage's limit",
         report["open_cases"], len(report["stuck"]),

@@ -7,12 +7,14 @@ import os
 import typer
 
 from lotse.flows.cli.course import language_lines
+from lotse.flows.cli.employer_change import change_employer
 from lotse.flows.cli.family import lines as family_lines
 from lotse.flows.cli.output import context, emit_json, table, warn
 from lotse.tasks import case_file, casework, overviews
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
+app.command("change-employer")(change_employer)  # docs/attrition.md
 
 
 @app.command()
@@ -86,6 +88,9 @@ def show(ref: str, as_json: bool = JSON) -> None:
         "History:",
         *[f"  {h['at']}  {h['action']:<22} {h['from'] or '':>15} -> {h['to'] or '':<15} "
           f"{h['actor']} via {h['via']}" + (f" ({h['proof']})" if h.get("proof") else "")
+          + (f"  [employer {h['employer']['from']} -> {h['employer']['to']}"
+             + (", inside the no-poaching period]" if h["employer"].get("inside_period") else "]")
+             if h.get("employer") else "")
           + (f"  ({h['note']})" if h["note"] else "")
           for h in data["history"]],
     ]

@@ -25,10 +25,18 @@ def report(
         None, "--region-level", metavar="county|region|town|DEPTH",
         help="Count open cases per region at this level of the hierarchy (config/regions.yaml); "
              "default: each case's own region."),
+    attrition: bool = typer.Option(
+        False, "--attrition", help="Show instead why people leave and where: withdrawals per stage, "
+        "category, employer and region; changes of employer inside the alliance (docs/attrition.md)."),
 ) -> None:
     """Show the pipeline: open cases per stage and process, per employer, per region; cases in
-    their stage longer than its limit; the last transitions."""
+    their stage longer than its limit; the last transitions. With --attrition: the withdrawals."""
     day = as_of_day(as_of)
+    if attrition:
+        from lotse.flows.cli.attrition import show_attrition
+
+        show_attrition(day, as_json)
+        return
     depth = regions.level(region_level) if region_level is not None else None
     if os.environ.get("PREFECT_API_URL"):
         from lotse.flows.cli.prefect_console import flow_run_ahead
