@@ -177,11 +177,14 @@ def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> d
         create_table_artifact(groups, key="language-courses", description=(
             "Language course groups and paces: participants, reached the target, median weeks from the "
             "start to a passed B1 and B2 (docs/courses.md)"))
-    create_table_artifact(  # amounts per employer and category: no case reference, no name
-        cost_report.cost_table(cost_report.cost_report(_context(), as_of)), key="costs",
-        description="Recruiting costs in EUR per employer and category, what programmes funded and what "
-                    "sharing saved (docs/costs.md)",
-    )
+    try:  # a broken programmes file costs this table only, not the overviews published after it
+        costs = cost_report.cost_table(cost_report.cost_report(_context(), as_of))
+    except BadInput as broken:  # names the file and the key, never a person
+        get_run_logger().warning("costs: not published: %s; see `lotse doctor`", broken)
+    else:  # amounts per employer and category: no case reference, no name
+        create_table_artifact(costs, key="costs", description=(
+            "Recruiting costs in EUR per employer and category, what programmes funded and what sharing "
+            "saved (docs/costs.md)"))
     from lotse.tasks import attrition_report  # categories, stages, employers, regions: no case, no note
 
     create_table_artifact(

@@ -42,3 +42,19 @@ def test_the_flow_publishes_the_costs_per_employer_without_references(
     ]
     everything = json.dumps(artifact)
     assert not any(word in everything for word in [*refs, "Lina", "Gharbi"])
+
+
+def test_a_broken_programmes_file_leaves_out_the_costs_table_only(
+    prefect_harness: None, alliance: Context, lotse_env: None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = tmp_path / "programmes.yaml"
+    broken.write_text("programmes: [1, 2]\n", encoding="utf-8")
+    monkeypatch.setenv("LOTSE_PROGRAMMES_FILE", str(broken))
+
+    state = pipeline_report(as_of=alliance.clock().date(), return_state=True)
+
+    run = str(state.state_details.flow_run_id)
+    assert state.is_completed()
+    assert not [a for a in artifacts("costs") if a["flow_run_id"] == run]
+    assert [a for a in artifacts("pipeline") if a["flow_run_id"] == run]
