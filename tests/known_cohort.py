@@ -59,8 +59,8 @@ def build(ctx: Context, clock: Clock) -> dict[str, str]:
                         region="SE-Seestadt", email="heim-see@example.org")
     at(clock, 2026, 3, 2)
     refs = {
-        "A": _opened(ctx, FORMULA_NAME, "klinik-nord"),
-        "B": _opened(ctx, "<b>Ben</b>", "klinik-nord"),
+        "A": _opened(ctx, "Ana", "klinik-nord"),
+        "B": _opened(ctx, FORMULA_NAME, "klinik-nord"),
         "C": _opened(ctx, "Cem", "klinik-nord"),
     }
     at(clock, 2026, 3, 7)

@@ -13,6 +13,7 @@ import typer
 
 from lotse.flows.cli.output import as_of_day, context, emit_json, table
 from lotse.states import regions
+from lotse.states.errors import BadInput
 
 SHOWN_TRANSITIONS = 10
 
@@ -21,6 +22,17 @@ def report(
     as_of: str | None = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
                                      help="The day to judge stalled cases by; default: today."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    xlsx: str | None = typer.Option(
+        None, "--xlsx", metavar="FILE.xlsx",
+        help="Write a workbook instead: pipeline, funnel, time in stage, stuck cases, attrition, costs, "
+             "language groups, with charts (docs/reports.md); private to its owner."),
+    period: str = typer.Option("month", "--period", metavar="month|quarter",
+                               help="With --xlsx: the funnel's cohorts, by month or quarter of opening."),
+    with_names: bool = typer.Option(
+        False, "--with-names",
+        help="With --xlsx: a name column on the stuck sheet; only for --by a coordinator."),
+    by: str | None = typer.Option(None, "--by", metavar="ACTOR_ID",
+                                  help="With --with-names: the coordinator it is for."),
     region_level: str | None = typer.Option(
         None, "--region-level", metavar="county|region|town|DEPTH",
         help="Count open cases per region at this level of the hierarchy (config/regions.yaml); "
@@ -31,6 +43,16 @@ def report(
 ) -> None:
     """Show the pipeline: open cases per stage and process, per employer, per region; cases in
     their stage longer than its limit; the last transitions. With --attrition: the withdrawals."""
+    if xlsx is not None:
+        from lotse.flows.cli.workbook import write_workbook
+
+        write_workbook(xlsx, as_of=as_of_day(as_of), period=period, with_names=with_names, by=by,
+                       region_level=regions.level(region_level) if region_level is not None else None,
+                       as_json=as_json)
+        return
+    if with_names or by is not None:
+        raise BadInput("--with-names and --by go with --xlsx FILE (the workbook); the report itself "
+                       "names no one")
     day = as_of_day(as_of)
     if attrition:
         from lotse.flows.cli.attrition import show_attrition

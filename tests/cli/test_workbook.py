@@ -1,0 +1,207 @@
+"""`lotse report --xlsx FILE`: the workbook opened with openpyxl (sheets, charts per sheet and their
+types, values), on a SQLite file and on PostgreSQL; a name starting with '=' stays text; names only
+with --with-names by a coordinator; bad input is one error line and no file; LibreOffice renders it
+to PDF where it is installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from openpyxl.chart import BarChart
+
+from lotse.config.settings import Settings
+from lotse.tasks.context import Context
+from tests import known_cohort
+from tests.cli.backends import Db, db  # noqa: F401 - the fixture
+from tests.cli.conftest import Lotse
+from tests.conftest import Clock
+
+AS_OF = known_cohort.AS_OF.isoformat()
+SHEETS = ["pipeline", "funnel", "time in stage", "stuck cases", "attrition", "costs", "language groups"]
+
+
+@pytest.fixture
+def refs(db: Db, settings: Settings, clock: Clock) -> Iterator[dict[str, str]]:  # noqa: F811
+    """The known cohort in the database of the `db` fixture (SQLite file or PostgreSQL)."""
+    ctx = Context.from_settings(settings.model_copy(update={"database_url": db.url}), check_schema=False)
+    ctx.clock = clock
+    try:
+        yield known_cohort.build(known_cohort.add_alliance(ctx), clock)
+    finally:
+        ctx.db.dispose()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """The folder workbooks are written to (the database lives beside it)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def cells(sheet: Any) -> list[list[Any]]:
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def table_after(sheet: Any, header_first: str) -> list[dict[str, Any]]:
+    """The rows of the table whose header row starts with `header_first`, as dicts."""
+    rows = cells(sheet)
+    start = next(i for i, r in enumerate(rows) if r and r[0] == header_first)
+    header = [h for h in rows[start] if h is not None]
+    found = []
+    for r in rows[start + 1:]:
+        if r[0] is None:
+            break
+        found.append(dict(zip(header, r[:len(header)], strict=True)))
+    return found
+
+
+def test_the_workbook_has_every_sheet_its_charts_and_the_figures(
+    lotse: Lotse, refs: dict[str, str], out: Path,
+) -> None:
+    file = out / "bericht.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, "--json")
+
+    assert done.code == 0, done.err
+    assert done.json()["sheets"] == SHEETS and done.json()["charts"] == 2  # no costs: no cost chart
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert [p.name for p in out.iterdir()] == ["bericht.xlsx"]  # no temporary file left
+    book = openpyxl.load_workbook(file)
+    assert book.sheetnames == SHEETS
+    charts = {name: [type(c) for c in book[name]._charts] for name in SHEETS}
+    assert charts == {"pipeline": [], "funnel": [BarChart], "time in stage": [BarChart], "stuck cases": [],
+                      "attrition": [], "costs": [], "language groups": []}
+    funnel_rows = table_after(book["funnel"], "process")
+    assert {"process": "pflege", "cohort": "2026-03", "cases": 3, "stage": "visa", "reached": 2,
+            "share": 0.6667, "median_days": 15, "p90_days": 20} in funnel_rows
+    matrix = cells(book["funnel"])
+    assert matrix[2][:3] == ["pflege: cases reached", "2026-03 (3)", "2026-04 (1)"]
+    assert matrix[3][:3] == ["recruited", 3, 1] and matrix[4][:3] == ["visa", 2, 1]
+    stays = {r["stage"]: (r["left"], r["median_days"], r["p90_days"], r["open"])
+             for r in table_after(book["time in stage"], "process")}
+    assert stays == {"recruited": (3, 10, 20, 0), "visa": (1, 30, 30, 2), "arrival": (0, None, None, 1)}
+    stuck = table_after(book["stuck cases"], "ref")
+    assert [(s["ref"], s["stage"], s["overdue_days"]) for s in stuck] == [
+        (refs["B"], "visa", 30), (refs["D"], "visa", 16)]
+    assert "name" not in stuck[0]
+    pipeline = table_after(book["pipeline"], "by")
+    assert {"by": "stage", "process": "pflege v2", "where": "visa", "open": 2} in pipeline
+    every_text = " ".join(str(v) for name in SHEETS for row in cells(book[name]) for v in row if v)
+    assert "Muster" not in every_text and "Ana" not in every_text and "HYPERLINK" not in every_text
+
+
+def test_with_names_for_a_coordinator_a_name_starting_with_equals_is_text_not_a_formula(
+    lotse: Lotse, refs: dict[str, str], out: Path,
+) -> None:
+    file = out / "mit-namen.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, "--with-names", "--by", "koord")
+
+    assert done.code == 0, done.err
+    assert "with names" in done.out
+    sheet = openpyxl.load_workbook(file)["stuck cases"]
+    stuck = table_after(sheet, "ref")
+    assert [(s["ref"], s["name"]) for s in stuck] == [
+        (refs["B"], f"{known_cohort.FORMULA_NAME} Muster"), (refs["D"], "Dana Muster")]
+    named = f"{known_cohort.FORMULA_NAME} Muster"
+    name_cell = next(c for row in sheet.iter_rows() for c in row if c.value == named)
+    assert name_cell.data_type == "s"
+    with zipfile.ZipFile(file) as archive:
+        xml = b"".join(archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/"))
+    assert b"<f>" not in xml and b"<f " not in xml  # no formula anywhere in the book
+    book = openpyxl.load_workbook(file)
+    other_sheets = " ".join(str(v) for name in SHEETS if name != "stuck cases"
+                            for row in cells(book[name]) for v in row if v)
+    assert "Muster" not in other_sheets
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--with-names"], "--with-names needs --by"),
+    (["--with-names", "--by", "klinik-nord"], "'klinik-nord' is not one"),
+    (["--with-names", "--by", "nobody"], "'nobody' is not an actor"),
+    (["--period", "week"], "unknown period 'week'"),
+])
+def test_names_without_a_coordinator_or_a_bad_period_are_one_error_and_no_file(
+    lotse: Lotse, refs: dict[str, str], out: Path, args: list[str], says: str,
+) -> None:
+    file = out / "bericht.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, *args)
+
+    assert done.code == 2 and says in done.error
+    assert list(out.iterdir()) == []
+
+
+def test_a_folder_that_is_not_there_or_not_writable_is_one_error_and_no_file(
+    lotse: Lotse, out: Path,
+) -> None:
+    missing = lotse("report", "--xlsx", str(out / "nicht-da" / "bericht.xlsx"))
+    not_writable = lotse("report", "--xlsx", "/proc/self/bericht.xlsx")  # not even root writes there
+    a_folder = lotse("report", "--xlsx", str(out))
+    not_xlsx = lotse("report", "--xlsx", str(out / "bericht.csv"))
+    names_alone = lotse("report", "--with-names")
+
+    assert missing.code == 2 and "does not exist" in missing.error
+    assert not_writable.code == 2 and "cannot write into /proc/self" in not_writable.error
+    assert a_folder.code == 2 and "ends in .xlsx" in a_folder.error
+    assert not_xlsx.code == 2 and "ends in .xlsx" in not_xlsx.error
+    assert names_alone.code == 2 and "go with --xlsx" in names_alone.error
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder; /proc/self stands in above")
+def test_a_folder_without_write_permission_is_one_error(lotse: Lotse, tmp_path: Path) -> None:
+    folder = tmp_path / "nur-lesen"
+    folder.mkdir(mode=0o500)
+
+    done = lotse("report", "--xlsx", str(folder / "bericht.xlsx"))
+
+    assert done.code == 2 and "cannot write into" in done.error
+    assert list(folder.iterdir()) == []
+
+
+def test_a_second_run_replaces_the_workbook_whole(lotse: Lotse, refs: dict[str, str], out: Path) -> None:
+    file = out / "bericht.xlsx"
+    file.write_text("an old file")
+    file.chmod(0o644)
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, "--period", "quarter")
+
+    assert done.code == 0, done.err
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    cohorts = {r["cohort"] for r in table_after(openpyxl.load_workbook(file)["funnel"], "process")}
+    assert cohorts == {"2026-Q1", "2026-Q2"}
+
+
+def test_libreoffice_opens_the_workbook_and_renders_it_to_pdf(
+    lotse: Lotse, refs: dict[str, str], tmp_path: Path,
+) -> None:
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed: `make office` installs it")
+    file = tmp_path / "bericht.xlsx"
+    assert lotse("report", "--xlsx", str(file), "--as-of", AS_OF).code == 0
+    out = tmp_path / "pdf"
+
+    done = subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+         "--convert-to", "pdf", "--outdir", str(out), str(file)],
+        capture_output=True, text=True, timeout=180, check=False)
+
+    pdf = out / "bericht.pdf"
+    assert done.returncode == 0 and pdf.is_file(), done.stderr
+    content = pdf.read_bytes()
+    assert content.startswith(b"%PDF") and content.count(b"/Type /Page") + content.count(b"/Type/Page") >= 7
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "cases reached" in text and "Days in stage" in text
