@@ -16,14 +16,15 @@ As of 30 June 2026 the funnel (by month) reads: March, 3 cases: recruited 3 (med
 visa 2 (10 and 20 days: median 15, 90th percentile 20), arrival 1 (40), withdrawn 1 (5); April,
 1 case: recruited 1 (0), visa 1 (4). Time in stage: recruited left by 3 (10, 20, 4: median 10,
 90th percentile 20), 1 withdrawn; visa left by 1 (30 days), 2 still there (100 and 86 days so
-far); arrival left by none, 1 still there (80 days).
+far); arrival left by none, 1 still there (80 days). Costs (11 April): klinik-nord 1000.00
+recruitment fee and 300.00 travel for A, heim-see 250.50 travel for D.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from lotse.tasks import casework, directory
+from lotse.tasks import casework, cost_book, directory
 from lotse.tasks.context import Context
 from tests.conftest import Clock
 
@@ -78,6 +79,11 @@ def build(ctx: Context, clock: Clock) -> dict[str, str]:
     casework.tick(ctx, refs["A"], ["visa_granted", "housing_confirmed"], by="koord")
     casework.advance(ctx, refs["A"], "arrive", by="klinik-nord",
                      facts={"arrival_date": "2026-04-11", "visa_valid_until": "2027-04-10"})
+    for ref, category, amount, payer in ((refs["A"], "recruitment_fee", "1000.00", "klinik-nord"),
+                                         (refs["A"], "travel", "300.00", "klinik-nord"),
+                                         (refs["D"], "travel", "250.50", "heim-see")):
+        cost_book.add(ctx, ref=ref, category=category, amount=amount, payer=payer, date="2026-04-11",
+                      by="koord")
     at(clock, 2026, 7, 1)
     return refs
 

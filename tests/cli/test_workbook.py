@@ -73,14 +73,22 @@ def test_the_workbook_has_every_sheet_its_charts_and_the_figures(
     done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, "--json")
 
     assert done.code == 0, done.err
-    assert done.json()["sheets"] == SHEETS and done.json()["charts"] == 2  # no costs: no cost chart
+    assert done.json()["sheets"] == SHEETS and done.json()["charts"] == 3
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     assert [p.name for p in out.iterdir()] == ["bericht.xlsx"]  # no temporary file left
     book = openpyxl.load_workbook(file)
     assert book.sheetnames == SHEETS
     charts = {name: [type(c) for c in book[name]._charts] for name in SHEETS}
     assert charts == {"pipeline": [], "funnel": [BarChart], "time in stage": [BarChart], "stuck cases": [],
-                      "attrition": [], "costs": [], "language groups": []}
+                      "attrition": [], "costs": [BarChart], "language groups": []}
+    assert book["costs"]._charts[0].grouping == "stacked"
+    assert book["funnel"]._charts[0].grouping == "clustered"
+    costs = table_after(book["costs"], "employer")
+    assert [(r["employer"], r["recruitment_fee"], r["travel"], r["total"]) for r in costs] == [
+        ("heim-see", 0, 250.5, 250.5), ("klinik-nord", 1000, 300, 1300), ("(all)", 1000, 550.5, 1550.5)]
+    withdrawals = table_after(book["attrition"], "by")
+    assert {"by": "category", "process": "pflege v2", "stage": "recruited", "what": "homesickness",
+            "entered": 4, "withdrawn": 1, "share": "25.0 %"} in withdrawals
     funnel_rows = table_after(book["funnel"], "process")
     assert {"process": "pflege", "cohort": "2026-03", "cases": 3, "stage": "visa", "reached": 2,
             "share": 0.6667, "median_days": 15, "p90_days": 20} in funnel_rows
