@@ -5,7 +5,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install lock lint browser benchmark clean
+.PHONY: demo test install lock lint browser office benchmark clean
 
 LOCK    = requirements.lock
 
@@ -40,10 +40,17 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "note: chromium not installed; the browser check will be skipped"; }
 
+# LibreOffice without a display, to render the workbook of `lotse report --xlsx` to PDF; skipped
+# (not failed) where it cannot be installed.
+office:
+	@command -v soffice >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui >/dev/null) || \
+	  echo "note: LibreOffice not installed; the workbook's PDF check will be skipped"; }
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install browser lint
+test: install browser office lint
 	$(BIN)/pytest -q
 
 benchmark: install
