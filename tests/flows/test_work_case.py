@@ -102,6 +102,9 @@ def test_the_form_of_a_pflege_case_offers_its_events_items_typed_facts_and_organ
     assert form["fact_language_level"]["enum"] == ["A1", "A2", "B1", "B2", "C1", "C2"]
     assert form["fact_recognition_path"]["enum"] == ["full", "adaptation_course", "knowledge_exam"]
     assert form["fact_accelerated_procedure"]["enum"] == ["ja", "nein"]
+    assert form["fact_withdraw_category"]["enum"] == [  # not personal: a choice (docs/attrition.md)
+        "homesickness", "family", "housing", "recognition_failed", "health", "moved_away", "changed_employer",
+        "other"]
     assert not any("anyOf" in spec for spec in form.values())  # no "None" type switch in the UI
     assert not {"fact_nationality", "fact_withdraw_reason"} & set(form)
     assert {KOORD, "Klinik Nord", "Wohnbau Nord"} <= set(form["on_behalf_of"]["enum"])
