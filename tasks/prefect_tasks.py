@@ -155,7 +155,8 @@ def enrol_rows(file: str, skip_invalid: bool, by: str | None) -> dict[str, Any]:
 
 
 @task(name="report-pipeline", **_ALWAYS)
-def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> dict[str, Any]:
+def report_pipeline(as_of: dt.date | None, region_level: int | None = None,
+                    period: str = "month") -> dict[str, Any]:
     """Build the pipeline report and publish it: counts, stalled cases, the last transitions;
     `region_level`: the depth of the region hierarchy open cases are counted by."""
     report = pipeline_report.pipeline(_context(), as_of, region_level)
@@ -191,6 +192,19 @@ def report_pipeline(as_of: dt.date | None, region_level: int | None = None) -> d
         attrition_report.attrition_table(attrition_report.attrition(_context(), as_of)), key="attrition",
         description="Withdrawals per stage, category, employer and region, as counts and shares of the "
                     "cases that entered the stage; changes of employer in the alliance (docs/attrition.md)",
+    )
+    from lotse.tasks import funnel, time_in_stage  # stages, cohorts, counts and days: no case, no name
+
+    create_table_artifact(
+        funnel.funnel_table(funnel.funnel(_context(), as_of, period)) or [{"cohort": "(none)"}], key="funnel",
+        description=f"Cases opened per {period}: how many reached each stage, median and 90th percentile "
+                    "of days from opening (docs/reports.md)",
+    )
+    create_table_artifact(
+        time_in_stage.time_in_stage_table(time_in_stage.time_in_stage(_context(), as_of, region_level))
+        or [{"stage": "(none)"}], key="time-in-stage",
+        description="Days in stage per process version, employer and region: median and 90th percentile of "
+                    "finished stays; withdrawn and still there apart (docs/reports.md)",
     )
     get_run_logger().info(
         "%s open case(s), %s stuck longer than their stage's limit",
