@@ -80,6 +80,8 @@ def _process(process: Process, locale: str, by_role: dict[str, list[str]]) -> di
         notified.setdefault(deadline.role, []).append(f"reminder {deadline_id}")
     for need_id, need in process.family_needs.items():  # by relation and number, never by name
         notified.setdefault(need.owner, []).append(f"family need {need_id}")
+    if "employer" in process.roles:  # both employers of a change of employer (docs/attrition.md)
+        notified.setdefault("employer", []).append("change_employer")
     return {
         "process": process.key,
         "title": process.title.in_(locale),

@@ -35,6 +35,8 @@ def test_the_record_names_personal_data_recipients_retention_and_processors(
     assert pflege["retention"] == "3 years after closed"
     employer = next(r for r in pflege["recipients"] if r["role"] == "employer")
     assert "withdraw" in employer["told_of"] and employer["organisations"] == ["Klinik Nord (klinik-nord)"]
+    assert "change_employer" in employer["told_of"]  # both employers of a change (docs/attrition.md)
+    assert "withdraw_category" not in fields  # a category, no personal data
     assert data["processors"] == [
         {"channel": "chat", "scheme": "json", "host": "hooks.example.net"},
         {"channel": "email", "scheme": "mailto", "host": "smtp.example.org"},
