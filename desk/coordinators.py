@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lotse.desk import cases, sign_in
+from lotse.desk import cases, reports, sign_in
 
 router = APIRouter()
 router.include_router(sign_in.router)
 router.include_router(cases.router)
+router.include_router(reports.router)

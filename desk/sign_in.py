@@ -28,7 +28,7 @@ _NEXT = re.compile(r"/cases/[A-Za-z0-9-]{1,32}")  # where the sign-in page may l
 
 WORDS: dict[str, dict[str, str]] = {
     "de": {
-        "sign_in": "Anmelden", "sign_out": "Abmelden", "search": "Fälle suchen",
+        "sign_in": "Anmelden", "sign_out": "Abmelden", "search": "Fälle suchen", "reports": "Berichte",
         "signed_in_as": "Angemeldet als",
         "address": "E-Mail-Adresse",
         "intro": "Koordinatorinnen und Koordinatoren der Allianz melden sich ohne Passwort an: Geben "
@@ -56,7 +56,7 @@ WORDS: dict[str, dict[str, str]] = {
         "onward": "Schon angemeldet? Weiter zu {where}",
     },
     "en": {
-        "sign_in": "Sign in", "sign_out": "Sign out", "search": "Find cases",
+        "sign_in": "Sign in", "sign_out": "Sign out", "search": "Find cases", "reports": "Reports",
         "signed_in_as": "Signed in as",
         "address": "E-mail address",
         "intro": "The alliance's coordinators sign in without a password: enter your organisation's "
