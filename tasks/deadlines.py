@@ -9,10 +9,11 @@ ladder only when the next level is due. Dates are calendar dates in the alliance
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlmodel import Session
 
 from lotse.notifications import dispatch
@@ -25,6 +26,7 @@ from lotse.states.records import CaseRecord, DeadlineRecord
 from lotse.tasks.context import Context
 
 _CHUNK = 500  # ids per IN (...) query, well under every database's limit of bound parameters
+CHECK_CHUNK = 2_000  # rows per transaction of a real check: a few MB of rendered messages at most
 
 
 def today(ctx: Context) -> dt.date:
@@ -127,52 +129,119 @@ class _Row:
 
 def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = False) -> list[Finding]:
     """Every deadline due or overdue on `as_of` (default: today in the alliance's time zone);
-    queue a reminder for each whose next level is due, unless `dry_run`. Idempotent."""
+    queue a reminder for each whose next level is due, unless `dry_run`. Idempotent. A list, for
+    callers that want one; `lotse check` streams `each_due` instead."""
+    return list(each_due(ctx, as_of, dry_run=dry_run))
+
+
+def each_due(
+    ctx: Context, as_of: dt.date | None = None, *, dry_run: bool = False, chunk: int = CHECK_CHUNK,
+) -> Iterator[Finding]:
+    """The findings of the check on `as_of`, soonest due first, as they are read: never all rows
+    in memory at once. A dry run is one read, row by row. A real run reads `chunk` rows at a time,
+    in order (keyset on due date, reference, deadline, row id), and queues their reminders and
+    records the levels reminded in one transaction per chunk, committed before its findings are
+    yielded. A crash or a caller that stops early loses nothing and queues nothing twice: the
+    chunks committed stand, their rows read as reminded on the next run, and a chunk that failed
+    is rolled back whole (the outbox's dedup keys would skip a reminder queued before anyway)."""
     day = as_of or today(ctx)
     now = ctx.clock()
-    session_of = ctx.db.reading if dry_run else ctx.db.writing
-    with session_of() as session:
-        found = _due(session, ctx, day, lock=not dry_run)
-        fresh = [row for row in found if row.finding.reminded]
-        if not dry_run and fresh:
-            cases = _cases(session, [row.finding.ref for row in fresh])
-            reminders = [(cases[row.finding.ref], _reminder(row)) for row in fresh]
-            dispatch.remind_many(session, ctx.settings, reminders, now)
-            session.execute(update(DeadlineRecord), [
-                {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
-            ])
-    return [row.finding for row in found]
+    rules = _Rules(ctx, day)
+    if dry_run:
+        with ctx.db.reading() as session:
+            query = _query(day).execution_options(yield_per=chunk)
+            for values in session.execute(query):
+                found = rules.row(values)
+                if found is not None:
+                    yield found.finding
+        return
+    after: tuple[Any, ...] | None = None
+    while True:
+        with ctx.db.writing() as session:
+            read = session.execute(_query(day, after=after, limit=chunk, lock=True)).all()
+            found = [row for values in read if (row := rules.row(values)) is not None]
+            _queue(session, ctx, [row for row in found if row.finding.reminded], now)
+        yield from (row.finding for row in found)
+        if len(read) < chunk:
+            return
+        last = read[-1]
+        after = (last.due, last.ref, last.deadline, last.id)
 
 
-def _due(session: Session, ctx: Context, day: dt.date, *, lock: bool) -> list[_Row]:
+def _query(day: dt.date, *, after: tuple[Any, ...] | None = None, limit: int | None = None,
+           lock: bool = False) -> Select[Any]:
     """Open rows whose first level is due by `day`: one index range scan, no case loaded."""
     d, c = DeadlineRecord, CaseRecord
     query = (
         select(d.id, d.deadline, d.due, d.level, c.ref, c.process, c.process_version, c.stage)
         .join(c, c.id == d.case_id)
         .where(d.alert_on <= day)  # type: ignore[operator]
-        .order_by(d.due, c.ref, d.deadline)
+        .order_by(d.due, c.ref, d.deadline, d.id)
     )
+    if after is not None:
+        query = query.where(tuple_(d.due, c.ref, d.deadline, d.id) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
     if lock:  # PostgreSQL: a second check at the same time waits, then sees the levels reminded
         query = query.with_for_update(of=d)  # type: ignore[arg-type]
-    processes: dict[tuple[str, int], Process] = {}
-    found = []
-    for row_id, deadline, due, reminded, ref, name, version, stage in session.execute(query):
-        process = processes.get((name, version))
-        if process is None:
-            process = processes[(name, version)] = ctx.catalog.get(name, version)
-        r: Rule | None = rule(process, deadline)
-        level = r.level_on(due, day) if r else 0
-        if r is None or level == 0:  # the definition changed since the row was opened
-            continue
-        locale = ctx.settings.locale
+    return query
+
+
+class _Rules:
+    """What a row of the check becomes, computed once per (definition, deadline) and per
+    (deadline, due date) rather than per row: a check reads tens of thousands of rows that share a
+    few rules and a few hundred due dates."""
+
+    def __init__(self, ctx: Context, day: dt.date) -> None:
+        self.ctx, self.day, self.locale = ctx, day, ctx.settings.locale
+        self.processes: dict[tuple[str, int], Process] = {}
+        self.rules: dict[tuple[str, int, str], tuple[Rule, str, str] | None] = {}
+        self.levels: dict[tuple[str, int, str, dt.date], tuple[int, str, dt.date | None]] = {}
+
+    def row(self, values: Any) -> _Row | None:
+        row_id, deadline, due, reminded, ref, name, version, stage = values
+        known = self.rules.get((name, version, deadline), False)
+        if known is False:
+            process = self._process(name, version)
+            r = rule(process, deadline)
+            known = self.rules[(name, version, deadline)] = (
+                None if r is None else (r, r.title.in_(self.locale), r.basis.in_(self.locale))
+            )
+        if known is None:  # the definition changed since the row was opened
+            return None
+        r, title, basis = known
+        ladder = self.levels.get((name, version, deadline, due))
+        if ladder is None:
+            level = r.level_on(due, self.day)
+            ladder = self.levels[(name, version, deadline, due)] = (
+                level, r.role_of(level), r.level_date(due, level + 1))
+        level, role, next_at = ladder
+        if level == 0:
+            return None
         finding = Finding(
-            ref=ref, deadline=deadline, title=r.title.in_(locale), due=due, level=level,
-            role=r.role_of(level), responsible=r.role, basis=r.basis.in_(locale),
-            overdue_days=(day - due).days, reminded=level > reminded,
+            ref=ref, deadline=deadline, title=title, due=due, level=level, role=role, responsible=r.role,
+            basis=basis, overdue_days=(self.day - due).days, reminded=level > reminded,
         )
-        found.append(_Row(finding, row_id, r.level_date(due, level + 1), _item(process, stage, r)))
-    return found
+        item = _item(self._process(name, version), stage, r) if finding.reminded else None
+        return _Row(finding, row_id, next_at, item)
+
+    def _process(self, name: str, version: int) -> Process:
+        process = self.processes.get((name, version))
+        if process is None:
+            process = self.processes[(name, version)] = self.ctx.catalog.get(name, version)
+        return process
+
+
+def _queue(session: Session, ctx: Context, fresh: list[_Row], now: dt.datetime) -> None:
+    """Queue the reminders of these rows and record the levels reminded, in `session`."""
+    if not fresh:
+        return
+    cases = _cases(session, [row.finding.ref for row in fresh])
+    reminders = [(cases[row.finding.ref], _reminder(row)) for row in fresh]
+    dispatch.remind_many(session, ctx.settings, reminders, now)
+    session.execute(update(DeadlineRecord), [
+        {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
+    ])
 
 
 def _item(process: Process, stage: str, r: Rule) -> ChecklistItem | None:

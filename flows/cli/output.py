@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, islice
 from typing import Any
 
 import typer
@@ -54,6 +56,37 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def stream_json(rows: Iterable[Mapping[str, Any]]) -> int:
+    """Print a JSON list of objects as the rows come, the same document `emit_json` prints for
+    the whole list, without holding the list; the number of rows printed."""
+    out, count = sys.stdout, 0
+    for row in rows:
+        fields = ",\n    ".join(f"{_JSON.encode(k)}: {_json_value(v)}" for k, v in row.items())
+        out.write(("[\n" if count == 0 else ",\n") + ("  {\n    " + fields + "\n  }" if fields else "  {}"))
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
+    return count
+
+
+def stream_table(rows: Iterable[Mapping[str, Any]], columns: list[str], sample: int = 1_000) -> int:
+    """The plain text table of `table`, printed as the rows come: the column widths are those of
+    the first `sample` rows (a longer cell after them widens its own line only), so a short list
+    looks as `table` prints it and a long one never sits in memory; the number of rows printed."""
+    it = iter(rows)
+    first = [[_cell(row.get(c)) for c in columns] for row in islice(it, sample)]
+    if not first:
+        typer.echo("(none)")
+        return 0
+    widths = [max(len(c), *(len(r[i]) for r in first)) for i, c in enumerate(columns)]
+    out, count = sys.stdout, 0
+    out.write("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
+    rest: Iterator[list[str]] = ([_cell(row.get(c)) for c in columns] for row in it)
+    for cells in chain(first, rest):
+        out.write("  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip() + "\n")
+        count += 1
+    return count
+
+
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """A plain text table, for people; scripts use --json."""
     if not rows:
@@ -68,6 +101,17 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+_NESTED = json.JSONEncoder(ensure_ascii=False, default=str, indent=2)
+
+
+def _json_value(value: Any) -> str:
+    """One value of a row, as `emit_json` writes it at the depth of a row's field."""
+    if isinstance(value, (list, dict, tuple)) and value:
+        return _NESTED.encode(value).replace("\n", "\n    ")
+    return _JSON.encode(value)
 
 
 def _cell(value: Any) -> str:
