@@ -76,14 +76,15 @@ def bar_chart(title: str, categories: list[str], series: list[Series], *, unit: 
 
 
 def _nice(top: float) -> float:
-    """A round maximum for the value axis, at or above the largest value (1, 2, 2.5 or 5 x 10^n)."""
-    if top <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(top))
+    """A round maximum for the value axis, at or above the largest value: four steps of 1, 2, 2.5
+    or 5 x 10^n (a count of 3 gets 0-1-2-3-4, not 0-1.25-2.5)."""
+    if top <= 4:  # whole steps at least: the values are counts and days
+        return 4
+    power = 10 ** math.floor(math.log10(top / 4))
     for factor in (1, 2, 2.5, 5, 10):
-        if top <= factor * power:
-            return factor * power
-    return 10 * power  # pragma: no cover - the loop ends at 10
+        if top <= 4 * factor * power:
+            return 4 * factor * power
+    return 40 * power  # pragma: no cover - the loop ends at 10
 
 
 def _number(value: float) -> str:

@@ -10,7 +10,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+from lotse.desk.app import create_app
 from lotse.desk.charts import Series, bar_chart
+from lotse.desk.server import in_thread as serve_in_thread
 from lotse.tasks.context import Context
 from tests import known_cohort
 from tests.conftest import Clock
@@ -67,6 +69,24 @@ def test_by_quarter_the_cohorts_are_quarters(desk: Served, refs: dict[str, str])
 
     assert "2026-Q1 (3), Visumverfahren: 2" in bars(svgs(html)[0])
     assert "<strong>nach Quartal</strong>" in html
+
+
+def test_in_english_with_lotse_locale_en(alliance: Context, refs: dict[str, str]) -> None:
+    app = create_app(alliance.settings.model_copy(update={"locale": "en"}), ctx=alliance)
+    with serve_in_thread(app) as url:
+        html = signed_in(Served(url, alliance, app.state.desk)).get(f"{url}/report").text
+
+    assert "<h1>Reports</h1>" in html and '<a href="/report">Reports</a>' in html
+    assert "2026-03 (3), Visa procedure: 2" in bars(svgs(html)[0])
+    assert "median, Recruited: 10" in bars(svgs(html)[1])
+
+
+def test_the_value_axis_goes_in_whole_round_steps() -> None:
+    axis = [t.text for t in ElementTree.fromstring(str(bar_chart("t", ["a"], [Series("s", [3])])))
+            .iter(f"{SVG}text")][1:6]
+    assert axis == ["0", "1", "2", "3", "4"]
+    days = ElementTree.fromstring(str(bar_chart("t", ["a", "b"], [Series("s", [30, 101])])))
+    assert [t.text for t in days.iter(f"{SVG}text")][1:6] == ["0", "50", "100", "150", "200"]
 
 
 def test_without_a_sign_in_the_report_page_leads_to_the_sign_in(desk: Served, refs: dict[str, str]) -> None:
