@@ -67,10 +67,9 @@ class Alliance:
         self.ok("case", "done", ref, "employment_contract", "recognition_documents", "--by", "koord")
         self.ok("case", "advance", ref, "apply_visa", "--by", "koord")
 
-    def withdraw(self, ref: str, category: str | None, by: str = "koord") -> None:
-        words = ["--set", f"withdraw_category={category}"] if category else []
-        self.ok("case", "advance", ref, "withdraw", "--by", by, *words, "--set", f"withdraw_reason={REASON}",
-                "--note", NOTE)
+    def withdraw(self, ref: str, category: str, by: str = "koord") -> None:
+        self.ok("case", "advance", ref, "withdraw", "--by", by, "--set", f"withdraw_category={category}",
+                "--set", f"withdraw_reason={REASON}", "--note", NOTE)
 
     def arrived(self, ref: str, day: dt.date, by: str = "koord") -> None:
         self.ok("case", "set", ref, f"arrival_date={day.isoformat()}", "--by", by)
@@ -297,7 +296,7 @@ def cohort(cli: Alliance) -> dict[str, str]:
     | S1   | klinik-sued (SE-Sued)    | recruited        | recruited      | family       |
     | S2   | -> klinik-nord (SE-Sued) | recruited        | (open)         |              |
     | S3   | klinik-sued (SE-Sued)    | recruited, visa  | visa           | housing      |
-    | C1   | klinik-nord (SE-Nord)    | chancen recruited| recruited      | (none)       |
+    | C1   | klinik-nord (SE-Nord)    | chancen recruited| recruited      | recognition_failed |
 
     S2 moves to klinik-nord inside the period (the coordinator, with a note), N3 to klinik-sued
     outside it (klinik-sued itself); the region stays the case's own."""
@@ -310,7 +309,7 @@ def cohort(cli: Alliance) -> dict[str, str]:
     cli.withdraw(refs["N2"], "housing", by="klinik-nord")
     cli.withdraw(refs["S1"], "family", by="klinik-sued")
     cli.withdraw(refs["S3"], "housing")
-    cli.withdraw(refs["C1"], None, by="klinik-nord")
+    cli.withdraw(refs["C1"], "recognition_failed", by="klinik-nord")
     cli.ok("case", "change-employer", refs["S2"], "--to", "klinik-nord", "--by", "koord", "--note", NOTE)
     cli.arrived(refs["N3"], add_months(today(), -30), by="klinik-nord")
     cli.ok("case", "change-employer", refs["N3"], "--to", "klinik-sued", "--by", "klinik-sued")
@@ -328,26 +327,26 @@ def test_the_attrition_report_on_a_known_cohort(cli: Alliance) -> None:
     third, two_thirds, sixth = 0.3333, 0.6667, 0.1667
     assert report["as_of"] == today().isoformat() and report["withdrawn"] == 5
     assert report["by_stage"] == [
-        row("chancen", 1, "recruited", entered=1, withdrawn=1, share=1.0),
+        row("chancen", 2, "recruited", entered=1, withdrawn=1, share=1.0),
         row("pflege", 2, "recruited", entered=6, withdrawn=2, share=third),
         row("pflege", 2, "visa", entered=3, withdrawn=2, share=two_thirds),
     ]
     assert report["by_category"] == [
-        row("chancen", 1, "recruited", category=None, entered=1, withdrawn=1, share=1.0),
+        row("chancen", 2, "recruited", category="recognition_failed", entered=1, withdrawn=1, share=1.0),
         row("pflege", 2, "recruited", category="family", entered=6, withdrawn=1, share=sixth),
         row("pflege", 2, "recruited", category="homesickness", entered=6, withdrawn=1, share=sixth),
         row("pflege", 2, "visa", category="housing", entered=3, withdrawn=2, share=two_thirds),
     ]
     # per employer: the case's employer now (N3 and S2 moved); the share of that employer's cases
     assert report["by_employer"] == [
-        row("chancen", 1, "recruited", employer="klinik-nord", entered=1, withdrawn=1, share=1.0),
+        row("chancen", 2, "recruited", employer="klinik-nord", entered=1, withdrawn=1, share=1.0),
         row("pflege", 2, "recruited", employer="klinik-nord", entered=3, withdrawn=1, share=third),
         row("pflege", 2, "recruited", employer="klinik-sued", entered=3, withdrawn=1, share=third),
         row("pflege", 2, "visa", employer="klinik-nord", entered=1, withdrawn=1, share=1.0),
         row("pflege", 2, "visa", employer="klinik-sued", entered=2, withdrawn=1, share=0.5),
     ]
     assert report["by_region"] == [
-        row("chancen", 1, "recruited", region="SE-Nord", entered=1, withdrawn=1, share=1.0),
+        row("chancen", 2, "recruited", region="SE-Nord", entered=1, withdrawn=1, share=1.0),
         row("pflege", 2, "recruited", region="SE-Nord", entered=3, withdrawn=1, share=third),
         row("pflege", 2, "recruited", region="SE-Sued", entered=3, withdrawn=1, share=third),
         row("pflege", 2, "visa", region="SE-Nord", entered=2, withdrawn=1, share=0.5),
@@ -357,7 +356,7 @@ def test_the_attrition_report_on_a_known_cohort(cli: Alliance) -> None:
         {"category": "housing", "withdrawn": 2, "share": 0.4},
         {"category": "family", "withdrawn": 1, "share": 0.2},
         {"category": "homesickness", "withdrawn": 1, "share": 0.2},
-        {"category": None, "withdrawn": 1, "share": 0.2},
+        {"category": "recognition_failed", "withdrawn": 1, "share": 0.2},
     ]
     assert report["employer_changes"] == {
         "total": 2, "inside_period": 1, "outside_period": 1,

@@ -18,7 +18,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 def test_init_creates_the_database_and_a_second_init_finds_it_up_to_date(lotse: Lotse, home: Path) -> None:
     first = lotse("init")
     assert first.code == 0 and "created" in first.out and (home / "lotse.db").exists()
-    assert "pflege v2" in first.out and "chancen v1" in first.out
+    assert "pflege v2" in first.out and "chancen v2" in first.out
     second = lotse("init")
     assert second.code == 0 and "up to date" in second.out
 
@@ -166,7 +166,8 @@ def test_case_show_as_text_names_what_is_missing(lotse: Lotse, case_ref: str) ->
 def test_case_list_filters_by_stage_and_process(alliance: Context, lotse: Lotse, case_ref: str) -> None:
     other = lotse("case", "add", "--given-name", "Nour", "--family-name", "Khalil", "--nationality", "SYR",
                   "--employer", "klinik-nord", "--process", "chancen", "--json").json()["ref"]
-    lotse("case", "advance", other, "withdraw", "--by", "klinik-nord", "--set", "withdraw_reason=moved")
+    lotse("case", "advance", other, "withdraw", "--by", "klinik-nord",
+          "--set", "withdraw_category=moved_away")
     rows = lotse("case", "list", "--json").json()
     assert [(r["ref"], r["stage"], r["process"]) for r in rows] == [
         (case_ref, "recruited", "pflege"), (other, "withdrawn", "chancen")]

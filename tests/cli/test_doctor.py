@@ -66,7 +66,7 @@ def test_doctor_is_green_on_the_demo_with_a_route_for_every_notified_role(
     found = lines(outcome)
     assert list(found) == CHECKS
     assert found["database"] == f"ok sqlite:///{home / 'lotse.db'} schema {schema.head()} (current)"
-    assert found["processes"].startswith("ok chancen v1, erzieher v1, pflege v2")
+    assert found["processes"].startswith("ok chancen v2, erzieher v2, pflege v2")
     assert found["routes"].startswith("ok ") and "every notified role has one" in found["routes"]
     # the demo's backdated messages are history: nothing waits to be sent
     assert found["outbox"].startswith("ok 0 pending, 0 failed, 0 dead; ")
