@@ -177,6 +177,8 @@ def changes(ctx: Context, actor_id: str | None = None) -> list[dict[str, Any]]:
     if actor_id is not None:
         query = query.where(DirectoryChangeRecord.actor_id == actor_id)
     with ctx.db.reading() as session:
+        if actor_id is not None and session.get(ActorRecord, actor_id[:64]) is None:  # removed ones have rows
+            raise NotFound(f"unknown actor '{actor_id[:64]}'; see `lotse actor list`")
         return [{"at": r.at.isoformat(), "actor": r.actor_id, "action": r.action, "by": r.by, "via": r.via,
                  "proof": r.proof, "changes": r.detail or {}} for r in session.scalars(query)]
 
