@@ -135,7 +135,7 @@ def check_deadlines(ctx: Context, as_of: dt.date | None = None, dry_run: bool = 
 
 
 def each_due(
-    ctx: Context, as_of: dt.date | None = None, *, dry_run: bool = False, chunk: int = CHECK_CHUNK,
+    ctx: Context, as_of: dt.date | None = None, *, dry_run: bool = False, chunk: int | None = None,
 ) -> Iterator[Finding]:
     """The findings of the check on `as_of`, soonest due first, as they are read: never all rows
     in memory at once. A dry run is one read, row by row. A real run reads `chunk` rows at a time,
@@ -146,11 +146,12 @@ def each_due(
     is rolled back whole (the outbox's dedup keys would skip a reminder queued before anyway)."""
     day = as_of or today(ctx)
     now = ctx.clock()
+    chunk = chunk or CHECK_CHUNK  # read when called: a test sets a small one
     rules = _Rules(ctx, day)
     if dry_run:
         with ctx.db.reading() as session:
-            query = _query(day).execution_options(yield_per=chunk)
-            for values in session.execute(query):
+            # Core, not the ORM: plain rows, fetched `chunk` at a time
+            for values in session.connection().execution_options(yield_per=chunk).execute(_query(day)):
                 found = rules.row(values)
                 if found is not None:
                     yield found.finding
