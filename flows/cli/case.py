@@ -9,7 +9,7 @@ import typer
 from lotse.flows.cli.course import language_lines
 from lotse.flows.cli.employer_change import change_employer
 from lotse.flows.cli.family import lines as family_lines
-from lotse.flows.cli.output import context, emit_json, table, warn
+from lotse.flows.cli.output import context, emit_json, stream_json, stream_table, warn
 from lotse.tasks import case_file, casework, overviews
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
@@ -49,14 +49,19 @@ def list_(
     process: str | None = typer.Option(None, "--process"),
     region: str | None = typer.Option(None, "--region",
                                       help="Cases of this region and of the regions below it."),
+    limit: int | None = typer.Option(None, "--limit", metavar="N", min=1, help="At most N cases."),
+    after: str | None = typer.Option(None, "--after", metavar="REF",
+                                     help="The cases after this one (by case id): the next page."),
     as_json: bool = JSON,
 ) -> None:
-    """List cases, optionally of one stage, process or region (with the regions below it)."""
-    rows = case_file.list_cases(context(), stage=stage, process=process, region=region)
+    """List cases, optionally of one stage, process or region (with the regions below it), by
+    case id, printed as they are read; page with --limit and --after (the last REF shown)."""
+    rows = case_file.each_case(context(), stage=stage, process=process, region=region, after=after,
+                               limit=limit)
     if as_json:
-        emit_json(rows)
+        stream_json(rows)
     else:
-        table(rows, ["ref", "process", "stage", "employer", "region", "stage_entered_at"])
+        stream_table(rows, ["ref", "process", "stage", "employer", "region", "stage_entered_at"])
 
 
 @app.command()
