@@ -213,3 +213,19 @@ def test_libreoffice_opens_the_workbook_and_renders_it_to_pdf(
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "cases reached" in text and "Days in stage" in text
+
+
+def test_an_alliance_without_cases_gets_every_sheet_and_no_chart(
+    lotse: Lotse, db: Db, out: Path,  # noqa: F811
+) -> None:
+    file = out / "leer.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--period", "quarter", "--region-level", "region", "--json")
+
+    assert done.code == 0, done.err
+    assert done.json()["charts"] == 0
+    book = openpyxl.load_workbook(file)
+    assert book.sheetnames == SHEETS
+    assert table_after(book["funnel"], "process") == [
+        {"process": "(none)", "cohort": None, "cases": None, "stage": None, "reached": None, "share": None,
+         "median_days": None, "p90_days": None}]
