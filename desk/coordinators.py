@@ -1,5 +1,5 @@
 """Coordinators at the desk: sign-in by a one-time link (`sign_in`), search and the case page
-with its actions (`cases`)."""
+with its actions (`cases`), the funnel and time in stage as charts (`reports`)."""
 
 from __future__ import annotations
 

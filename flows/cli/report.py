@@ -1,7 +1,9 @@
 """`lotse report`: open cases per stage, employer and region, stalled cases, the last transitions.
 
 Runs the same task as the `pipeline-report` flow; as a flow run (publishing the artifacts) when
-PREFECT_API_URL is set, else a plain read of the database without Prefect.
+PREFECT_API_URL is set, else a plain read of the database without Prefect. With `--xlsx FILE`: the
+workbook of every report with charts (flows/cli/workbook.py, docs/reports.md), always read from the
+database directly, never through a flow run.
 """
 
 from __future__ import annotations
