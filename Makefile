@@ -59,6 +59,7 @@ benchmark: install
 	$(BIN)/python benchmarks/check_deadlines.py
 	$(BIN)/python benchmarks/deliver_outbox.py
 	$(BIN)/python benchmarks/read_commands.py
+	$(BIN)/python benchmarks/case_list.py
 	$(BIN)/python benchmarks/case_overviews.py
 	$(BIN)/python benchmarks/answer_links.py
 	$(BIN)/python benchmarks/process_migration.py
