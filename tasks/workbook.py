@@ -31,7 +31,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from lotse.states import periods
+from lotse.states import costs, periods
 from lotse.states.errors import BadInput
 from lotse.tasks import cost_report, course_report, funnel, pipeline_report, time_in_stage
 from lotse.tasks.context import Context
@@ -42,6 +42,52 @@ PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK = "pipeline", "funnel", "time in stage", 
 ATTRITION, COSTS, LANGUAGE_GROUPS = "attrition", "costs", "language groups"
 SHEETS = (PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK, ATTRITION, COSTS, LANGUAGE_GROUPS)
 _BOLD = Font(bold=True)
+EN = "en"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "pipeline": "Open cases as of {as_of}: {n}",
+        "funnel": "Funnel by {period} of opening, as of {as_of}", "month": "month", "quarter": "quarter",
+        "funnel_block": "{process}: cases reached",
+        "funnel_chart": "{process}: cases that reached each stage, by cohort",
+        "time": "Days in stage (finished stays) as of {as_of}",
+        "time_chart": "Days in stage: median and 90th percentile", "days": "days",
+        "stuck": "In their stage longer than its limit, as of {as_of}: {n}",
+        "attrition": "Withdrawals as of {as_of}: {n}",
+        "costs": "Costs in {currency} incurred by {as_of}: {total}",
+        "costs_chart": "Costs per employer and category ({currency})",
+        "groups": "Language course groups as of {as_of}",
+        "missing": "This report is not available in this version.",
+    },
+    "de": {
+        "pipeline": "Offene Fälle, Stand {as_of}: {n}",
+        "funnel": "Trichter nach {period} der Eröffnung, Stand {as_of}",
+        "month": "Monat", "quarter": "Quartal",
+        "funnel_block": "{process}: erreichte Fälle",
+        "funnel_chart": "{process}: Fälle, die jede Stufe erreichten, je Kohorte",
+        "time": "Tage in der Stufe (abgeschlossene Aufenthalte), Stand {as_of}",
+        "time_chart": "Tage in der Stufe: Median und 90. Perzentil", "days": "Tage",
+        "stuck": "Länger in ihrer Stufe als deren Frist, Stand {as_of}: {n}",
+        "attrition": "Abbrüche, Stand {as_of}: {n}",
+        "costs": "Kosten in {currency} bis {as_of}: {total}",
+        "costs_chart": "Kosten je Arbeitgeber und Kategorie ({currency})",
+        "groups": "Sprachkursgruppen, Stand {as_of}",
+        "missing": "Dieser Bericht ist in dieser Version nicht verfügbar.",
+    },
+}
+HEADERS_DE = {
+    "by": "nach", "process": "Prozess", "where": "wo", "open": "offen", "cohort": "Kohorte", "cases": "Fälle",
+    "stage": "Stufe", "reached": "erreicht", "share": "Anteil", "median_days": "Median (Tage)",
+    "p90_days": "90. Perzentil (Tage)", "version": "Version", "left": "weitergegangen",
+    "withdrawn": "abgebrochen", "open_longest_days": "längster offener (Tage)", "employer": "Arbeitgeber",
+    "region": "Region", "ref": "Aktenzeichen", "name": "Name", "since": "seit", "limit": "Frist",
+    "due": "fällig", "overdue_days": "überfällig (Tage)", "what": "was", "entered": "eingetreten",
+    "total": "gesamt", "funded": "gefördert", "saving": "Ersparnis", "group": "Gruppe", "pace": "Tempo",
+    "level": "Niveau", "school": "Sprachschule", "start": "Beginn", "end": "Ende",
+    "participants": "Teilnehmende", "below_target": "unter dem Ziel", "passed_b1": "B1 bestanden",
+    "median_weeks_to_b1": "Median Wochen bis B1", "passed_b2": "B2 bestanden",
+    "median_weeks_to_b2": "Median Wochen bis B2",
+}
 
 
 # -- the figures -----------------------------------------------------------------------------------
@@ -90,39 +136,41 @@ def names_of(ctx: Context, refs: Iterable[str]) -> dict[str, str]:
 # -- the book --------------------------------------------------------------------------------------
 
 
-def build(data: dict[str, Any], names: dict[str, str] | None = None) -> Workbook:
+def build(data: dict[str, Any], names: dict[str, str] | None = None, locale: str = EN) -> Workbook:
     """The workbook of the figures; `names` (reference -> name) adds a name column to the stuck
-    sheet, and nothing else."""
+    sheet, and nothing else. Titles and column headers in `locale` (English: the report's keys,
+    as in the JSON and the artifacts)."""
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
-    pipeline_sheet(book.create_sheet(PIPELINE), data[PIPELINE])
-    funnel_sheet(book.create_sheet(FUNNEL), data[FUNNEL])
-    time_in_stage_sheet(book.create_sheet(TIME_IN_STAGE), data[TIME_IN_STAGE])
-    stuck_sheet(book.create_sheet(STUCK), data[PIPELINE], names)
-    attrition_sheet(book.create_sheet(ATTRITION), data.get(ATTRITION))
-    costs_sheet(book.create_sheet(COSTS), data.get(COSTS))
-    language_groups_sheet(book.create_sheet(LANGUAGE_GROUPS), data.get(LANGUAGE_GROUPS))
+    pipeline_sheet(book.create_sheet(PIPELINE), data[PIPELINE], locale=locale)
+    funnel_sheet(book.create_sheet(FUNNEL), data[FUNNEL], locale=locale)
+    time_in_stage_sheet(book.create_sheet(TIME_IN_STAGE), data[TIME_IN_STAGE], locale=locale)
+    stuck_sheet(book.create_sheet(STUCK), data[PIPELINE], names, locale=locale)
+    attrition_sheet(book.create_sheet(ATTRITION), data.get(ATTRITION), locale=locale)
+    costs_sheet(book.create_sheet(COSTS), data.get(COSTS), locale=locale)
+    language_groups_sheet(book.create_sheet(LANGUAGE_GROUPS), data.get(LANGUAGE_GROUPS), locale=locale)
     book.properties.creator = "Lotse"
     book.properties.title = f"Lotse report as of {data[PIPELINE]['as_of']}"
     return book
 
 
-def pipeline_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
+def pipeline_sheet(sheet: Worksheet, report: dict[str, Any], *, locale: str = EN) -> None:
     """Today's pipeline: open cases per process version and stage, employer, region."""
-    row = _title(sheet, f"Open cases as of {report['as_of']}: {report['open_cases']}")
-    _table(sheet, row, ["by", "process", "where", "open"], pipeline_report.pipeline_table(report))
+    row = _title(sheet, _say(locale, "pipeline", as_of=report["as_of"], n=report["open_cases"]))
+    _table(sheet, row, ["by", "process", "where", "open"], pipeline_report.pipeline_table(report),
+           locale=locale)
 
 
-def funnel_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
+def funnel_sheet(sheet: Worksheet, report: dict[str, Any], *, locale: str = EN) -> None:
     """Per process, a block: the stages down, a column per cohort with the cases that reached the
     stage, and its bar chart; then every figure in one table."""
-    row = _title(sheet, f"Funnel by {report['period']} of opening, as of {report['as_of']}")
+    row = _title(sheet, _say(locale, "funnel", period=_say(locale, report["period"]), as_of=report["as_of"]))
     for process in sorted({c["process"] for c in report["cohorts"]}):
         cohorts = [c for c in report["cohorts"] if c["process"] == process]
-        stages = [s["stage"] for s in cohorts[0]["stages"]]
+        stages = list(dict.fromkeys(s["stage"] for c in cohorts for s in c["stages"]))
         reached = {(c["cohort"], s["stage"]): s["reached"] for c in cohorts for s in c["stages"]}
         header = row
-        _put(sheet, header, 1, f"{process}: cases reached", bold=True)
+        _put(sheet, header, 1, _say(locale, "funnel_block", process=process), bold=True)
         for col, c in enumerate(cohorts, start=2):
             _put(sheet, header, col, f"{c['cohort']} ({c['cases']})", bold=True)
         for offset, stage in enumerate(stages, start=1):
@@ -131,8 +179,8 @@ def funnel_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
                 _put(sheet, header + offset, col, reached.get((c["cohort"], stage), 0))
         chart = BarChart()
         chart.type, chart.grouping = "col", "clustered"
-        chart.title = f"{process}: cases that reached each stage, by cohort"
-        chart.y_axis.title, chart.x_axis.title = "cases", "stage"
+        chart.title = _say(locale, "funnel_chart", process=process)
+        chart.y_axis.title, chart.x_axis.title = _header("cases", locale), _header("stage", locale)
         chart.add_data(Reference(sheet, min_col=2, max_col=1 + len(cohorts), min_row=header,
                                  max_row=header + len(stages)), titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=1, min_row=header + 1, max_row=header + len(stages)))
@@ -140,22 +188,22 @@ def funnel_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
         sheet.add_chart(chart, f"{_column(len(cohorts) + 3)}{header}")
         row = header + max(len(stages) + 2, 20)
     _table(sheet, row, ["process", "cohort", "cases", "stage", "reached", "share", "median_days", "p90_days"],
-           funnel.funnel_table(report))
+           funnel.funnel_table(report), locale=locale)
 
 
-def time_in_stage_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
+def time_in_stage_sheet(sheet: Worksheet, report: dict[str, Any], *, locale: str = EN) -> None:
     """Per stage the median and 90th percentile of days (a bar chart of both), then per employer
     and region."""
-    row = _title(sheet, f"Days in stage (finished stays) as of {report['as_of']}")
+    row = _title(sheet, _say(locale, "time", as_of=report["as_of"]))
     columns = ["process", "version", "stage", "left", "median_days", "p90_days", "withdrawn", "open",
                "open_longest_days"]
     stages = report["by_stage"]
-    end = _table(sheet, row, columns, stages)
+    end = _table(sheet, row, columns, stages, locale=locale)
     if stages:
         chart = BarChart()
         chart.type, chart.grouping = "col", "clustered"
-        chart.title = "Days in stage: median and 90th percentile"
-        chart.y_axis.title, chart.x_axis.title = "days", "stage"
+        chart.title = _say(locale, "time_chart")
+        chart.y_axis.title, chart.x_axis.title = _say(locale, "days"), _header("stage", locale)
         chart.add_data(Reference(sheet, min_col=5, max_col=6, min_row=row, max_row=row + len(stages)),
                        titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=3, min_row=row + 1, max_row=row + len(stages)))
@@ -163,49 +211,52 @@ def time_in_stage_sheet(sheet: Worksheet, report: dict[str, Any]) -> None:
         sheet.add_chart(chart, f"{_column(len(columns) + 2)}{row}")
     row = max(end + 1, row + 20)
     for by in ("employer", "region"):
-        row = _table(sheet, row, ["process", "version", "stage", by, *columns[3:]], report[f"by_{by}"]) + 1
+        row = _table(sheet, row, ["process", "version", "stage", by, *columns[3:]], report[f"by_{by}"],
+                     locale=locale) + 1
 
 
-def stuck_sheet(sheet: Worksheet, report: dict[str, Any], names: dict[str, str] | None = None) -> None:
+def stuck_sheet(sheet: Worksheet, report: dict[str, Any], names: dict[str, str] | None = None, *,
+                locale: str = EN) -> None:
     """Cases in their stage longer than its limit, by reference; with `names`, a name column."""
     stuck = report["stuck"]
-    row = _title(sheet, f"In their stage longer than its limit, as of {report['as_of']}: {len(stuck)}")
+    row = _title(sheet, _say(locale, "stuck", as_of=report["as_of"], n=len(stuck)))
     columns = ["ref", *(["name"] if names is not None else []), "process", "stage", "since", "limit", "due",
                "overdue_days", "employer", "region"]
     rows = [{**s, **({"name": names.get(s["ref"], "")} if names is not None else {})} for s in stuck]
-    _table(sheet, row, columns, rows)
+    _table(sheet, row, columns, rows, locale=locale)
 
 
-def attrition_sheet(sheet: Worksheet, report: dict[str, Any] | None) -> None:
+def attrition_sheet(sheet: Worksheet, report: dict[str, Any] | None, *, locale: str = EN) -> None:
     """Withdrawals per stage, category, employer and region; changes of employer."""
     if report is None:
-        _title(sheet, "The attrition report is not available in this version.")
+        _title(sheet, _say(locale, "missing"))
         return
     from lotse.tasks import attrition_report
 
-    row = _title(sheet, f"Withdrawals as of {report['as_of']}: {report['withdrawn']}")
+    row = _title(sheet, _say(locale, "attrition", as_of=report["as_of"], n=report["withdrawn"]))
     _table(sheet, row, ["by", "process", "stage", "what", "entered", "withdrawn", "share"],
-           attrition_report.attrition_table(report))
+           attrition_report.attrition_table(report), locale=locale)
 
 
-def costs_sheet(sheet: Worksheet, report: dict[str, Any] | None) -> None:
+def costs_sheet(sheet: Worksheet, report: dict[str, Any] | None, *, locale: str = EN) -> None:
     """Per employer the costs per category in euros (a stacked bar per employer), the total, what
     programmes funded and what sharing saved; a last row for all employers."""
     if report is None:
-        _title(sheet, "The cost report is not available in this version.")
+        _title(sheet, _say(locale, "missing"))
         return
-    row = _title(sheet, f"Costs in {report['currency']} incurred by {report['as_of']}: {report['total']}")
+    row = _title(sheet, _say(locale, "costs", currency=report["currency"], as_of=report["as_of"],
+                             total=report["total"]))
     table = cost_report.cost_table(report)
     categories = [c["category"] for c in report["by_category"]]
     columns = ["employer", *categories, "total", "funded", "saving"]
     rows = [{k: _amount(v) if k != "employer" else v for k, v in r.items()} for r in table]
-    _table(sheet, row, columns, rows, number_format="#,##0.00")
+    _table(sheet, row, columns, rows, number_format="#,##0.00", locale=locale)
     employers = len(rows) - 1  # the last row is every employer
     if employers and categories:
         chart = BarChart()
         chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-        chart.title = f"Costs per employer and category ({report['currency']})"
-        chart.y_axis.title, chart.x_axis.title = report["currency"], "employer"
+        chart.title = _say(locale, "costs_chart", currency=report["currency"])
+        chart.y_axis.title, chart.x_axis.title = report["currency"], _header("employer", locale)
         chart.add_data(Reference(sheet, min_col=2, max_col=1 + len(categories), min_row=row,
                                  max_row=row + employers), titles_from_data=True)
         chart.set_categories(Reference(sheet, min_col=1, min_row=row + 1, max_row=row + employers))
@@ -213,15 +264,15 @@ def costs_sheet(sheet: Worksheet, report: dict[str, Any] | None) -> None:
         sheet.add_chart(chart, f"{_column(len(columns) + 2)}{row}")
 
 
-def language_groups_sheet(sheet: Worksheet, report: dict[str, Any] | None) -> None:
+def language_groups_sheet(sheet: Worksheet, report: dict[str, Any] | None, *, locale: str = EN) -> None:
     """Per course group and per pace: participants, reached the target, weeks to B1 and B2."""
     if report is None:
-        _title(sheet, "The language course report is not available in this version.")
+        _title(sheet, _say(locale, "missing"))
         return
-    row = _title(sheet, f"Language course groups as of {report['as_of']}")
+    row = _title(sheet, _say(locale, "groups", as_of=report["as_of"]))
     _table(sheet, row, ["group", "pace", "level", "school", "start", "end", "participants", "reached",
                         "below_target", "passed_b1", "median_weeks_to_b1", "passed_b2", "median_weeks_to_b2"],
-           course_report.table(report))
+           course_report.table(report), locale=locale)
 
 
 # -- cells -----------------------------------------------------------------------------------------
@@ -233,12 +284,13 @@ def _title(sheet: Worksheet, text: str) -> int:
 
 
 def _table(sheet: Worksheet, row: int, columns: list[str], rows: list[dict[str, Any]],
-           number_format: str | None = None) -> int:
+           number_format: str | None = None, *, locale: str = EN) -> int:
     """A header and a row per dict from `row` on; returns the row after the last."""
     for col, name in enumerate(columns, start=1):
-        _put(sheet, row, col, name, bold=True)
+        shown = _header(name, locale)
+        _put(sheet, row, col, shown, bold=True)
         sheet.column_dimensions[_column(col)].width = max(
-            sheet.column_dimensions[_column(col)].width or 0, min(max(len(name) + 2, 12), 40))
+            sheet.column_dimensions[_column(col)].width or 0, min(max(len(shown) + 2, 12), 40))
     for offset, values in enumerate(rows, start=1):
         for col, name in enumerate(columns, start=1):
             cell = _put(sheet, row + offset, col, values.get(name))
@@ -260,6 +312,20 @@ def _put(sheet: Worksheet, row: int, col: int, value: Any, *, bold: bool = False
     if bold:
         cell.font = _BOLD
     return cell
+
+
+def _say(locale: str, key: str, **values: Any) -> str:
+    return TEXTS.get(locale, TEXTS[EN])[key].format(**values)
+
+
+def _header(key: str, locale: str) -> str:
+    """A column's header: its key in English (as in the JSON), a title in German; a cost category
+    by its title."""
+    if locale == EN:
+        return key
+    if key in HEADERS_DE:
+        return HEADERS_DE[key]
+    return costs.category_title(key, locale) if key in costs.CATEGORIES else key
 
 
 def _amount(value: Any) -> Decimal | Any:

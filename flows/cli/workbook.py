@@ -33,7 +33,7 @@ def write_workbook(file: str, *, as_of: dt.date | None, period: str, region_leve
     data = workbook.figures(ctx, as_of, period, region_level)
     stuck = data[workbook.PIPELINE]["stuck"]
     names = workbook.names_of(ctx, (s["ref"] for s in stuck)) if with_names else None
-    book = workbook.build(data, names)
+    book = workbook.build(data, names, ctx.settings.locale)
     written = workbook.save(book, target)
     charts = sum(len(sheet._charts) for sheet in book.worksheets)
     if as_json:

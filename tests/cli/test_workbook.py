@@ -30,8 +30,12 @@ SHEETS = ["pipeline", "funnel", "time in stage", "stuck cases", "attrition", "co
 
 
 @pytest.fixture
-def refs(db: Db, settings: Settings, clock: Clock) -> Iterator[dict[str, str]]:  # noqa: F811
-    """The known cohort in the database of the `db` fixture (SQLite file or PostgreSQL)."""
+def refs(
+    db: Db, settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> Iterator[dict[str, str]]:
+    """The known cohort in the database of the `db` fixture (SQLite file or PostgreSQL); headers in
+    English (the report's keys) unless a test says otherwise."""
+    monkeypatch.setenv("LOTSE_LOCALE", "en")
     ctx = Context.from_settings(settings.model_copy(update={"database_url": db.url}), check_schema=False)
     ctx.clock = clock
     try:
@@ -216,8 +220,9 @@ def test_libreoffice_opens_the_workbook_and_renders_it_to_pdf(
 
 
 def test_an_alliance_without_cases_gets_every_sheet_and_no_chart(
-    lotse: Lotse, db: Db, out: Path,  # noqa: F811
+    lotse: Lotse, db: Db, out: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
+    monkeypatch.setenv("LOTSE_LOCALE", "en")
     file = out / "leer.xlsx"
 
     done = lotse("report", "--xlsx", str(file), "--period", "quarter", "--region-level", "region", "--json")
@@ -229,3 +234,22 @@ def test_an_alliance_without_cases_gets_every_sheet_and_no_chart(
     assert table_after(book["funnel"], "process") == [
         {"process": "(none)", "cohort": None, "cases": None, "stage": None, "reached": None, "share": None,
          "median_days": None, "p90_days": None}]
+
+
+def test_in_german_by_default_titles_headers_and_cost_categories(
+    lotse: Lotse, refs: dict[str, str], out: Path,
+) -> None:
+    file = out / "bericht.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, env={"LOTSE_LOCALE": "de"})
+
+    assert done.code == 0, done.err
+    book = openpyxl.load_workbook(file)
+    assert cells(book["funnel"])[0][0] == "Trichter nach Monat der Eröffnung, Stand 2026-06-30"
+    assert cells(book["funnel"])[2][0] == "pflege: erreichte Fälle"
+    stays = table_after(book["time in stage"], "Prozess")
+    assert {"Prozess": "pflege", "Version": 2, "Stufe": "recruited", "weitergegangen": 3,
+            "Median (Tage)": 10, "90. Perzentil (Tage)": 20, "abgebrochen": 1, "offen": 0,
+            "längster offener (Tage)": None} in stays
+    assert [r["Vermittlungsgebühr"] for r in table_after(book["costs"], "Arbeitgeber")] == [0, 1000, 1000]
+    assert book["time in stage"]._charts[0].title is not None
