@@ -17,14 +17,6 @@ class Actor:
     serves: frozenset[str] = frozenset()  # regions it serves besides its own (`actor_regions`)
 
     @property
-    def area(self) -> frozenset[str] | None:
-        """The regions it serves, each with the regions below it; None: the whole alliance (an
-        actor with neither a region nor regions served)."""
-        if self.region is None and not self.serves:
-            return None
-        return self.serves | ({self.region} if self.region else set())
-
-    @property
     def is_coordinator(self) -> bool:
         return COORDINATOR in self.roles
 

@@ -36,6 +36,19 @@ ACTORS = [
     ("arbeitsagentur-seeland", "Agentur für Arbeit Seeland", ["job_centre"], None),
 ]
 EMPLOYERS = ["klinik-seeblick", "pflegeheim-lindenhof", "pflegedienst-am-hafen"]
+# What some of them offer (docs/directory.md): function mailboxes and switchboards only, all fictional.
+PROFILES = {
+    "wohnbau-seeland-nord": directory.Profile(
+        services={"housing": "Möblierte Ein- und Zweizimmerwohnungen nahe der Kliniken, zur Ankunft"},
+        languages=["de", "en"], contact="vermietung@wohnbau-seeland-nord.demo.lotse.invalid",
+        website="https://wohnbau-seeland-nord.demo.lotse.invalid"),
+    "sprachschule-wortwerk": directory.Profile(
+        services={"language_school": "Deutsch B1/B2 Pflege, telc-Prüfungszentrum, Abendkurse"},
+        languages=["de", "en", "es"], contact="+49 4551 0000-0"),
+    "beratung-seeland": directory.Profile(
+        services={"counsellor": "Migrationsberatung, Familiennachzug, Anerkennung"},
+        languages=["de", "en", "ar", "tl"], contact="beratung@beratung-seeland.demo.lotse.invalid"),
+}
 
 # (given name, family name, nationality): invented, any likeness is chance
 PFLEGE_PEOPLE = [
@@ -133,7 +146,7 @@ def create(ctx: Context) -> str:
         before = outbox.last_id(session)
     for actor_id, name, roles, region in ACTORS:
         directory.add_actor(ctx, actor_id, name=name, roles=roles, region=region,
-                            email=f"{actor_id}@demo.lotse.invalid")
+                            email=f"{actor_id}@demo.lotse.invalid", profile=PROFILES.get(actor_id))
     count = 0
     prepared: set[tuple[str, str]] = set()
     try:

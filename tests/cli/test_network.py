@@ -89,6 +89,11 @@ def test_the_network_of_the_demo_in_three_formats_names_organisations_and_no_per
     assert not [name for name in PEOPLE if name in everything]
     assert "@" not in everything  # no mailbox, no contact
     assert not any(c["ref"] in everything for c in cases)
+    # the demo's profiles: languages and websites are shown, a service's free text and contact never
+    assert orgs["beratung-seeland"]["languages"] == ["de", "en", "ar", "tl"]
+    assert "https://wohnbau-seeland-nord.demo.lotse.invalid" in md
+    services = [text for profile in demo.PROFILES.values() for text in profile.services.values()]
+    assert services and not any(text in everything for text in services)
 
 
 def escape_md(text: str) -> str:
