@@ -41,6 +41,7 @@ SUFFIX = ".xlsx"
 PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK = "pipeline", "funnel", "time in stage", "stuck cases"
 ATTRITION, COSTS, LANGUAGE_GROUPS = "attrition", "costs", "language groups"
 SHEETS = (PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK, ATTRITION, COSTS, LANGUAGE_GROUPS)
+PROBLEMS = "problems"
 _BOLD = Font(bold=True)
 EN = "en"
 
@@ -57,7 +58,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs": "Costs in {currency} incurred by {as_of}: {total}",
         "costs_chart": "Costs per employer and category ({currency})",
         "groups": "Language course groups as of {as_of}",
-        "missing": "This report is not available in this version.",
+        "missing": "This report could not be made; `lotse doctor` says why.",
     },
     "de": {
         "pipeline": "Offene Fälle, Stand {as_of}: {n}",
@@ -72,7 +73,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs": "Kosten in {currency} bis {as_of}: {total}",
         "costs_chart": "Kosten je Arbeitgeber und Kategorie ({currency})",
         "groups": "Sprachkursgruppen, Stand {as_of}",
-        "missing": "Dieser Bericht ist in dieser Version nicht verfügbar.",
+        "missing": "Dieser Bericht ließ sich nicht erstellen; `lotse doctor` sagt, warum.",
     },
 }
 HEADERS_DE = {
@@ -95,17 +96,28 @@ HEADERS_DE = {
 
 def figures(ctx: Context, as_of: dt.date | None = None, period: str = periods.MONTH,
             region_level: int | None = None) -> dict[str, Any]:
-    """Every report the workbook shows, as their functions return them (None: not available)."""
+    """Every report the workbook shows, as their functions return them (None: not available), and
+    `problems`: what kept a report out (a broken programmes file keeps out the costs, not the rest)."""
     pipeline = pipeline_report.pipeline(ctx, as_of, region_level)
     day = dt.date.fromisoformat(pipeline["as_of"])
+    problems: list[str] = []
     return {
         PIPELINE: pipeline,
         FUNNEL: funnel.funnel(ctx, day, period),
         TIME_IN_STAGE: time_in_stage.time_in_stage(ctx, day, region_level),
         ATTRITION: _attrition(ctx, day),
-        COSTS: cost_report.cost_report(ctx, day),
+        COSTS: _costs(ctx, day, problems),
         LANGUAGE_GROUPS: course_report.report(ctx, day),
+        PROBLEMS: problems,
     }
+
+
+def _costs(ctx: Context, day: dt.date, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        return cost_report.cost_report(ctx, day)
+    except BadInput as broken:  # names the file and the key, never a person
+        problems.append(f"costs: not in the workbook: {broken}; see `lotse doctor`")
+        return None
 
 
 def _attrition(ctx: Context, day: dt.date) -> dict[str, Any] | None:

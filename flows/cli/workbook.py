@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from lotse.flows.cli.output import context, emit_json
+from lotse.flows.cli.output import context, emit_json, warn
 from lotse.states import periods, store
 from lotse.states.errors import BadInput, NotFound
 from lotse.tasks import workbook
@@ -31,6 +31,8 @@ def write_workbook(file: str, *, as_of: dt.date | None, period: str, region_leve
     if with_names:
         _coordinator(ctx, by)
     data = workbook.figures(ctx, as_of, period, region_level)
+    for problem in data[workbook.PROBLEMS]:
+        warn(problem)
     stuck = data[workbook.PIPELINE]["stuck"]
     names = workbook.names_of(ctx, (s["ref"] for s in stuck)) if with_names else None
     book = workbook.build(data, names, ctx.settings.locale)

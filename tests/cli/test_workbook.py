@@ -253,3 +253,20 @@ def test_in_german_by_default_titles_headers_and_cost_categories(
             "längster offener (Tage)": None} in stays
     assert [r["Vermittlungsgebühr"] for r in table_after(book["costs"], "Arbeitgeber")] == [0, 1000, 1000]
     assert book["time in stage"]._charts[0].title is not None
+
+
+def test_a_broken_programmes_file_keeps_out_the_costs_only_with_a_warning(
+    lotse: Lotse, refs: dict[str, str], out: Path, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "programmes.yaml"
+    broken.write_text("programmes: [unclosed\n", encoding="utf-8")
+    file = out / "bericht.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, env={"LOTSE_PROGRAMMES_FILE": str(broken)})
+
+    assert done.code == 0, done.err
+    [warning] = done.err.strip().splitlines()
+    assert warning.startswith("warning: costs: not in the workbook: ") and "programmes.yaml" in warning
+    book = openpyxl.load_workbook(file)
+    assert cells(book["costs"]) == [["This report could not be made; `lotse doctor` says why."]]
+    assert book["costs"]._charts == [] and len(book["funnel"]._charts) == 1
