@@ -17,6 +17,7 @@ from lotse.states.moments import iso
 from lotse.states.process import Process
 from lotse.states.records import (
     ActorRecord,
+    ActorRegionRecord,
     ActorRoleRecord,
     CaseRecord,
     DeadlineRecord,
@@ -186,7 +187,7 @@ def views(ctx: Context, *, refs: list[str] | None = None, ids: list[int] | None 
         result.append(CaseView(
             case_id=row.id, process=process, case=case, stage_entered_at=row.stage_entered_at,
             ticks=case_ticks, deadlines=open_deadlines.get(row.id, []), history=history.get(row.id, []),
-            directory=directory,
+            directory=directory, above=tuple(ctx.regions.chain(row.region)[1:]),
         ))
     return result
 
@@ -199,9 +200,13 @@ def _directory(session: Any) -> dict[str, Organisation]:
     roles: dict[str, set[str]] = {}
     for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
         roles.setdefault(actor_id, set()).add(role)
+    serves: dict[str, set[str]] = {}
+    for actor_id, region in session.execute(select(ActorRegionRecord.actor_id, ActorRegionRecord.region)):
+        serves.setdefault(actor_id, set()).add(region)
     actors = session.execute(select(ActorRecord.id, ActorRecord.name, ActorRecord.region))
     return {
-        actor_id: Organisation(actor_id, name, frozenset(roles.get(actor_id, ())), region)
+        actor_id: Organisation(actor_id, name, frozenset(roles.get(actor_id, ())), region,
+                               frozenset(serves.get(actor_id, ())))
         for actor_id, name, region in actors
     }
 

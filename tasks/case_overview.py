@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lotse.notifications.dispatch import nearest
 from lotse.states import facts as fact_kinds
 from lotse.states.case import Case
 from lotse.states.deadlines import rule
@@ -51,6 +52,7 @@ class Organisation:
     name: str
     roles: frozenset[str]
     region: str | None = None
+    serves: frozenset[str] = frozenset()  # regions it serves besides its own
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class CaseView:
     deadlines: list[OpenDeadline] = field(default_factory=list)  # open ones, soonest first
     history: list[Entry] = field(default_factory=list)  # oldest first
     directory: Mapping[str, Organisation] = field(default_factory=dict)
+    above: tuple[str, ...] = ()  # the regions above the case's, nearest first (states/regions.py)
 
     @property
     def history_id(self) -> int:
@@ -262,17 +265,15 @@ class _Writer:
         return escape(fact_kinds.display(value))
 
     def organisations(self, role: str) -> str:
-        """Who holds a role for this case: its employer, else the role's actors of its region
-        (or of no region), as the notifications address them."""
+        """Who holds a role for this case: its employer, else the role's actors nearest its region
+        up the hierarchy, as the notifications address them (notifications/dispatch.py)."""
         if role == "employer":
             employer = self.view.directory.get(self.case.employer)
             found = [employer] if employer is not None else []
         else:
-            found = sorted(
-                (o for o in self.view.directory.values()
-                 if role in o.roles and o.region in (None, self.case.region)),
-                key=lambda o: o.id,
-            )
+            serving = {o.id: o.serves | ({o.region} if o.region else set())
+                       for o in self.view.directory.values() if role in o.roles}
+            found = [self.view.directory[a] for a in nearest(serving, [self.case.region, *self.view.above])]
         names = ", ".join(escape(o.name) for o in found) or self.words["nobody"]
         return f"{names} ({self.role(role)})"
 
