@@ -270,3 +270,20 @@ def test_a_broken_programmes_file_keeps_out_the_costs_only_with_a_warning(
     book = openpyxl.load_workbook(file)
     assert cells(book["costs"]) == [["This report could not be made; `lotse doctor` says why."]]
     assert book["costs"]._charts == [] and len(book["funnel"]._charts) == 1
+
+
+def test_region_level_counts_regions_at_that_level_of_the_hierarchy(
+    lotse: Lotse, refs: dict[str, str], out: Path,
+) -> None:
+    file = out / "bericht.xlsx"
+
+    done = lotse("report", "--xlsx", str(file), "--as-of", AS_OF, "--region-level", "region")
+
+    assert done.code == 0, done.err
+    book = openpyxl.load_workbook(file)
+    rows = cells(book["time in stage"])
+    start = next(i for i, r in enumerate(rows) if r[:4] == ["process", "version", "stage", "region"])
+    by_region = {r[3] for r in rows[start + 1:] if r[0] is not None}
+    assert by_region == {"SE-Nord"}  # the Seestadt case counted under its target region
+    pipeline = table_after(book["pipeline"], "by")
+    assert {"by": "region", "process": None, "where": "SE-Nord", "open": 3} in pipeline  # "" reads as empty
