@@ -16,7 +16,7 @@ from lotse.notifications.channels import AppriseSender, Sender, SendFailed
 from lotse.notifications.routes import Address
 from lotse.states.errors import NotFound
 from lotse.states.process import COORDINATOR
-from lotse.states.records import ActorRecord, ActorRoleRecord
+from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
 from lotse.tasks import outbox_retry
 from lotse.tasks.context import Context
 
@@ -55,10 +55,12 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
         actor = session.get(ActorRecord, who)
-        if actor is not None:
+        if actor is not None and actor.removed_at is None:
             roles = tuple(session.scalars(
                 select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == who)).all())
-            targets = [Address(roles, region, actor.id) for region in _regions(actor.region, regions)]
+            served = sorted(({actor.region} if actor.region else set()) | set(session.scalars(
+                select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == who))))
+            targets = [Address(roles, region, actor.id) for region in served or _regions(None, regions)]
         elif who in known_roles:
             targets = _addresses_of_role(session, who, regions)
         else:
@@ -94,15 +96,12 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
 def _addresses_of_role(session: Any, role: str, regions: set[str]) -> list[Address]:
     """The addresses messages to a role can have: each of its actors in each region it serves
     (all regions, if it has none), or the role itself in each region where it has no actor."""
-    actors = session.execute(
-        select(ActorRecord.id, ActorRecord.region)
-        .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
-        .where(ActorRoleRecord.role == role).order_by(ActorRecord.id)
-    ).all()
+    actors = dispatch.serving(session, role)  # each with its region and the regions it serves besides
     if not actors:
         return [Address((role,), region) for region in _regions(None, regions)]
     return [Address((role,), region, actor_id)
-            for actor_id, home in actors for region in _regions(home, regions)]
+            for actor_id, served in actors.items()
+            for region in (sorted(served) if served else _regions(None, regions))]
 
 
 def _above(addresses: list[Address], ctx: Context) -> list[Address]:
