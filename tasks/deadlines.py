@@ -151,10 +151,11 @@ def each_due(
     if dry_run:
         with ctx.db.reading() as session:
             # Core, not the ORM: plain rows, fetched `chunk` at a time
-            for values in session.connection().execution_options(yield_per=chunk).execute(_query(day)):
-                found = rules.row(values)
-                if found is not None:
-                    yield found.finding
+            read = session.connection().execution_options(yield_per=chunk).execute(_query(day))
+            for part in read.partitions():
+                for values in part:
+                    if (finding := rules.finding(values)) is not None:
+                        yield finding
         return
     after: tuple[Any, ...] | None = None
     while True:
@@ -188,6 +189,10 @@ def _query(day: dt.date, *, after: tuple[Any, ...] | None = None, limit: int | N
     return query
 
 
+# the rule, the level due, the fields of its finding, the day of the next level
+_Due = tuple[Rule, int, dict[str, Any], dt.date | None]
+
+
 class _Rules:
     """What a row of the check becomes, computed once per (definition, deadline) and per
     (deadline, due date) rather than per row: a check reads tens of thousands of rows that share a
@@ -197,34 +202,45 @@ class _Rules:
         self.ctx, self.day, self.locale = ctx, day, ctx.settings.locale
         self.processes: dict[tuple[str, int], Process] = {}
         self.rules: dict[tuple[str, int, str], tuple[Rule, str, str] | None] = {}
-        self.levels: dict[tuple[str, int, str, dt.date], tuple[int, str, dt.date | None]] = {}
+        # per (process, version, deadline, due date): the rule, the level due, and what it says
+        self.dues: dict[tuple[str, int, str, dt.date], _Due | None] = {}
+
+    def finding(self, values: Any) -> Finding | None:
+        """The finding of a row of `_query`, or None when no level is due by the rules now."""
+        known = self.dues.get((values[5], values[6], values[1], values[2]), False)
+        if known is False:
+            known = self._due(values[5], values[6], values[1], values[2])
+        if known is None:
+            return None
+        _, level, said, _ = known
+        return Finding(ref=values[4], **said, reminded=level > values[3])
 
     def row(self, values: Any) -> _Row | None:
-        row_id, deadline, due, reminded, ref, name, version, stage = values
+        finding = self.finding(values)
+        if finding is None:
+            return None
+        row_id, deadline, due, _, _, name, version, stage = values
+        r, _, _, next_at = self.dues[(name, version, deadline, due)]  # type: ignore[misc]
+        item = _item(self._process(name, version), stage, r) if finding.reminded else None
+        return _Row(finding, row_id, next_at, item)
+
+    def _due(self, name: str, version: int, deadline: str, due: dt.date) -> _Due | None:
         known = self.rules.get((name, version, deadline), False)
         if known is False:
-            process = self._process(name, version)
-            r = rule(process, deadline)
+            r = rule(self._process(name, version), deadline)
             known = self.rules[(name, version, deadline)] = (
                 None if r is None else (r, r.title.in_(self.locale), r.basis.in_(self.locale))
             )
-        if known is None:  # the definition changed since the row was opened
-            return None
-        r, title, basis = known
-        ladder = self.levels.get((name, version, deadline, due))
-        if ladder is None:
+        found = None
+        if known is not None:  # else the definition changed since the row was opened
+            r, title, basis = known
             level = r.level_on(due, self.day)
-            ladder = self.levels[(name, version, deadline, due)] = (
-                level, r.role_of(level), r.level_date(due, level + 1))
-        level, role, next_at = ladder
-        if level == 0:
-            return None
-        finding = Finding(
-            ref=ref, deadline=deadline, title=title, due=due, level=level, role=role, responsible=r.role,
-            basis=basis, overdue_days=(self.day - due).days, reminded=level > reminded,
-        )
-        item = _item(self._process(name, version), stage, r) if finding.reminded else None
-        return _Row(finding, row_id, next_at, item)
+            said = {"deadline": deadline, "title": title, "due": due, "level": level,
+                    "role": r.role_of(level), "responsible": r.role, "basis": basis,
+                    "overdue_days": (self.day - due).days}
+            found = (r, level, said, r.level_date(due, level + 1)) if level > 0 else None
+        self.dues[(name, version, deadline, due)] = found
+        return found
 
     def _process(self, name: str, version: int) -> Process:
         process = self.processes.get((name, version))
