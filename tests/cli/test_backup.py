@@ -15,7 +15,7 @@ import pytest
 
 from lotse.states import schema
 from lotse.tasks import backup as backups
-from lotse.tasks import casework
+from lotse.tasks import casework, demo
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.cli.test_doctor import notified_roles, route_file
@@ -40,7 +40,7 @@ def test_a_backup_is_a_private_copy_and_says_what_it_holds(lotse: Lotse, home: P
     outcome = lotse("backup", str(file))
     assert outcome.code == 0, outcome.err
     assert outcome.out.startswith(f"backup of sqlite:///{home / 'lotse.db'} written to {file}: ")
-    assert f"schema {schema.head()}, 32 cases, 11 actors" in outcome.out
+    assert f"schema {schema.head()}, 32 cases, {len(demo.ACTORS)} actors" in outcome.out
     assert stat.S_IMODE(file.stat().st_mode) == 0o600  # names of people: for its owner only
     assert os.listdir(file.parent) == [file.name]
     assert refs(file) == refs(home / "lotse.db")
@@ -187,7 +187,8 @@ def test_a_postgresql_backup_restores_with_pg_restore_into_another_database(tmp_
         file = tmp_path / "lotse.dump"
         result = run_lotse(home, "backup", str(file), env={"LOTSE_DATABASE_URL": live})
         assert result.returncode == 0, result.stderr
-        assert f"schema {schema.head()}, 32 cases, 11 actors (pg_dump custom format" in result.stdout
+        held = f"schema {schema.head()}, 32 cases, {len(demo.ACTORS)} actors (pg_dump custom format"
+        assert held in result.stdout
         assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
         libpq = spare.replace("postgresql+psycopg://", "postgresql://")
