@@ -28,6 +28,7 @@ from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, St
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
 from lotse.states.titles import LOCALES, Title
+from lotse.states.yaml_errors import reported_as
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
@@ -302,14 +303,8 @@ def load_text(text: str, file: str) -> Process:
     if len(text) > MAX_BYTES:
         raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
                               "is a few kB of stages, facts and events")
-    try:
+    with reported_as(file):
         data = _parse(text, file)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DefinitionError(file, where, f"malformed YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise DefinitionError(file, "", f"cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise DefinitionError(file, "", "must be a mapping with name, version, stages, ...")
     try:

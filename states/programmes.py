@@ -33,6 +33,7 @@ import lotse.config
 from lotse.states.costs import CATEGORIES
 from lotse.states.errors import BadInput, DefinitionError
 from lotse.states.titles import Title
+from lotse.states.yaml_errors import reported_as
 
 SHIPPED = Path(lotse.config.__file__).parent / "programmes.yaml"
 ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -97,17 +98,12 @@ def load(path: Path | None) -> dict[str, Programme]:
             raw = stream.read(MAX_BYTES + 1)
         if len(raw) > MAX_BYTES:
             raise DefinitionError(name, "", "is larger than 1 MB; a list of programmes is a few kB")
-        data = yaml.safe_load(raw.decode("utf-8"))
+        with reported_as(name):
+            data = yaml.safe_load(raw.decode("utf-8"))
     except FileNotFoundError:
         raise BadInput(f"{name}: no such file (LOTSE_PROGRAMMES_FILE); point it to the alliance's "
                        f"programmes, shaped like {SHIPPED}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(name, "", f"cannot be read: {exc}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DefinitionError(name, where, f"malformed YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
         raise DefinitionError(name, "", f"cannot be read: {exc}") from None
     return _programmes(data, name)
 

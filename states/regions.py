@@ -34,6 +34,7 @@ import yaml
 
 from lotse.states.errors import BadInput, DefinitionError
 from lotse.states.titles import Title
+from lotse.states.yaml_errors import reported_as
 
 # A region is written into message tags and routing addresses, where `;` or `=` would add a field.
 CODE = re.compile(r"\w[\w-]{0,63}")  # letters include umlauts: HL-Süd
@@ -167,14 +168,8 @@ def load(path: Path) -> Regions:
 
 def parse(text: str, file: str) -> Regions:
     """Validate a hierarchy's YAML text; an error names the file and the key path."""
-    try:
+    with reported_as(file):
         data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise DefinitionError(file, where, f"malformed YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise DefinitionError(file, "", f"cannot be read: {exc}") from None
     if not isinstance(data, dict) or "regions" not in data:
         raise DefinitionError(file, "", "must be a mapping with a list `regions` (code, title, regions)")
     unknown = sorted(str(k) for k in data if k != "regions")
