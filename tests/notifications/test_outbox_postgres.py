@@ -33,12 +33,16 @@ def test_a_reminder_with_the_longest_ids_is_queued_once_and_delivered(
     settings: Settings, clock: Clock, webhook: Webhook, tmp_path: Path,
 ) -> None:
     assert len(DEADLINE) == len(ROLE) == len(ACTOR) == len(REGION) == 64
+    regions = tmp_path / "regions.yaml"  # the county with the longest region below it
+    regions.write_text(f"regions:\n  - code: SE\n    title: Kreis\n    regions:\n"
+                       f"      - {{code: SE-Nord, title: Nord}}\n      - {{code: {REGION}, title: Lang}}\n",
+                       encoding="utf-8")
     routes = tmp_path / "routes.yaml"
     routes.write_text(f'version: 1\nurls:\n  - "{webhook.url()}":\n      tag: {ACTOR}, {ROLE}\n',
                       encoding="utf-8")
     with fresh_database() as url:
-        ctx = Context.from_settings(
-            settings.model_copy(update={"database_url": url, "notify_config": routes}), check_schema=False)
+        own = {"database_url": url, "notify_config": routes, "regions_file": regions}
+        ctx = Context.from_settings(settings.model_copy(update=own), check_schema=False)
         schema.upgrade(ctx.db.engine)
         ctx.clock = clock
         data = ctx.catalog.get("pflege").model_dump(by_alias=True)
