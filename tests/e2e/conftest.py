@@ -23,6 +23,7 @@ from tests.conftest import run_lotse
 
 LOTSE = [sys.executable, "-m", "lotse.flows.cli"]
 READY = "Ctrl-C stops lotse up"
+FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -111,7 +112,29 @@ def start(
         time.sleep(0.25)
     assert httpx.get(f"{up.api}/health", timeout=5).status_code == 200
     up.descendants = children(process.pid)
+    if "pipeline-report run" in up.text():
+        try:
+            wait_until_reported(up.api)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                up.stop(signal.SIGKILL, timeout=10)
+            raise
     return up
+
+
+def wait_until_reported(api: str, timeout: float = 180) -> None:
+    """Until the pipeline-report run `lotse up` starts (at once, or after the demo's runs) has
+    ended: a test acting meanwhile would compete with its artifacts for the Prefect server's
+    SQLite, and stopping `lotse up` would cut it off mid-run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = httpx.post(f"{api}/flow_runs/filter", timeout=10,
+                           json={"flows": {"name": {"any_": ["pipeline-report"]}}}).json()
+        runs = [run for run in found if not run["auto_scheduled"]]  # not the schedule's next days
+        if runs and all(run["state_type"] in FINAL_STATES for run in runs):
+            return
+        assert time.monotonic() < deadline, f"the pipeline-report run has not ended: {runs}"
+        time.sleep(0.5)
 
 
 def server_log_errors(up: Up) -> list[str]:

@@ -21,7 +21,7 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from lotse.config.settings import Settings
 from lotse.flows import deployments
 from lotse.tasks.context import Context
-from tests.e2e.conftest import prefect_at
+from tests.e2e.conftest import prefect_at, wait_until_reported
 from tests.e2e.prefect_processes import LOTSE, PrefectServer, clean_environment, lotse_up, prefect_server
 
 pytestmark = pytest.mark.prefect
@@ -183,6 +183,7 @@ def test_lotse_up_leaves_the_pool_deployments_to_the_workers_and_does_not_pause_
     first = lotse_up(tmp_path / "first", env)
     try:
         wait_until_polled(empty.api)
+        wait_until_reported(empty.api)  # the run it started at once, not cut off when it stops
         taken = lotse(home, "deploy", "--pool", POOL, PREFECT_API_URL=empty.api)
     finally:
         assert first.stop(group=False) == 0, first.text()
