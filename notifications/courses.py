@@ -42,13 +42,7 @@ def on_assigned(
     by: str, now: dt.datetime,
 ) -> int:
     """Queue to the group's school one message per case assigned (with its history row's id)."""
-    batch = Batch(session, settings, now)
-    shown = group(course, settings, batch.actor_name(course.school_id))
-    for record, history_id in assigned:
-        address = Address((LANGUAGE_SCHOOL,), record.region, course.school_id)
-        batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=ASSIGNED, topic=None,
-                    context={"course": shown, "by": batch.actor_name(by), "at": batch.today})
-    return batch.write()
+    return _to_school(session, settings, course, assigned, by, now, kind=ASSIGNED)
 
 
 def on_left(
@@ -56,11 +50,18 @@ def on_left(
     by: str, now: dt.datetime,
 ) -> int:
     """Queue to the group's school one message per case taken out of its group."""
+    return _to_school(session, settings, course, left, by, now, kind=LEFT)
+
+
+def _to_school(
+    session: Session, settings: Settings, course: CourseRecord, cases: list[tuple[CaseRecord, int]],
+    by: str, now: dt.datetime, *, kind: str,
+) -> int:
     batch = Batch(session, settings, now)
     shown = group(course, settings, batch.actor_name(course.school_id))
-    for record, history_id in left:
+    for record, history_id in cases:
         address = Address((LANGUAGE_SCHOOL,), record.region, course.school_id)
-        batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=LEFT, topic=None,
+        batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=kind, topic=None,
                     context={"course": shown, "by": batch.actor_name(by), "at": batch.today})
     return batch.write()
 
