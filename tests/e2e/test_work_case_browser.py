@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Up, keep, newest_artifact
@@ -77,6 +78,8 @@ def test_a_coordinator_works_a_case_through_the_form_built_for_it(
     page.get_by_role("button", name="Submit", exact=True).click()
     # Back on the deployment: the run is listed under its name once it has started.
     page.get_by_role("link", name=f"work {ref}").first.click(timeout=WAIT_MS)
+    page.wait_for_url("**/runs/flow-run/**")
+    saved_form(served.api, page.url.split("?")[0].rstrip("/").split("/")[-1], time.monotonic() + WAIT_MS / 1000)
     page.get_by_role("button", name="Resume", exact=True).click(timeout=WAIT_MS)
     page.get_by_text("Resume Flow Run").wait_for()
 
@@ -116,6 +119,21 @@ def test_a_coordinator_works_a_case_through_the_form_built_for_it(
     assert before["given_name"] not in str(artifact["data"])
 
 
+def saved_form(api: str, run_id: str, deadline: float) -> dict[str, Any]:
+    """The form a paused run offers, once it has saved it: Prefect proposes the paused state first
+    and saves the form's schema a moment after, so a reader (or the UI's Resume dialog) acting
+    between the two would find none."""
+    while True:
+        state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"] or {}
+        keys = (state.get("state_details") or {}).get("run_input_keyset")
+        if state.get("type") == "PAUSED" and keys:
+            saved = httpx.get(f"{api}/flow_runs/{run_id}/input/{keys['schema']}", timeout=10)
+            if saved.status_code == 200:
+                return dict(saved.json())
+        assert time.monotonic() < deadline, f"the run has not paused with its form: {state}"
+        time.sleep(0.25)
+
+
 def test_a_refused_form_ends_the_served_run_refused_without_a_traceback(served: Up) -> None:
     from prefect import get_client
 
@@ -128,12 +146,7 @@ def test_a_refused_form_ends_the_served_run_refused_without_a_traceback(served: 
         [deployment] = [d for d in client.read_deployments() if d.name == "work-case"]
         run = client.create_flow_run_from_deployment(deployment.id, parameters={"case_ref": ref})
         deadline = time.monotonic() + WAIT_MS / 1000
-        while not ((state := client.read_flow_run(run.id).state) and state.is_paused()):
-            assert time.monotonic() < deadline, f"the run did not pause: {state}"
-            time.sleep(0.25)
-        keys = state.state_details.run_input_keyset
-        assert keys is not None
-        form = json.loads(client.read_flow_run_input(run.id, keys["schema"]))
+        form = saved_form(served.api, str(run.id), deadline)
         arrive = next(v for v in form["properties"]["event"]["enum"] if v.startswith("Eingereist"))
         client.resume_flow_run(run.id, run_input={"event": arrive, "done_visa_granted": True,
                                                   "on_behalf_of": COORDINATION})
