@@ -2,10 +2,11 @@
 
 Apprise's e-mail plugin opens a connection, builds a fresh TLS context (loading the CA store) and
 logs in for every message: most of the time of a delivery. Here Apprise still parses the route
-(`mailto://`, `mailtos://`: host, port, TLS mode, login, sender, recipients) and still writes the
-message (`NotifyEmail.prepare_emails`: the same headers and body as it sends itself); only the
-connection is kept open for the delivery's next message on the same route, and one TLS context
-serves every route of the delivery. Every other scheme (chat) goes through Apprise as before.
+(`mailto://`, `mailtos://`: host, port, TLS mode, login, sender, recipients); the message is the one
+it writes (`notifications.mail_message`: the same headers and body, written faster; a PGP route by
+Apprise's `NotifyEmail.prepare_emails`); the connection is kept open for the delivery's next
+message on the same route, and one TLS context serves every route of the delivery. Every other
+scheme (chat) goes through Apprise as before.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import smtplib
 import ssl
 from typing import Any
 
+from lotse.notifications import mail_message
 from lotse.notifications.channels import AppriseSender, SendFailed
 from lotse.notifications.routes import Target
 
@@ -44,6 +46,10 @@ class Connections:
         service = target.service
         if not service.targets:
             raise SendFailed(f"{target.label}: the route names no recipient")
+        if mail_message.written_by_lotse(service):
+            for mail in list(mail_message.compose(service, subject, body)):
+                self._sendmail(target, service.from_addr[1], mail.to_addrs, mail.text)
+            return
         headers = {"X-Application": service.app_id, **service.headers}
         messages = list(NotifyEmail.prepare_emails(
             subject=subject, body=body, notify_format=service.notify_format, from_addr=service.from_addr,
