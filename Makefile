@@ -63,6 +63,7 @@ benchmark: install
 	$(BIN)/python benchmarks/case_overviews.py
 	$(BIN)/python benchmarks/answer_links.py
 	$(BIN)/python benchmarks/process_migration.py
+	$(BIN)/python benchmarks/transitions.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis
