@@ -15,7 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlmodel import Session
 
 from lotse.notifications.outbox import WARNING
@@ -101,13 +101,31 @@ def release(session: Session, token: str, row_ids: list[int]) -> None:
         )
 
 
-def mark_sent(session: Session, row: OutboxRecord, now: dt.datetime) -> None:
-    row.status, row.sent_at = "sent", now
-    row.attempts += 1
-    row.claim_token = row.claimed_until = None
-    if row.last_error and not row.last_error.startswith(WARNING):
-        row.last_error = None
-    session.add(row)
+def held_ids(session: Session, row_ids: list[int], token: str) -> set[int]:
+    """Which of these rows are still ours, locked for their outcome."""
+    return set(session.scalars(
+        select(OutboxRecord.id).where(OutboxRecord.id.in_(row_ids), OutboxRecord.claim_token == token)  # type: ignore[union-attr]
+        .order_by(OutboxRecord.id).with_for_update()  # type: ignore[arg-type]
+    ))
+
+
+def mark_sent(session: Session, row_ids: list[int], token: str, now: dt.datetime) -> None:
+    """Record these rows, still ours, as sent: one statement. A warning stays in `last_error`, the
+    error of an earlier attempt goes."""
+    if not row_ids:
+        return
+    last_error = OutboxRecord.last_error
+    session.execute(
+        update(OutboxRecord)
+        .where(OutboxRecord.id.in_(row_ids), OutboxRecord.claim_token == token)  # type: ignore[union-attr]
+        .values(
+            status="sent", sent_at=now, attempts=OutboxRecord.attempts + 1, claim_token=None,
+            claimed_until=None,
+            # substr, not LIKE: SQLite's LIKE ignores case, and the prefix is written in lower case.
+            last_error=case((func.substr(last_error, 1, len(WARNING)) == WARNING, last_error), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_failed(

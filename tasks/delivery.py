@@ -100,13 +100,14 @@ def _deliver_batches(
         after = rows[-1].id or after
         outcomes: list[tuple[OutboxRecord, str | None]] = []
         try:
+            targets = _routes_of(ctx, table, rows, token, regions)
             for index, row in enumerate(rows):
                 if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                     with ctx.db.writing() as session:
                         claims.release(session, token, [r.id for r in rows[index:] if r.id is not None])
                     report.left += len(rows) - index
                     return
-                outcomes.append((row, _send_row(ctx, table, sender, row, token, regions)))
+                outcomes.append((row, _send_row(table, sender, row, targets.get(row.id or 0))))
         finally:
             _settle(ctx, outcomes, token, report)
 
@@ -127,13 +128,8 @@ def deliver_after_change(ctx: Context, ref: str, warn: Callable[[str], None]) ->
     return {"sent": report.sent, "failed": report.failed + report.dead, "waiting": report.left}
 
 
-def _send_row(
-    ctx: Context, table: Routes, sender: Sender, row: OutboxRecord, token: str, regions: set[str],
-) -> str | None:
-    """Send one claimed row; the error, or None when the service took it."""
-    target = table.by_key(row.route)
-    if target is None:
-        target = _reroute(ctx, table, row, token, regions)
+def _send_row(table: Routes, sender: Sender, row: OutboxRecord, target: Target | None) -> str | None:
+    """Send one claimed row through its route; the error, or None when the service took it."""
     if target is None:
         return _no_route(table, row)
     try:
@@ -143,58 +139,71 @@ def _send_row(
     return None
 
 
-def _reroute(ctx: Context, table: Routes, row: OutboxRecord, token: str, regions: set[str]) -> Target | None:
-    """A row queued without a route, or whose route left the configuration, takes the routes its
-    address has now (of its channel, if it had one): the first on this row, one new row each for
-    the others."""
-    found = [t for t in table.find(Address.parse(row.tags), regions) if row.channel in (None, t.channel)]
-    if not found:
-        return None
+def _routes_of(
+    ctx: Context, table: Routes, rows: list[OutboxRecord], token: str, regions: set[str],
+) -> dict[int, Target]:
+    """The route of each claimed row, by id. A row queued without a route, or whose route left the
+    configuration, takes the routes its address has now (of its channel, if it had one): the first
+    on this row, one new row each for the others; written for the batch in one transaction, on the
+    rows still ours."""
+    targets: dict[int, Target] = {}
+    found: dict[int, list[Target]] = {}
+    for row in rows:
+        target = table.by_key(row.route)
+        if target is not None:
+            targets[row.id or 0] = target
+            continue
+        found[row.id or 0] = [t for t in table.find(Address.parse(row.tags), regions)
+                              if row.channel in (None, t.channel)]
+    rerouted = {row_id: routes for row_id, routes in found.items() if routes}
+    if not rerouted:
+        return targets
     with ctx.db.writing() as session:
-        held = claims.held(session, row.id or 0, token)
-        if held is None:
-            return None
-        held.route, held.channel = found[0].key, found[0].channel
-        session.add(held)
-        for other in found[1:]:
-            enqueue(
-                session, case_id=held.case_id, recipient=held.recipient, tags=held.tags,
-                subject=held.subject, body=held.body, dedup_key=f"{held.dedup_key}|{other.key}",
-                now=ctx.clock(), channel=other.channel, route=other.key,
-                warning=held.last_error if (held.last_error or "").startswith("warning:") else None,
-            )
-    return found[0]
+        for row_id, held in claims.held_many(session, list(rerouted), token).items():
+            first, *others = rerouted[row_id]
+            held.route, held.channel = first.key, first.channel
+            session.add(held)
+            for other in others:
+                enqueue(
+                    session, case_id=held.case_id, recipient=held.recipient, tags=held.tags,
+                    subject=held.subject, body=held.body, dedup_key=f"{held.dedup_key}|{other.key}",
+                    now=ctx.clock(), channel=other.channel, route=other.key,
+                    warning=held.last_error if (held.last_error or "").startswith("warning:") else None,
+                )
+            targets[row_id] = first
+    return targets
 
 
 def _settle(
     ctx: Context, outcomes: list[tuple[OutboxRecord, str | None]], token: str, report: Report,
 ) -> None:
-    """Record the outcome of each row sent, in one transaction, for the rows still ours."""
+    """Record the outcome of each row sent, in one transaction, for the rows still ours: the sent
+    ones in one statement."""
     if not outcomes:
         return
     settings = ctx.settings
     now = ctx.clock()
     with ctx.db.writing() as session:
-        held = claims.held_many(session, [row.id or 0 for row, _ in outcomes], token)
-        for row, error in outcomes:
-            mine = held.get(row.id or 0)
-            if mine is None:
-                report.lost += 1
-                continue
-            if error is None:
-                claims.mark_sent(session, mine, now)
-                report.sent += 1
-                continue
+        mine = claims.held_ids(session, [row.id or 0 for row, _ in outcomes], token)
+        report.lost += sum(1 for row, _ in outcomes if row.id not in mine)
+        sent = [row.id for row, error in outcomes if error is None and row.id in mine]
+        claims.mark_sent(session, [i for i in sent if i is not None], token, now)
+        report.sent += len(sent)
+        errors = {row.id: error for row, error in outcomes if error is not None and row.id in mine}
+        if not errors:
+            return
+        for row_id, held in claims.held_many(session, [i for i in errors if i is not None], token).items():
+            error = errors[row_id]
             status = claims.mark_failed(
-                session, mine, now, error, max_attempts=settings.notify_max_attempts,
+                session, held, now, error, max_attempts=settings.notify_max_attempts,
                 backoff_seconds=settings.notify_backoff_seconds,
             )
             if status == "dead":
                 report.dead += 1
-                dispatch.report_undeliverable(session, settings, mine, now)
+                dispatch.report_undeliverable(session, settings, held, now)
             else:
                 report.failed += 1
-            report.problems.append({"id": mine.id, "to": mine.recipient, "status": status, "error": error})
+            report.problems.append({"id": held.id, "to": held.recipient, "status": status, "error": error})
 
 
 def _no_route(table: Routes, row: OutboxRecord) -> str:
