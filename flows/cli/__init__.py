@@ -6,7 +6,10 @@ line on stderr starting with `error:`; a user's mistake never shows a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -17,60 +20,78 @@ try:  # newer Typer carries its own copy of click
 except ImportError:  # pragma: no cover - Typer before it vendored click
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
-from lotse.flows.cli import actor, arguments, case, course, notify, person, privacy, process
-from lotse.flows.cli.backup import backup
-from lotse.flows.cli.check import check
-from lotse.flows.cli.cost import app as cost_app
-from lotse.flows.cli.deploy import deploy
-from lotse.flows.cli.desk import desk, sign_in
-from lotse.flows.cli.doctor import doctor
-from lotse.flows.cli.enrol import enrol
-from lotse.flows.cli.family import app as family_app
-from lotse.flows.cli.network import network
-from lotse.flows.cli.output import context, settings_error, warn
-from lotse.flows.cli.report import report
-from lotse.flows.cli.retention import retention
-from lotse.flows.cli.up import up
+from lotse.flows.cli import arguments
 from lotse.states import database_failures
 from lotse.states.errors import LotseError, NotReady
-from lotse.tasks.context import Context
 
-app = typer.Typer(
-    name="lotse",
-    help="Lotse: cases of international care workers, moved through their process.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
-app.add_typer(process.app, name="process")
-app.add_typer(actor.app, name="actor")
-app.add_typer(case.app, name="case")
-app.add_typer(family_app, name="family")
-app.add_typer(course.app, name="course")
-app.add_typer(notify.app, name="notify")
-app.add_typer(notify.outbox_app, name="outbox")
-app.add_typer(person.app, name="person")
-app.add_typer(privacy.app, name="privacy")
-app.add_typer(cost_app, name="cost")
-app.command("check")(check)
-app.command("exam")(course.exam)
-app.command("enrol")(enrol)
-app.command("report")(report)
-app.command("network")(network)
-app.command("retention")(retention)
-app.command("up")(up)
-app.command("doctor")(doctor)
-app.command("backup")(backup)
-app.command("deploy")(deploy)
-app.command("desk")(desk)
-app.command("sign-in")(sign_in)
+if TYPE_CHECKING:
+    from lotse.tasks.context import Context
+
+HELP = "Lotse: cases of international care workers, moved through their process."
+
+# Each command: the module under lotse.flows.cli that holds it, and its name there (a Typer app
+# for a group). A run imports only the module of the command it was asked for: most of a cold
+# start was importing every other command's tasks.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "process": ("process", "app"),
+    "actor": ("actor", "app"),
+    "case": ("case", "app"),
+    "family": ("family", "app"),
+    "course": ("course", "app"),
+    "notify": ("notify", "app"),
+    "outbox": ("notify", "outbox_app"),
+    "person": ("person", "app"),
+    "privacy": ("privacy", "app"),
+    "cost": ("cost", "app"),
+    "check": ("check", "check"),
+    "exam": ("course", "exam"),
+    "enrol": ("enrol", "enrol"),
+    "report": ("report", "report"),
+    "network": ("network", "network"),
+    "retention": ("retention", "retention"),
+    "up": ("up", "up"),
+    "doctor": ("doctor", "doctor"),
+    "backup": ("backup", "backup"),
+    "deploy": ("deploy", "deploy"),
+    "desk": ("desk", "desk"),
+    "sign-in": ("desk", "sign_in"),
+}
 
 
-@app.command()
+def build(names: Iterable[str] | None = None) -> typer.Typer:
+    """The `lotse` app with the named commands (all of them by default), in the order of COMMANDS."""
+    wanted = set(COMMANDS if names is None else names)
+    built = typer.Typer(name="lotse", help=HELP, no_args_is_help=True, pretty_exceptions_enable=False,
+                        rich_markup_mode=None, add_completion=False)
+    # A callback keeps `lotse` a group even with one command in it: Typer would otherwise run
+    # that command for the bare `lotse`.
+    built.callback()(_group)
+    for name, (module, attribute) in COMMANDS.items():
+        if name not in wanted:
+            continue
+        found = getattr(importlib.import_module(f"lotse.flows.cli.{module}"), attribute)
+        if isinstance(found, typer.Typer):
+            built.add_typer(found, name=name)
+        else:
+            built.command(name)(found)
+    built.command("init")(init)
+    return built
+
+
+def _group() -> None:
+    pass
+
+
+def __getattr__(name: str) -> typer.Typer:  # `from lotse.flows.cli import app`: every command
+    if name == "app":
+        return build()
+    raise AttributeError(name)
+
+
 def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo alliance.")) -> None:
     """Create or upgrade the database, and write the secret key that signs links (unless
     LOTSE_SECRET_KEY is set or the key file exists); safe to run twice."""
+    from lotse.flows.cli.output import context, warn
     from lotse.states import schema  # Alembic only where it is used
 
     ctx = context(check_schema=False)
@@ -103,6 +124,7 @@ def init(demo: bool = typer.Option(False, "--demo", help="Add a fictional demo a
 def _store_definitions(ctx: Context) -> None:
     """Put the stored copies in force, and store the versions cases use that a database from
     before stored definitions does not hold yet; say what was stored, edited or is missing."""
+    from lotse.flows.cli.output import warn
     from lotse.states import definitions
 
     for edited in definitions.bind(ctx.catalog, ctx.db):
@@ -118,12 +140,16 @@ def main() -> None:
     """Entry point: run the command, turn every user error into one line and an exit code."""
     try:
         arguments.check_text(sys.argv[1:])
-        code = app(standalone_mode=False)
+        asked = sys.argv[1] if len(sys.argv) > 1 else None
+        only = [asked] if asked in COMMANDS else [] if asked == "init" else None
+        code = build(only)(standalone_mode=False)
     except LotseError as exc:
         _fail(str(exc), exc.exit_code)
     except DBAPIError as exc:  # busy, disk full, server gone, a value too wide: rolled back
         _fail(str(database_failures.explain(exc)), 1)
     except ValidationError as exc:  # settings read outside `output.settings()`: still one line
+        from lotse.flows.cli.output import settings_error
+
         _fail(str(settings_error(exc)), 2)
     except NoArgsIsHelpError as exc:  # `lotse case` alone: show what it offers, yet it did nothing
         typer.echo(exc.ctx.get_help())
