@@ -14,8 +14,6 @@ import datetime as dt
 import re
 from typing import Any
 
-import pycountry
-
 from lotse.states.errors import BadFactValue
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
@@ -121,6 +119,8 @@ def _parse_cefr(raw: Any, _: list[str] | None) -> str:
 
 
 def _parse_country(raw: Any, _: list[str] | None) -> str:
+    import pycountry  # its tables load on first use; a command that reads no country never needs them
+
     code = str(raw).strip().upper()
     if len(code) != 3 or pycountry.countries.get(alpha_3=code) is None:
         raise LookupError(code)

@@ -6,11 +6,12 @@ import os
 
 import typer
 
-from lotse.flows.cli.course import language_lines
 from lotse.flows.cli.employer_change import change_employer
-from lotse.flows.cli.family import lines as family_lines
 from lotse.flows.cli.output import context, emit_json, stream_json, stream_table, warn
-from lotse.tasks import case_file, casework, overviews
+from lotse.tasks import case_listing
+
+# The writing commands import the casework where they run: a `case list` or `case show` started
+# cold would otherwise spend most of its time importing what it never calls.
 
 app = typer.Typer(help="Cases: one per person.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -30,6 +31,8 @@ def add(
     as_json: bool = JSON,
 ) -> None:
     """Open a case for a person."""
+    from lotse.tasks import casework, overviews
+
     ctx = context()
     ref = casework.open_case(
         ctx, given_name=given_name, family_name=family_name, nationality=nationality,
@@ -56,7 +59,7 @@ def list_(
 ) -> None:
     """List cases, optionally of one stage, process or region (with the regions below it), by
     case id, printed as they are read; page with --limit and --after (the last REF shown)."""
-    rows = case_file.each_case(context(), stage=stage, process=process, region=region, after=after,
+    rows = case_listing.each_case(context(), stage=stage, process=process, region=region, after=after,
                                limit=limit)
     if as_json:
         stream_json(rows)
@@ -67,6 +70,10 @@ def list_(
 @app.command()
 def show(ref: str, as_json: bool = JSON) -> None:
     """Show one case: stage, facts, checklist, what it lacks to move on, history."""
+    from lotse.flows.cli.course import language_lines
+    from lotse.flows.cli.family import lines as family_lines
+    from lotse.tasks import case_file
+
     data = case_file.case_file(context(), ref)
     if as_json:
         emit_json(data)
@@ -109,6 +116,8 @@ def set_(
     by: str = typer.Option(..., "--by", metavar="ACTOR_ID"),
 ) -> None:
     """Set facts of a case."""
+    from lotse.tasks import casework, overviews
+
     ctx = context()
     result = casework.set_facts(ctx, ref, casework.parse_assignments(assignments), by=by)
     overviews.after_change(ctx, [result["ref"]], warn)
@@ -123,6 +132,8 @@ def done(
     undo: bool = typer.Option(False, "--undo", help="Untick the items instead."),
 ) -> None:
     """Tick checklist items of a case (or untick them with --undo)."""
+    from lotse.tasks import casework, overviews
+
     ctx = context()
     result = casework.tick(ctx, ref, items, by=by, done=not undo)
     overviews.after_change(ctx, [result["ref"]], warn)
@@ -143,6 +154,8 @@ def advance(
     as_json: bool = JSON,
 ) -> None:
     """Fire an event on a case (as a Prefect flow run when PREFECT_API_URL is set)."""
+    from lotse.tasks import casework, overviews
+
     facts = casework.parse_assignments(assignments)
     ctx = context()
     if ctx.settings.notify_config is not None:  # read the routes before the change locks the database

@@ -8,7 +8,6 @@ from __future__ import annotations
 import typer
 
 from lotse.flows.cli.output import context, emit_json, warn
-from lotse.tasks import delivery, employer_change, overviews
 
 
 def change_employer(
@@ -23,6 +22,8 @@ def change_employer(
 ) -> None:
     """Move a case to another employer of the alliance; inside the no-poaching period
     (LOTSE_NO_POACHING_MONTHS from arrival_date) only the coordinator, with --note."""
+    from lotse.tasks import delivery, employer_change, overviews  # not for every `lotse case` command
+
     ctx = context()
     result = employer_change.change_employer(ctx, ref, to=to, by=by, note=note)
     result["messages"] = delivery.deliver_after_change(ctx, result["ref"], warn)
