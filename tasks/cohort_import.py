@@ -22,9 +22,10 @@ the first import is still running: the lookup happens inside each chunk's writin
 Problems name the line (of a workbook: the sheet and row) and the column, never a cell's value: a
 shifted column could carry a person's name into a message, and messages reach logs and the Prefect UI.
 
-The file is read as a stream, twice: once to check every row (keeping no row, and the people met so
-far on disk), then, if it is to be imported, again to hand the valid rows on. A 50 MB list is
-checked in well under 200 MB.
+The file is read as a stream, to check every row (the people met so far kept on disk). The valid rows
+of a file of up to `KEPT` rows are kept from that reading for the writing; a longer file is read
+again to hand its valid rows on, so that a big list never sits in memory: a 50 MB list is checked
+in well under 200 MB.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from lotse.states.case import Case
 from lotse.states.errors import BadFactValue, DatabaseFailure, LotseError, OpeningRefused
 from lotse.states.process import Process
 from lotse.states.records import CaseRecord, HistoryRecord
+from lotse.states.regions import Regions
 from lotse.states.store import list_actors
 from lotse.tasks import bulk_opening, casework, directory
 from lotse.tasks.bulk_opening import NewCase
@@ -58,9 +60,11 @@ from lotse.tasks.cohort_file import OPTIONAL, REQUIRED, Cohort, Mark, Unreadable
 from lotse.tasks.context import Context
 
 CHUNK = 500  # rows per transaction and per progress report
+KEPT = 20_000  # valid rows kept from the check for the writing (some 25 MB); beyond, read again
 # On SQLite, after this long of writing chunks, a pause long enough for a retry of every waiting
-# writer (SQLite's busy handler retries at least every 100 ms): no one waits much longer than this.
-WRITE_FOR_S = 0.5
+# writer (SQLite's busy handler retries at least every 100 ms): no one waits much longer than this,
+# and the import spends an eighth of its writing time pausing.
+WRITE_FOR_S = 1.0
 LET_OTHERS_IN_S = 0.15
 LISTED = 1000  # problems kept one by one; beyond, counted: a list of a million bad rows stays small
 KEY_PREFIX = "enrol:"
@@ -165,11 +169,18 @@ def enrol(
     """Check every row of the file, then open a case per new, valid row, `CHUNK` per transaction.
     `sheet`: the workbook's sheet (default: the first with the header); `dry_run`: check only."""
     result, valid = Enrolment(file=path.name, dry_run=dry_run), 0
+    kept: list[_Row] | None = None if dry_run else []
     try:
         cohort = open_cohort(path, sheet)
         result.problems = _check_header(ctx, cohort)
         if not result.problems:
-            valid = sum(1 for _ in _checked(ctx, cohort, by, result))
+            for row in _checked(ctx, cohort, by, result):
+                valid += 1
+                if kept is not None:
+                    if len(kept) < KEPT:
+                        kept.append(row)
+                    else:
+                        kept = None
     except Unreadable as exc:
         result.problems.append(Problem(0, f"{path.name}: {exc}"))
         return result
@@ -181,8 +192,8 @@ def enrol(
     result.skipped = result.rows - valid
     if dry_run:
         return result
-    try:  # read again, handing the valid rows on a chunk at a time: never every row at once
-        rows = _checked(ctx, cohort, by, Enrolment(file=path.name))
+    try:  # a long file is read again, handing the valid rows on a chunk at a time
+        rows = kept if kept is not None else _checked(ctx, cohort, by, Enrolment(file=path.name))
         result.enrolled, result.already = _open_cases(ctx, rows, valid, progress)
     except Unreadable as exc:  # the file changed since it was checked; chunks written stay
         result.problems.append(Problem(0, f"{path.name}: {exc}"))
@@ -233,6 +244,7 @@ def _checked(ctx: Context, cohort: Cohort, by: str | None, result: Enrolment) ->
     for mark in marks:
         result.add(Problem(mark.first, mark.reason, cohort.place(mark)))
     marked = _rows_of(marks)
+    hierarchy = ctx.regions  # read once per file: looking it up stats its file
     with _People() as people:
         for line, values in cohort.lines():
             result.rows += 1
@@ -244,7 +256,7 @@ def _checked(ctx: Context, cohort: Cohort, by: str | None, result: Enrolment) ->
             if stray:
                 reasons.append(f"a value in column(s) {', '.join(stray)}, which the header does not name")
             cell = {name: value for name, value in zip(header, values, strict=False) if name}
-            row = _check_row(ctx, cell, actors, by, reasons)
+            row = _check_row(ctx, hierarchy, cell, actors, by, reasons)
             if row is not None and not reasons:
                 row.line = line
                 first = people.first_line(row.key, line)
@@ -293,7 +305,8 @@ class _People:
 
 
 def _check_row(
-    ctx: Context, cell: dict[str, Any], actors: dict[str, Actor], by: str | None, reasons: list[str]
+    ctx: Context, hierarchy: Regions, cell: dict[str, Any], actors: dict[str, Actor], by: str | None,
+    reasons: list[str],
 ) -> _Row | None:
     text = {k: str(v).strip() for k, v in cell.items()}
     for column in ("given_name", "family_name", "nationality", "employer"):
@@ -315,14 +328,14 @@ def _check_row(
     values = _facts(process, cell, reasons)
     region = text.get("region") or (employer.region if employer else None) or ctx.settings.default_region
     try:
-        directory.check_region(region, ctx.regions)
+        directory.check_region(region, hierarchy)
     except LotseError:  # the value is not repeated: problems reach Prefect
-        known = f"not a region of the hierarchy; known: {', '.join(ctx.regions.codes)}"
+        known = f"not a region of the hierarchy; known: {', '.join(hierarchy.codes)}"
         reasons.append(f"region: {known if regions.CODE.fullmatch(region) else directory.REGION_RULE}")
     if employer is None or actor is None:
         return None
     try:  # the rules of `lotse case add`, among them § 38 BeschV (health and care occupations)
-        casework.check_opening(actor, employer, values.get("nationality", ""), region, process, ctx.regions)
+        casework.check_opening(actor, employer, values.get("nationality", ""), region, process, hierarchy)
     except OpeningRefused as exc:
         reasons.append(f"{exc.column}: {exc.reason}")
     if reasons:
