@@ -13,7 +13,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lotse.states.events import MIGRATE
 from lotse.states.moments import iso, local_date
@@ -28,35 +28,40 @@ RECENT_TRANSITIONS = 50
 def pipeline(ctx: Context, as_of: dt.date | None = None, region_level: int | None = None) -> dict[str, Any]:
     """Open cases per process and stage, per employer and per region; stalled cases; recent moves.
     `region_level`: count each case under its region's ancestor at this depth of the hierarchy
-    (0: the county; states/regions.py); default: under the case's own region."""
+    (0: the county; states/regions.py); default: under the case's own region.
+
+    The database counts: one row per (process, version, stage, employer, region) comes back, never
+    one per case, so a county of 300,000 cases is summed in SQL and holds only those groups."""
     today = as_of or deadlines.today(ctx)
+    c = CaseRecord
     with ctx.db.reading() as session:
-        cases = list(session.execute(select(
-            CaseRecord.id, CaseRecord.ref, CaseRecord.process, CaseRecord.process_version,
-            CaseRecord.stage, CaseRecord.employer_id, CaseRecord.region, CaseRecord.stage_entered_at,
-        )))
-        moves = _recent_moves(ctx, session, {c.id: c.ref for c in cases})
-        overdue_limits = _overdue_limits(session, today)
-    open_cases = [
-        c for c in cases if not ctx.catalog.get(c.process, c.process_version).is_final(c.stage)
-    ]
+        groups = [g for g in session.execute(
+            select(c.process, c.process_version, c.stage, c.employer_id, c.region, func.count())
+            .group_by(c.process, c.process_version, c.stage, c.employer_id, c.region)
+        ) if not ctx.catalog.get(g[0], g[1]).is_final(g[2])]
+        stuck = _stuck(ctx, session, today)
+        moves = _recent_moves(ctx, session)
     # Per version: cases on an old version stand in its stages, which the newest may not have.
-    by_stage = Counter((c.process, c.process_version, c.stage) for c in open_cases)
-    versions = sorted({(c.process, c.process_version) for c in open_cases})
+    by_stage: Counter[tuple[str, int, str]] = Counter()
+    by_employer: Counter[str] = Counter()
+    by_region: Counter[str] = Counter()
+    for name, version, stage, employer, region, n in groups:
+        by_stage[(name, version, stage)] += n
+        by_employer[employer] += n
+        by_region[region if region_level is None else ctx.regions.at_level(region, region_level)] += n
+    versions = sorted({(name, version) for name, version, _ in by_stage})
     return {
         "as_of": today.isoformat(),
-        "open_cases": len(open_cases),
+        "open_cases": sum(by_stage.values()),
         "by_stage": [
             {"process": name, "version": version, "stage": stage, "open": by_stage[(name, version, stage)]}
             for name, version in versions
             for stage in ctx.catalog.get(name, version).stages
             if by_stage[(name, version, stage)]
         ],
-        "by_employer": _counted(Counter(c.employer_id for c in open_cases), "employer"),
-        "by_region": _counted(Counter(
-            c.region if region_level is None else ctx.regions.at_level(c.region, region_level)
-            for c in open_cases), "region"),
-        "stuck": _stuck(ctx, open_cases, overdue_limits, today),
+        "by_employer": _counted(by_employer, "employer"),
+        "by_region": _counted(by_region, "region"),
+        "stuck": stuck,
         "transitions": moves,
     }
 
@@ -94,46 +99,41 @@ def _counted(counts: Counter[str], column: str) -> list[dict[str, Any]]:
     return [{column: key, "open": n} for key, n in sorted(counts.items())]
 
 
-def _overdue_limits(session: Any, today: dt.date) -> dict[tuple[int, str], dt.date]:
-    """(case id, deadline id) -> due date of every open deadline past due on `today`."""
-    query = select(DeadlineRecord.case_id, DeadlineRecord.deadline, DeadlineRecord.due).where(
-        DeadlineRecord.closed_at.is_(None), DeadlineRecord.due < today,  # type: ignore[union-attr]
-        DeadlineRecord.deadline.like("%_limit"),  # type: ignore[attr-defined]
+def _stuck(ctx: Context, session: Any, today: dt.date) -> list[dict[str, Any]]:
+    """Open cases whose stage's limit (`<stage>_limit`, the row `lotse check` reads) is past due,
+    longest overdue first; the database joins each case to its stage's limit."""
+    c, d = CaseRecord, DeadlineRecord
+    query = select(c.ref, c.process, c.process_version, c.stage, c.stage_entered_at, c.employer_id,
+                   c.region, d.due).join(d, d.case_id == c.id).where(
+        d.closed_at.is_(None), d.due < today,  # type: ignore[union-attr]
+        d.deadline == c.stage + limit_id(""),
     )
-    return {(case_id, deadline): due for case_id, deadline, due in session.execute(query)}
-
-
-def _stuck(
-    ctx: Context, open_cases: list[Any], overdue: dict[tuple[int, str], dt.date], today: dt.date,
-) -> list[dict[str, Any]]:
-    """Cases whose stage's limit is past due, longest overdue first."""
     stuck = []
-    for c in open_cases:
-        due = overdue.get((c.id, limit_id(c.stage)))
-        if due is None:
+    for ref, name, version, stage, entered, employer, region, due in session.execute(query):
+        process = ctx.catalog.get(name, version)
+        if process.is_final(stage):
             continue
-        limit = ctx.catalog.get(c.process, c.process_version).stages[c.stage].limit
         stuck.append({
-            "ref": c.ref, "process": c.process, "stage": c.stage,
-            "since": local_date(c.stage_entered_at, ctx.settings.timezone).isoformat(),
-            "limit": str(limit), "due": due.isoformat(), "overdue_days": (today - due).days,
-            "employer": c.employer_id, "region": c.region,
+            "ref": ref, "process": name, "stage": stage,
+            "since": local_date(entered, ctx.settings.timezone).isoformat(),
+            "limit": str(process.stages[stage].limit), "due": due.isoformat(),
+            "overdue_days": (today - due).days, "employer": employer, "region": region,
         })
     return sorted(stuck, key=lambda s: (-s["overdue_days"], s["ref"]))
 
 
-def _recent_moves(ctx: Context, session: Any, refs: dict[int, str]) -> list[dict[str, Any]]:
+def _recent_moves(ctx: Context, session: Any) -> list[dict[str, Any]]:
     """The newest history rows that moved a case: events of a process and migrations (not openings,
     facts or ticks)."""
     events = sorted({e for p in ctx.catalog.versions() for e in p.events} | {MIGRATE})
     query = (
-        select(HistoryRecord)
+        select(HistoryRecord, CaseRecord.ref).join(CaseRecord, CaseRecord.id == HistoryRecord.case_id)
         .where(HistoryRecord.action.in_(events))  # type: ignore[attr-defined]
         .order_by(HistoryRecord.at.desc(), HistoryRecord.id.desc())  # type: ignore[attr-defined]
         .limit(RECENT_TRANSITIONS)
     )
     return [
-        {"at": iso(h.at), "ref": refs.get(h.case_id, "?"), "event": h.action, "from": h.from_stage,
+        {"at": iso(h.at), "ref": ref, "event": h.action, "from": h.from_stage,
          "to": h.to_stage, "actor": h.actor_id, "via": h.via}
-        for h in session.scalars(query)
+        for h, ref in session.execute(query)
     ]
