@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from lotse.states.actor import Actor
@@ -23,6 +23,8 @@ from lotse.states.events import CaseOpened
 from lotse.states.moments import local_date
 from lotse.states.process import Process
 from lotse.states.records import CaseRecord, DeadlineRecord, FactRecord, HistoryRecord, named
+
+_CHUNK = 500  # references per IN (...) query, well under every database's limit of bound parameters
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,15 @@ def open_all(
     if not new:
         return []
     cases = CaseRecord.__table__  # Core tables: the ORM's bulk insert splits a batch at each None
-    ids = list(session.scalars(
-        insert(cases).returning(cases.c.id, sort_by_parameter_order=True), [_case(n, now) for n in new],
-    ))
+    # Inserted without RETURNING, the ids then read by reference: on SQLite, RETURNING in the order
+    # of the rows makes SQLAlchemy insert them one statement each.
+    session.execute(insert(cases), [_case(n, now) for n in new])
+    by_ref: dict[str, int] = {}
+    for start in range(0, len(new), _CHUNK):
+        refs = [n.ref for n in new[start:start + _CHUNK]]
+        found = session.execute(select(cases.c.ref, cases.c.id).where(cases.c.ref.in_(refs)))
+        by_ref.update((ref, case_id) for ref, case_id in found)
+    ids = [by_ref[n.ref] for n in new]
     entered = local_date(now, timezone)
     facts: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
