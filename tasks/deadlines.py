@@ -153,9 +153,7 @@ def each_due(
     if dry_run:
         with ctx.db.reading() as session:
             for part in _read(session.connection(), _query(day), chunk):
-                for values in part:
-                    if (finding := rules.finding(values)) is not None:
-                        yield finding
+                yield from rules.findings(part)
         return
     after: tuple[Any, ...] | None = None
     while True:
@@ -232,6 +230,16 @@ class _Rules:
             return None
         _, level, said, _ = known
         return Finding(values[4], *said, level > values[3])  # by position: the fastest way in
+
+    def findings(self, rows: list[Any]) -> Iterator[Finding]:
+        """The findings of rows of `_query`: `finding` over many rows, without a call per row."""
+        dues, make = self.dues, Finding._make
+        for values in rows:
+            known = dues.get((values[5], values[6], values[1], values[2]), False)
+            if known is False:
+                known = self._due(values[5], values[6], values[1], values[2])
+            if known is not None:
+                yield make((values[4], *known[2], known[1] > values[3]))
 
     def row(self, values: Any) -> _Row | None:
         finding = self.finding(values)
