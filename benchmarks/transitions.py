@@ -10,8 +10,8 @@ each, as `lotse case advance` runs them; and the floor on the other M cases: the
 the DBAPI (update the case, a history row, close and open the deadlines Lotse closed and opened,
 the k outbox rows Lotse queued, with their texts), one transaction each. Printed: wall and CPU
 time (`time.process_time`, this process only: PostgreSQL's server works beside it), transitions/s,
-the ratio, and the SQL statements Lotse issues per transition (counted on a few more cases,
-outside the timing). `--profile` prints where Lotse's time goes.
+the ratio, and the SQL statements Lotse issues per transition (counted on a few more cases
+before the timing, which warms Lotse up). `--profile` prints where Lotse's time goes.
 """
 
 from __future__ import annotations
@@ -241,8 +241,8 @@ def postgres_database() -> Iterator[str | None]:
 def measure(label: str, ctx: Any, floor: Floor, m: int, profile: bool) -> bool:
     refs = prepare(ctx, 2 * m + COUNTED)
     mine, theirs, counted = refs[:m], refs[m:2 * m], refs[2 * m:]
+    per = statements(ctx, counted)  # first: it also warms up (templates, routes, Apprise's plugins)
     wall, cpu = lotse(ctx, mine, profile)
-    per = statements(ctx, counted)
     ctx.db.dispose()
     plans = floor.plan(mine, theirs)
     closed, opened = (sum(len(p[kind]) for p in plans) / m for kind in ("closed", "opened"))

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from lotse.config.settings import Settings
-from lotse.notifications import answer_links, masked, messages, outbox, reminded, routes
+from lotse.notifications import answer_links, masked, messages, outbox, reminded, roster, routes
 from lotse.notifications.routes import Address, Target
 from lotse.states import facts as fact_kinds
 from lotse.states import regions as region_hierarchy
@@ -89,8 +89,11 @@ def nearest(actors: Mapping[str, frozenset[str]], chain: list[str]) -> list[str]
 
 def known_regions(session: Session) -> set[str]:
     found = set(session.scalars(select(ActorRecord.region).distinct()))
-    found |= set(session.scalars(select(CaseRecord.region).distinct()))
-    return {r for r in found if r}
+    return {r for r in found if r} | case_regions(session)
+
+
+def case_regions(session: Session) -> set[str]:
+    return {r for r in session.scalars(select(CaseRecord.region).distinct()) if r}
 
 
 def on_stage_changed(
@@ -298,13 +301,16 @@ class Batch:
         self.today = local_date(now, settings.timezone)
         self._texts = messages.Texts(settings.locale, settings.template_dir)
         self._staff: dict[tuple[str, str | None], list[str]] = {}
-        self._serving: dict[str, dict[str, frozenset[str]]] = {}
-        self._names: dict[str, str | None] = {}
         self._contacts: dict[str | None, dict[str, Any] | None] = {}
         self._routes: dict[Address, list[Target]] = {}
         self._regions: set[str] | None = None
         self._table: routes.Routes | None = None
         self._planned: list[_Message] = []
+
+    @cached_property
+    def roster(self) -> roster.Roster:
+        """The directory, read once for the batch (or held by the transaction of a change)."""
+        return roster.of(self.session)
 
     @cached_property
     def _signing_key(self) -> bytes | None:
@@ -335,18 +341,12 @@ class Batch:
             return [record.employer_id]
         if (role, record.region) not in self._staff:
             chain = self.regions.chain(record.region)
-            self._staff[(role, record.region)] = nearest(self._role_actors(role), chain)
+            self._staff[(role, record.region)] = nearest(self.roster.serving(role), chain)
         return self._staff[(role, record.region)]
 
     @cached_property
     def regions(self) -> Regions:
         return region_hierarchy.load(self.settings.regions_path)
-
-    def _role_actors(self, role: str) -> dict[str, frozenset[str]]:
-        """The role's actors, each with the regions it serves (its own and `actor_regions`)."""
-        if role not in self._serving:
-            self._serving[role] = serving(self.session, role)
-        return self._serving[role]
 
     def addresses(self, record: CaseRecord, roles: list[str]) -> list[Address]:
         """One address per recipient of a case: an actor with several of the roles is told once."""
@@ -375,9 +375,8 @@ class Batch:
     def actor_name(self, actor_id: str | None) -> str | None:
         if actor_id is None:
             return None
-        if actor_id not in self._names:
-            self._names[actor_id] = actor_name(self.session, actor_id)
-        return self._names[actor_id]
+        entry = self.roster.actors.get(actor_id)
+        return entry.name if entry else actor_id
 
     def contact(self, record: CaseRecord | None) -> dict[str, Any] | None:
         """The case's coordinator: of its region, else of the whole alliance."""
@@ -386,7 +385,7 @@ class Batch:
         if record.region not in self._contacts:
             self._contacts[record.region] = None
             for actor_id in self.recipients(record, COORDINATOR):
-                actor = self.session.get(ActorRecord, actor_id)
+                actor = self.roster.actors.get(actor_id)
                 if actor is not None:
                     self._contacts[record.region] = {"name": actor.name, "email": actor.email}
                     break
@@ -428,7 +427,7 @@ class Batch:
             if self._table is None:
                 self._table = routes.load(self.settings)
             if self._table.targets and self._regions is None:
-                self._regions = known_regions(self.session) | set(self.regions.codes)
+                self._regions = self.roster.regions() | case_regions(self.session) | set(self.regions.codes)
             found = self._table.find(message.address, self._regions or set()) if self._table.targets else []
             self._routes[message.address] = found
         found = self._routes[message.address]

@@ -72,7 +72,8 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
     """Queue messages in the open transaction, in one insert; the caller has left out those
     queued already (`queued_keys`)."""
     if rows:
-        session.execute(insert(OutboxRecord), rows)
+        # NULLs written as such: the rows with a route and those without go in one statement
+        session.execute(insert(OutboxRecord).execution_options(render_nulls=True), rows)
 
 
 def queued(session: Session, dedup_key: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from lotse.notifications import dispatch
+from lotse.notifications import dispatch, roster
 from lotse.states import definitions, limits, machine, safeguards, scope, store
 from lotse.states import facts as fact_kinds
 from lotse.states.actor import Actor
@@ -236,7 +236,8 @@ def _change(
         record = store.find_case(session, ref, lock=True)
         # Every entry point (command line, flow, link, desk) comes through here: the case must be
         # one of the actor's before anything else is read or told, a repeated request included.
-        actor = store.get_actor(session, by)
+        # The directory is read once, for the author and the messages alike.
+        actor = roster.hold(session).actor(by)
         scope.check(actor, ref=record.ref, employer=record.employer_id, region=record.region,
                     opener=lambda: store.opener(session, record), regions=ctx.regions)
         actor = scope.as_on_case(actor, employer=record.employer_id)

@@ -1,0 +1,97 @@
+"""The directory as a change and its messages read it: every actor's name, e-mail, region, roles
+and the regions it serves, read together in three queries rather than one query per role, per
+name and per author.
+
+A roster is a snapshot of the open transaction. A batch of messages reads one for its own life
+only, so a change of the directory earlier in the same transaction (a hand-over) is seen; a
+change of a case, which never changes the directory, holds one for its whole transaction
+(`hold`), and its author and its messages are read from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from lotse.states.actor import Actor
+from lotse.states.errors import NotFound
+from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
+
+_HELD = "lotse.roster"  # the key in `Session.info`: (the transaction, its roster)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One actor as the directory lists it (a removed actor keeps its row, without roles)."""
+
+    name: str
+    email: str | None
+    region: str | None
+    removed: bool
+
+
+@dataclass
+class Roster:
+    actors: dict[str, Entry]
+    roles: dict[str, list[str]]  # actor -> its roles
+    served: dict[str, set[str]]  # actor -> the regions of `actor_regions`
+    _serving: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, session: Session) -> Roster:
+        a = ActorRecord
+        actors = {
+            actor_id: Entry(name, email, region, removed is not None)
+            for actor_id, name, email, region, removed
+            in session.execute(select(a.id, a.name, a.email, a.region, a.removed_at))
+        }
+        roles: dict[str, list[str]] = {}
+        for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
+            roles.setdefault(actor_id, []).append(role)
+        served: dict[str, set[str]] = {}
+        for actor_id, region in session.execute(select(ActorRegionRecord.actor_id, ActorRegionRecord.region)):
+            served.setdefault(actor_id, set()).add(region)
+        return cls(actors, roles, served)
+
+    def actor(self, actor_id: str) -> Actor:
+        """An actor that may act (as `store.get_actor` reads it); a removed one acts no more."""
+        entry = self.actors.get(actor_id)
+        if entry is None or entry.removed:
+            raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
+        return Actor(actor_id, entry.name, frozenset(self.roles.get(actor_id, ())), entry.region, entry.email,
+                     frozenset(self.served.get(actor_id, ())))
+
+    def serving(self, role: str) -> dict[str, frozenset[str]]:
+        """The actors of a role, each with the regions it serves: its own and those of
+        `actor_regions`; an empty set: the whole alliance."""
+        if not self._serving:
+            for actor_id in sorted(self.roles):
+                if actor_id not in self.actors:
+                    continue
+                own = self.actors[actor_id].region
+                regions = frozenset(({own} if own else set()) | self.served.get(actor_id, set()))
+                for held in self.roles[actor_id]:
+                    self._serving.setdefault(held, {})[actor_id] = regions
+        return self._serving.get(role, {})
+
+    def regions(self) -> set[str]:
+        """The regions of the directory's actors (removed ones included)."""
+        return {entry.region for entry in self.actors.values() if entry.region}
+
+
+def hold(session: Session) -> Roster:
+    """Read the roster and keep it for the rest of the session's open transaction: only for a
+    transaction that does not change the directory."""
+    roster = Roster.read(session)
+    session.info[_HELD] = (session.get_transaction(), roster)
+    return roster
+
+
+def of(session: Session) -> Roster:
+    """The roster the open transaction holds, else one read now (and not kept)."""
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is not None and held[0] is session.get_transaction():
+        return held[1]
+    return Roster.read(session)
