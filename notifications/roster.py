@@ -1,6 +1,6 @@
 """The directory as a change and its messages read it: every actor's name, e-mail, region, roles
-and the regions it serves, read together in three queries rather than one query per role, per
-name and per author.
+and the regions it serves, read together in one query rather than one query per role, per name
+and per author.
 
 A roster is a snapshot of the open transaction. A batch of messages reads one for its own life
 only, so a change of the directory earlier in the same transaction (a hand-over) is seen; a
@@ -41,18 +41,21 @@ class Roster:
 
     @classmethod
     def read(cls, session: Session) -> Roster:
-        a = ActorRecord
-        actors = {
-            actor_id: Entry(name, email, region, removed is not None)
-            for actor_id, name, email, region, removed
-            in session.execute(select(a.id, a.name, a.email, a.region, a.removed_at))
-        }
+        """One query: each actor with each of its roles and each region it serves besides (an
+        actor has a few of either)."""
+        a, r, g = ActorRecord, ActorRoleRecord, ActorRegionRecord
+        query = (select(a.id, a.name, a.email, a.region, a.removed_at, r.role, g.region)
+                 .outerjoin(r, r.actor_id == a.id).outerjoin(g, g.actor_id == a.id))
+        actors: dict[str, Entry] = {}
         roles: dict[str, list[str]] = {}
-        for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
-            roles.setdefault(actor_id, []).append(role)
         served: dict[str, set[str]] = {}
-        for actor_id, region in session.execute(select(ActorRegionRecord.actor_id, ActorRegionRecord.region)):
-            served.setdefault(actor_id, set()).add(region)
+        for actor_id, name, email, region, removed, role, serves in session.execute(query):
+            if actor_id not in actors:
+                actors[actor_id] = Entry(name, email, region, removed is not None)
+            if role is not None and role not in (held := roles.setdefault(actor_id, [])):
+                held.append(role)
+            if serves is not None:
+                served.setdefault(actor_id, set()).add(serves)
         return cls(actors, roles, served)
 
     def actor(self, actor_id: str) -> Actor:
