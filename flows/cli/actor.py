@@ -6,7 +6,7 @@ import typer
 
 from lotse.flows.cli.output import context, emit_json, table
 from lotse.states.errors import BadInput
-from lotse.tasks import directory, hand_over
+from lotse.tasks import directory
 
 app = typer.Typer(help="The alliance's actors (organisations).", no_args_is_help=True)
 
@@ -101,6 +101,8 @@ def remove(
 ) -> None:
     """Take an actor out of the directory; refused while it owns open cases or items, unless
     --hand-over-to names who takes them over."""
+    from lotse.tasks import hand_over  # routing and messages: only for a removal
+
     result = hand_over.remove_actor(context(), actor_id, by=by, hand_over_to=hand_over_to, note=note)
     if as_json:
         emit_json(result)
