@@ -69,7 +69,7 @@ benchmark: bytecode
 	$(BIN)/python benchmarks/case_overviews.py
 	$(BIN)/python benchmarks/answer_links.py
 	$(BIN)/python benchmarks/process_migration.py
-	$(BIN)/python benchmarks/transitions.py
+	$(BIN)/python benchmarks/advance_throughput.py
 
 clean:
 	rm -rf $(VENV) .lotse .pytest_cache .ruff_cache .hypothesis

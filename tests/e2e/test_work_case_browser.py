@@ -79,7 +79,8 @@ def test_a_coordinator_works_a_case_through_the_form_built_for_it(
     # Back on the deployment: the run is listed under its name once it has started.
     page.get_by_role("link", name=f"work {ref}").first.click(timeout=WAIT_MS)
     page.wait_for_url("**/runs/flow-run/**")
-    saved_form(served.api, page.url.split("?")[0].rstrip("/").split("/")[-1], time.monotonic() + WAIT_MS / 1000)
+    run_id = page.url.split("?")[0].rstrip("/").split("/")[-1]
+    saved_form(served.api, run_id, time.monotonic() + WAIT_MS / 1000)
     page.get_by_role("button", name="Resume", exact=True).click(timeout=WAIT_MS)
     page.get_by_text("Resume Flow Run").wait_for()
 

@@ -22,7 +22,6 @@ import json
 import os
 import pstats
 import sqlite3
-import sys
 import tempfile
 import time
 import uuid
@@ -30,10 +29,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-# This file's name hides the `transitions` package (the machine's) from Lotse: run as a script,
-# its folder comes first on the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 M = 300  # transitions timed, and as many by the floor
 COUNTED = 20  # transitions whose SQL statements are counted, apart from the timing
