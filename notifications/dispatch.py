@@ -37,7 +37,7 @@ from lotse.states.case import Case
 from lotse.states.events import StageChanged
 from lotse.states.moments import local_date
 from lotse.states.process import ANY_STAGE, COORDINATOR, Fact, Process
-from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord, CaseRecord, OutboxRecord
+from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 from lotse.states.regions import Regions
 from lotse.states.titles import Title, role_title
 
@@ -62,19 +62,8 @@ class Reminder:
 
 def serving(session: Session, role: str) -> dict[str, frozenset[str]]:
     """The actors of a role, each with the regions it serves: its own and those of
-    `actor_regions`; an empty set: the whole alliance."""
-    found: dict[str, set[str]] = {}
-    query = (select(ActorRecord.id, ActorRecord.region)
-             .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRecord.id)
-             .where(ActorRoleRecord.role == role).order_by(ActorRecord.id))
-    for actor_id, region in session.execute(query):
-        found[actor_id] = {region} if region else set()
-    served = (select(ActorRegionRecord.actor_id, ActorRegionRecord.region)
-              .join(ActorRoleRecord, ActorRoleRecord.actor_id == ActorRegionRecord.actor_id)
-              .where(ActorRoleRecord.role == role))
-    for actor_id, region in session.execute(served):
-        found.setdefault(actor_id, set()).add(region)
-    return {actor_id: frozenset(regions) for actor_id, regions in found.items()}
+    `actor_regions`; an empty set: the whole alliance (read from the directory's roster)."""
+    return roster.of(session).serving(role)
 
 
 def nearest(actors: Mapping[str, frozenset[str]], chain: list[str]) -> list[str]:
