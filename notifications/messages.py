@@ -32,8 +32,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateNotFound,
+    nodes,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
@@ -129,16 +138,23 @@ class Texts:
                                        "the default text was sent")
 
     def _choose(self, names: tuple[str, ...], escaping: str | None, *, shipped: bool = False) -> Any:
-        key = ("" if shipped else "+", escaping or "", *names)
+        if shipped or self.template_dir is None:
+            return _shipped(self.locale, names, escaping)
+        key = (escaping or "", *names)
         if key not in self._chosen:
-            env = _environment(self.locale, None if shipped else _folder(self.template_dir), escaping)
+            env = _environment(self.locale, _folder(self.template_dir), escaping)
             try:
                 self._chosen[key] = env.select_template(list(names))
             except Exception as exc:  # an override can fail in any way: syntax, a missing file
-                if shipped or self.template_dir is None:
-                    raise
                 self._chosen[key] = describe(exc)
         return self._chosen[key]
+
+
+@lru_cache(maxsize=256)
+def _shipped(locale: str, names: tuple[str, ...], escaping: str | None) -> Template:
+    """The shipped template for these names, chosen once per process: ours do not change while
+    Lotse runs (an override folder's may, and is asked again by every batch)."""
+    return _environment(locale, None, escaping).select_template(list(names))
 
 
 def check(template_dir: Path | None) -> list[str]:
@@ -168,15 +184,28 @@ def describe(exc: Exception) -> str:
 
 def _blocks(template: Any, context: dict[str, Any]) -> tuple[str, str]:
     variables = template.new_context(context)
-    # Rendering the whole template first resolves `{% extends %}`: afterwards the context knows
-    # every block of the chain, the most derived first.
-    "".join(template.root_render_func(variables))
+    if _extends(template):
+        # Rendering the whole template first resolves `{% extends %}`: afterwards the context
+        # knows every block of the chain, the most derived first. A template that extends none
+        # has all its blocks already, and is not rendered twice.
+        "".join(template.root_render_func(variables))
     for block in ("subject", "body"):
         if block not in variables.blocks:
             raise ValueError(f"{template.name}: no {{% block {block} %}}")
     subject = " ".join("".join(variables.blocks["subject"][0](variables)).split())
     body = "".join(variables.blocks["body"][0](variables)).strip() + "\n"
     return subject, body
+
+
+_EXTENDING: WeakKeyDictionary[Template, bool] = WeakKeyDictionary()
+
+
+def _extends(template: Template) -> bool:
+    """Whether a template extends another (read once from its source, per loaded template)."""
+    if template not in _EXTENDING:
+        source = template.environment.loader.get_source(template.environment, template.name)[0]
+        _EXTENDING[template] = template.environment.parse(source).find(nodes.Extends) is not None
+    return _EXTENDING[template]
 
 
 def _folder(template_dir: Path | None) -> str | None:
