@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, create_engine
 
 from lotse.states import facts as fact_kinds
@@ -193,20 +194,30 @@ def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
 
 
 def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
-    """The plain case of a row, with its facts parsed and its ticked items."""
+    """The plain case of a row, with its facts parsed and its ticked items. Read by plain SQL on
+    the session's connection, after a flush of what the session holds: every change reads one,
+    and the ORM's objects would only be thrown away."""
     assert record.id is not None
+    session.flush()
+    connection = session.connection()
     facts = {}
-    for row in session.scalars(select(FactRecord).where(FactRecord.case_id == record.id)):
-        kind = process.facts[row.name].type if row.name in process.facts else "str"
-        facts[row.name] = fact_kinds.from_json(kind, row.value)
-    done = session.scalars(
-        select(ItemRecord.item).where(ItemRecord.case_id == record.id, ItemRecord.done)
-    ).all()
+    for name, value in connection.execute(_FACTS, {"case_id": record.id}):
+        kind = process.facts[name].type if name in process.facts else "str"
+        facts[name] = fact_kinds.from_json(kind, value)
+    done = connection.execute(_DONE, {"case_id": record.id}).scalars().all()
+    family = members_of(connection.execute(_FAMILY, {"case_id": record.id}).all())
     return Case(
         ref=record.ref, process=record.process, process_version=record.process_version,
         stage=record.stage, employer=record.employer_id, region=record.region,
-        version=record.version, facts=facts, done=set(done), family=tuple(family_members(session, record.id)),
+        version=record.version, facts=facts, done=set(done), family=tuple(family),
     )
+
+
+_facts, _items, _family = FactRecord.__table__.c, ItemRecord.__table__.c, FamilyMemberRecord.__table__.c  # type: ignore[attr-defined]
+_FACTS = select(_facts.name, _facts.value).where(_facts.case_id == bindparam("case_id"))
+_DONE = select(_items.item).where(_items.case_id == bindparam("case_id"), _items.done)
+_FAMILY = (select(_family.id, _family.relation, _family.birth_year, _family.arrives, _family.added_at)
+           .where(_family.case_id == bindparam("case_id")).order_by(_family.id))
 
 
 def family_rows(session: Session, case_id: int) -> list[FamilyMemberRecord]:
@@ -221,7 +232,8 @@ def family_members(session: Session, case_id: int) -> list[Member]:
     return members_of(family_rows(session, case_id))
 
 
-def members_of(rows: list[FamilyMemberRecord]) -> list[Member]:
+def members_of(rows: Sequence[Any]) -> list[Member]:
+    """Members from rows with `id`, `relation`, `birth_year`, `arrives` and `added_at`."""
     members, children = [], 0
     for row in rows:
         children += row.relation == "child"
@@ -261,18 +273,18 @@ def record_events(
     assert record.id is not None
     # A case opened by these events has no facts yet: no lookup per fact (an import opens thousands).
     opened = any(isinstance(e, CaseOpened) for e in events)
-    rows = []
+    values = []
     for index, domain_event in enumerate(events):
         detail: Any = None
         note: str | None = None
         match domain_event:
             case CaseOpened(stage=stage):
                 from_stage = to_stage = stage
-            case FactsSet(stage=stage, values=values):
+            case FactsSet(stage=stage, values=facts):
                 from_stage = to_stage = stage
-                for name, value in values.items():
+                for name, value in facts.items():
                     _upsert_fact(session, record.id, name, value, domain_event.actor, at, new=opened)
-                detail = values
+                detail = facts
             case ItemsTicked(stage=stage, items=items, done=done):
                 from_stage = to_stage = stage
                 for item in items:
@@ -282,20 +294,35 @@ def record_events(
                 from_stage = to_stage = stage
                 detail = {"relation": relation, "number": number, "items": list(items)}
             case StageChanged(from_stage=from_stage, to_stage=to_stage, note=note):
-                record.stage = to_stage
-                record.version += 1
-                record.stage_entered_at = at
-                session.add(record)
+                _move(session, record, to_stage, at)
             case _:
                 raise TypeError(f"not a domain event: {domain_event!r}")
-        rows.append(HistoryRecord(
-            case_id=record.id, at=at, action=domain_event.action, from_stage=from_stage,
-            to_stage=to_stage, actor_id=domain_event.actor, via=via, note=note, detail=detail,
-            request_id=request_id if index == len(events) - 1 else None, proof=proof,
-        ))
-        session.add(rows[-1])
-    session.flush()
-    return rows
+        values.append({
+            "case_id": record.id, "at": at, "action": domain_event.action, "from_stage": from_stage,
+            "to_stage": to_stage, "actor_id": domain_event.actor, "via": via, "note": note, "detail": detail,
+            "request_id": request_id if index == len(events) - 1 else None, "proof": proof,
+        })
+    session.flush()  # facts and items first: the history rows come after what they record
+    ids = session.connection().execute(_HISTORY, values).scalars().all()
+    return [HistoryRecord(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
+
+
+# Plain SQL, not the ORM's unit of work: every change writes these, and the rows written are
+# handed back as objects the session does not track.
+_history, _cases = HistoryRecord.__table__, CaseRecord.__table__  # type: ignore[attr-defined]
+_HISTORY = insert(_history).returning(_history.c.id, sort_by_parameter_order=True)
+_MOVE = (update(_cases).where(_cases.c.id == bindparam("case_id"))
+         .values(stage=bindparam("stage"), version=_cases.c.version + 1,
+                 stage_entered_at=bindparam("entered")))
+
+
+def _move(session: Session, record: CaseRecord, stage: str, at: dt.datetime) -> None:
+    """The case in its new stage, on the row and on the session's object alike (which then has
+    nothing left to write)."""
+    session.connection().execute(_MOVE, {"case_id": record.id, "stage": stage, "entered": at})
+    set_committed_value(record, "stage", stage)
+    set_committed_value(record, "version", record.version + 1)
+    set_committed_value(record, "stage_entered_at", at)
 
 
 def _upsert_fact(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -46,30 +46,46 @@ def sync(
     earliest), for the messages of the change."""
     entered = local_date(record.stage_entered_at, ctx.settings.timezone)
     wanted = {o.key: o for o in openings(process, case, entered, leads(ctx))}
-    rows = session.scalars(select(DeadlineRecord).where(DeadlineRecord.case_id == record.id)).all()
-    have = {(row.deadline, row.due): row for row in rows}
+    connection = session.connection()
+    have = {(row.deadline, row.due): row for row in connection.execute(_OF_CASE, {"case_id": record.id})}
     still = {deadline for deadline, _ in wanted}
-    for key, row in have.items():
-        if row.closed_at is None and key not in wanted:
-            row.closed_at, row.alert_on, row.next_at = now, None, None
-            row.closed_why = why_closed(process, case, rule(process, row.deadline), still)
-            session.add(row)
+    closed = [
+        {"row_id": row.id, "closed_at": now,
+         "closed_why": why_closed(process, case, rule(process, row.deadline), still)}
+        for key, row in have.items() if row.closed_at is None and key not in wanted
+    ]
+    opened, reopened = [], []
     for key, opening in wanted.items():
         row = have.get(key)
         if row is not None and row.closed_at is None:
             continue
+        level = row.level if row is not None else 0  # reopened on the same due date: its levels stay
+        values = {"alert_on": opening.alert_on, "next_at": opening.rule.level_date(opening.due, level + 1)}
         if row is None:
-            assert record.id is not None
-            row = DeadlineRecord(case_id=record.id, deadline=opening.rule.id, due=opening.due, opened_at=now)
-        row.closed_at, row.closed_why = None, None
-        row.alert_on = opening.alert_on
-        row.next_at = opening.rule.level_date(opening.due, row.level + 1)
-        session.add(row)
+            opened.append({"case_id": record.id, "deadline": opening.rule.id, "due": opening.due,
+                           "opened_at": now, "level": 0, **values})
+        else:
+            reopened.append({"row_id": row.id, **values})
+    for statement, rows in ((_CLOSE, closed), (_REOPEN, reopened), (_OPEN, opened)):
+        if rows:
+            connection.execute(statement, rows)
     items: dict[str, dt.date] = {}
     for opening in wanted.values():
         if opening.rule.item is not None:
             items[opening.rule.item] = min(opening.due, items.get(opening.rule.item, opening.due))
     return items
+
+
+# Plain SQL on the session's connection: every change of a case runs this.
+_deadlines = DeadlineRecord.__table__  # type: ignore[attr-defined]
+_OF_CASE = select(_deadlines.c.id, _deadlines.c.deadline, _deadlines.c.due, _deadlines.c.level,
+                  _deadlines.c.closed_at).where(_deadlines.c.case_id == bindparam("case_id"))
+_BY_ID = _deadlines.c.id == bindparam("row_id")
+_CLOSE = update(_deadlines).where(_BY_ID).values(
+    closed_at=bindparam("closed_at"), closed_why=bindparam("closed_why"), alert_on=None, next_at=None)
+_REOPEN = update(_deadlines).where(_BY_ID).values(
+    closed_at=None, closed_why=None, alert_on=bindparam("alert_on"), next_at=bindparam("next_at"))
+_OPEN = insert(_deadlines)
 
 
 def leads(ctx: Context) -> dict[str, int]:
