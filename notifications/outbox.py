@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from lotse.notifications import masked
@@ -72,8 +72,10 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
     """Queue messages in the open transaction, in one insert; the caller has left out those
     queued already (`queued_keys`)."""
     if rows:
-        # NULLs written as such: the rows with a route and those without go in one statement
-        session.execute(insert(OutboxRecord).execution_options(render_nulls=True), rows)
+        # Plain SQL, after whatever the session holds (the case a message is about): every row
+        # has every column, so the rows with a route and those without go in one statement.
+        session.flush()
+        session.connection().execute(_INSERT, rows)
 
 
 def queued(session: Session, dedup_key: str) -> bool:
@@ -85,10 +87,17 @@ def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
     by_stored = {stored_key(key): key for key in keys}
     unique = list(by_stored)
     found: set[str] = set()
+    session.flush()
+    connection = session.connection()
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
-        found.update(session.scalars(select(OutboxRecord.dedup_key).where(OutboxRecord.dedup_key.in_(chunk))))  # type: ignore[attr-defined]
+        found.update(connection.execute(_QUEUED, {"keys": chunk}).scalars())
     return {by_stored[key] for key in found}
+
+
+_outbox = OutboxRecord.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_outbox)
+_QUEUED = select(_outbox.c.dedup_key).where(_outbox.c.dedup_key.in_(bindparam("keys", expanding=True)))
 
 
 def last_id(session: Session) -> int:

@@ -43,13 +43,11 @@ class Roster:
     def read(cls, session: Session) -> Roster:
         """One query: each actor with each of its roles and each region it serves besides (an
         actor has a few of either)."""
-        a, r, g = ActorRecord, ActorRoleRecord, ActorRegionRecord
-        query = (select(a.id, a.name, a.email, a.region, a.removed_at, r.role, g.region)
-                 .outerjoin(r, r.actor_id == a.id).outerjoin(g, g.actor_id == a.id))
+        session.flush()  # an actor added earlier in the transaction is on the roster
         actors: dict[str, Entry] = {}
         roles: dict[str, list[str]] = {}
         served: dict[str, set[str]] = {}
-        for actor_id, name, email, region, removed, role, serves in session.execute(query):
+        for actor_id, name, email, region, removed, role, serves in session.connection().execute(_QUERY):
             if actor_id not in actors:
                 actors[actor_id] = Entry(name, email, region, removed is not None)
             if role is not None and role not in (held := roles.setdefault(actor_id, [])):
@@ -82,6 +80,12 @@ class Roster:
     def regions(self) -> set[str]:
         """The regions of the directory's actors (removed ones included)."""
         return {entry.region for entry in self.actors.values() if entry.region}
+
+
+_actors, _roles, _serves = (t.__table__ for t in (ActorRecord, ActorRoleRecord, ActorRegionRecord))  # type: ignore[attr-defined]
+_a, _r, _g = _actors.c, _roles.c, _serves.c
+_QUERY = (select(_a.id, _a.name, _a.email, _a.region, _a.removed_at, _r.role, _g.region)
+          .outerjoin(_roles, _r.actor_id == _a.id).outerjoin(_serves, _g.actor_id == _a.id))
 
 
 def hold(session: Session) -> Roster:

@@ -7,6 +7,7 @@ refusal is decided here first and raised as a named error listing what is missin
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from transitions import Machine
@@ -49,8 +50,13 @@ def fire(case: Case, process: Process, event: str, actor: Actor, note: str | Non
 
     before = case.stage
     position = _Position(case.stage)
-    machine = _machine(position, case, process)
-    if not machine.events[event].trigger(position):
+    machine = _machine(process)
+    machine.add_model(position, initial=position._stage)
+    try:
+        moved = machine.events[event].trigger(position, case=case)
+    finally:
+        machine.remove_model(position)
+    if not moved:
         raise RequirementsMissing(case.ref, event, case.missing(process, transition))
     case.stage = position._stage
     return StageChanged(
@@ -68,22 +74,37 @@ class _Position:
         self._stage = stage
 
 
-def _machine(position: _Position, case: Case, process: Process) -> Machine:
+_KEPT = 32  # machines per thread
+_built = threading.local()  # a machine is not safe for two threads at once: one per thread
+
+
+def _machine(process: Process) -> Machine:
+    """The machine of a process, built once per thread; each case joins it for one event only.
+    Its guards read the case the event is fired with."""
+    machines: dict[int, tuple[Process, Machine]] = _built.__dict__.setdefault("machines", {})
+    held = machines.get(id(process))
+    if held is not None and held[0] is process:
+        return held[1]
     transitions = [
         {
             "trigger": t.event,
             "source": process.sources(t),
             "dest": t.to,
-            "conditions": [lambda t=t: not case.missing(process, t)],
+            "conditions": [lambda data, t=t: not data.kwargs["case"].missing(process, t)],
         }
         for t in process.transitions
     ]
-    return Machine(
-        model=position,
+    machine = Machine(
+        model=None,
         states=list(process.stages),
         transitions=transitions,
-        initial=position._stage,
+        initial=process.initial,
         auto_transitions=False,
+        send_event=True,
         model_attribute="_stage",
         model_override=False,  # bind onto the bare position; nothing there to override
     )
+    if len(machines) >= _KEPT:  # a long-running server loads its definitions again now and then
+        machines.clear()
+    machines[id(process)] = (process, machine)
+    return machine
