@@ -39,7 +39,7 @@ from lotse.states.moments import local_date
 from lotse.states.process import ANY_STAGE, COORDINATOR, Fact, Process
 from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 from lotse.states.regions import Regions
-from lotse.states.titles import Title, role_title
+from lotse.states.titles import Title, role_title, role_titles
 
 DEAD_PREFIX = "dead:"
 
@@ -428,7 +428,7 @@ class Batch:
             if self._table is None:
                 self._table = routes.load(self.settings)
             if self._table.targets and self._regions is None:
-                self._regions = self.roster.regions() | case_regions(self.session) | set(self.regions.codes)
+                self._regions = self._route_regions(self._table)
             found = self._table.find(message.address, self._regions or set()) if self._table.targets else []
             self._routes[message.address] = found
         found = self._routes[message.address]
@@ -436,6 +436,17 @@ class Batch:
             return [(message.key, None)]
         return [(message.key if index == 0 else f"{message.key}|{target.key}", target)
                 for index, target in enumerate(found)]
+
+    def _route_regions(self, table: routes.Routes) -> set[str]:
+        """The regions a route's tags may name (a route tagged with a region other than the
+        message's is not its route): those of the directory and the hierarchy; those of the
+        cases besides only when a tag is neither of these, nor an actor, nor a role."""
+        known = self.roster.regions() | set(self.regions.codes)
+        named = {name.lower() for name in (*known, *self.roster.actors, *role_titles(),
+                                           *(r for held in self.roster.roles.values() for r in held))}
+        if any(tag not in named for target in table.targets for tag in target.tags):
+            known |= case_regions(self.session)
+        return known
 
     def _render(self, message: _Message, channel: str | None) -> messages.Rendered:
         address = message.address

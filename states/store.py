@@ -193,6 +193,15 @@ def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
     return record
 
 
+def lock_case(session: Session, ref: str) -> CaseRecord:
+    """The case row, locked for a change (as `find_case(lock=True)`), read by plain SQL as an
+    object the session does not track: a change writes the case by plain SQL (`_move`) too."""
+    row = session.connection().execute(_LOCKED, {"ref": ref.strip().upper()}).mappings().first()
+    if row is None:
+        raise NotFound(f"unknown case '{ref}'; see `lotse case list`")
+    return CaseRecord(**row)
+
+
 def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
     """The plain case of a row, with its facts parsed and its ticked items. Read by plain SQL on
     the session's connection, after a flush of what the session holds: every change reads one,
@@ -310,6 +319,7 @@ def record_events(
 # Plain SQL, not the ORM's unit of work: every change writes these, and the rows written are
 # handed back as objects the session does not track.
 _history, _cases = HistoryRecord.__table__, CaseRecord.__table__  # type: ignore[attr-defined]
+_LOCKED = select(_cases).where(_cases.c.ref == bindparam("ref")).with_for_update()  # SQLite: none needed
 _HISTORY = insert(_history).returning(_history.c.id, sort_by_parameter_order=True)
 _MOVE = (update(_cases).where(_cases.c.id == bindparam("case_id"))
          .values(stage=bindparam("stage"), version=_cases.c.version + 1,

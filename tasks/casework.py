@@ -233,7 +233,7 @@ def _change(
         limits.check_length("the request id", request_id, limits.REQUEST_ID)
     now = ctx.clock()
     with ctx.db.writing() as session:
-        record = store.find_case(session, ref, lock=True)
+        record = store.lock_case(session, ref)
         # Every entry point (command line, flow, link, desk) comes through here: the case must be
         # one of the actor's before anything else is read or told, a repeated request included.
         # The directory is read once, for the author and the messages alike.
