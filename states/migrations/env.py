@@ -3,8 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import lotse.states.records  # noqa: F401  (registers the tables on SQLModel.metadata)
+from lotse.states import records
 
+records.register_all()
 target_metadata = SQLModel.metadata
 connection = context.config.attributes["connection"]
 context.configure(

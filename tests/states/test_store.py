@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, text
 
-from lotse.states import schema, store
+from lotse.states import records, schema, store
 from lotse.states.errors import (
     BadFactValue,
     BadInput,
@@ -274,6 +274,7 @@ def differences_between_migrations_and_tables(db: Database) -> list[object]:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    records.register_all()
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, SQLModel.metadata))
