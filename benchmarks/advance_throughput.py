@@ -11,7 +11,9 @@ the DBAPI (update the case, a history row, close and open the deadlines Lotse cl
 the k outbox rows Lotse queued, with their texts), one transaction each. Printed: wall and CPU
 time (`time.process_time`, this process only: PostgreSQL's server works beside it), transitions/s,
 the ratio, and the SQL statements Lotse issues per transition (counted on a few more cases
-before the timing, which warms Lotse up). `--profile` prints where Lotse's time goes.
+before the timing, which warms Lotse up), and the part of Lotse's time spent making the messages'
+texts and answer links, which the floor writes ready-made. `--profile FILE` prints where Lotse's
+time goes.
 """
 
 from __future__ import annotations
@@ -76,21 +78,41 @@ def prepare(ctx: Any, count: int) -> list[str]:
     return refs
 
 
-def lotse(ctx: Any, refs: list[str], profile: bool) -> tuple[float, float]:
+def lotse(ctx: Any, refs: list[str], profile: str | None) -> tuple[float, float, float]:
+    """(wall, CPU, the part of the wall time spent making the messages' texts and answer links)."""
+    from lotse.notifications import dispatch
     from lotse.tasks import casework
 
+    texts = 0.0
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            nonlocal texts
+            began = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                texts += time.perf_counter() - began
+        return run
+
+    render, link = dispatch.Batch._render, dispatch.Batch.link
+    dispatch.Batch._render, dispatch.Batch.link = timed(render), timed(link)  # type: ignore[method-assign]
     profiler = cProfile.Profile() if profile else None
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    for ref in refs:
-        casework.advance(ctx, ref, "apply_visa", by="klinik")
-    if profiler:
-        profiler.disable()
+    try:
+        for ref in refs:
+            casework.advance(ctx, ref, "apply_visa", by="klinik")
+    finally:
+        if profiler:
+            profiler.disable()
+        dispatch.Batch._render, dispatch.Batch.link = render, link  # type: ignore[method-assign]
     took, took_cpu = time.perf_counter() - started, time.process_time() - cpu
-    if profiler:
+    if profiler and profile:
+        profiler.dump_stats(profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-    return took, took_cpu
+    return took, took_cpu, texts
 
 
 def statements(ctx: Any, refs: list[str]) -> float:
@@ -233,11 +255,11 @@ def postgres_database() -> Iterator[str | None]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def measure(label: str, ctx: Any, floor: Floor, m: int, profile: bool) -> bool:
+def measure(label: str, ctx: Any, floor: Floor, m: int, profile: str | None) -> bool:
     refs = prepare(ctx, 2 * m + COUNTED)
     mine, theirs, counted = refs[:m], refs[m:2 * m], refs[2 * m:]
     per = statements(ctx, counted)  # first: it also warms up (templates, routes, Apprise's plugins)
-    wall, cpu = lotse(ctx, mine, profile)
+    wall, cpu, texts = lotse(ctx, mine, profile)
     ctx.db.dispose()
     plans = floor.plan(mine, theirs)
     closed, opened = (sum(len(p[kind]) for p in plans) / m for kind in ("closed", "opened"))
@@ -249,6 +271,8 @@ def measure(label: str, ctx: Any, floor: Floor, m: int, profile: bool) -> bool:
           f"{closed:g} deadline closed, {opened:g} opened each")
     print(f"  lotse, casework.advance: {wall:6.2f} s wall, {cpu:5.2f} s CPU, {m / wall:7,.0f}/s, "
           f"{per:.1f} SQL statements per transition")
+    print(f"    of which the messages' texts and answer links: {texts:6.2f} s wall, "
+          f"{texts / floor_wall:.1f}x the floor's whole time")
     print(f"  floor, raw SQL (DBAPI):  {floor_wall:6.2f} s wall, {floor_cpu:5.2f} s CPU, "
           f"{m / floor_wall:7,.0f}/s, {floor_statements:g} statements")
     print(f"  ratio {ratio:.1f}x wall, {cpu / max(floor_cpu, 1e-9):.1f}x CPU; goal <= {GOAL:g}x -> "
@@ -259,7 +283,8 @@ def measure(label: str, ctx: Any, floor: Floor, m: int, profile: bool) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", type=int, default=M, help="transitions timed (and as many by the floor)")
-    parser.add_argument("--profile", action="store_true", help="print cProfile's top of Lotse's part")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile Lotse's part: print cProfile's top, keep the whole in FILE")
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="measure one database only")
     args = parser.parse_args()
     ok = True
