@@ -36,6 +36,7 @@ from weakref import WeakKeyDictionary
 
 from jinja2 import (
     ChoiceLoader,
+    Environment,
     FileSystemLoader,
     StrictUndefined,
     Template,
@@ -213,13 +214,16 @@ def _folder(template_dir: Path | None) -> str | None:
 
 
 @lru_cache(maxsize=16)
-def _environment(locale: str, override: str | None, escaping: str | None = None) -> SandboxedEnvironment:
-    # Sandboxed: templates come from the alliance's folder, not from us.
+def _environment(locale: str, override: str | None, escaping: str | None = None) -> Environment:
+    # Sandboxed where templates come from the alliance's folder, not from us. Our own, shipped
+    # with Lotse and read only from its package, render without the sandbox's check of every
+    # attribute they read (about a tenth of a message's time).
     loaders = [FileSystemLoader(override)] if override else []
     loaders.append(FileSystemLoader(str(PACKAGED)))
-    env = SandboxedEnvironment(
+    kind = SandboxedEnvironment if override else Environment
+    env = kind(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True, auto_reload=True, finalize=_finalize(escaping),
+        trim_blocks=True, lstrip_blocks=True, auto_reload=override is not None, finalize=_finalize(escaping),
     )
     env.filters["day"] = lambda value: format_day(value, locale)
     return env
