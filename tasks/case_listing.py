@@ -32,12 +32,12 @@ def each_case(ctx: Context, stage: str | None = None, process: str | None = None
     id and yielded as they are read, never all in memory; `after` a case's reference (keyset
     paging: the cases after it, whatever the filters), at most `limit`. A bad filter, an unknown
     `after` or a `limit` below 1 is raised here, before a row is read."""
-    c = CaseRecord
+    c = CaseRecord.__table__.c  # Core columns: no mapper configured for a list (states/definitions.py)
     query = select(c.ref, c.process, c.process_version, c.stage, c.version, c.employer_id, c.region,
                    c.stage_entered_at).order_by(c.id)
     if region is not None:  # the region and every region below it (states/regions.py)
         below = ctx.regions.below(check_region(region.strip(), ctx.regions))
-        query = query.where(c.region.in_(sorted(below)))  # type: ignore[attr-defined]
+        query = query.where(c.region.in_(sorted(below)))
     # Every version known, the stored copies too: cases on an old version stand in its stages.
     versions = ctx.catalog.versions()
     if stage:
@@ -59,7 +59,7 @@ def each_case(ctx: Context, stage: str | None = None, process: str | None = None
             after_id = session.scalar(select(c.id).where(c.ref == after.strip().upper()))
         if after_id is None:  # a page of nothing would look like the end of the list
             raise BadInput(f"--after: unknown case '{after.strip()}'; see `lotse case list`")
-        query = query.where(c.id > after_id)  # type: ignore[operator]
+        query = query.where(c.id > after_id)
     return _cases_as_read(ctx, query)
 
 
