@@ -70,8 +70,7 @@ def list_(
 @app.command()
 def show(ref: str, as_json: bool = JSON) -> None:
     """Show one case: stage, facts, checklist, what it lacks to move on, history."""
-    from lotse.flows.cli.course import language_lines
-    from lotse.flows.cli.family import lines as family_lines
+    from lotse.flows.cli.case_sections import family_lines, language_lines
     from lotse.tasks import case_file
 
     data = case_file.case_file(context(), ref)

@@ -3,8 +3,6 @@ an exam result. Cases are named by reference only; no person's name is printed."
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from lotse.flows.cli.output import as_of_day, context, emit_json, table, warn
@@ -97,19 +95,6 @@ def report(
     typer.echo("\nPer pace:")
     table(data["paces"], ["pace", "groups", "participants", "reached", "median_weeks_to_b1",
                           "median_weeks_to_b2"])
-
-
-def language_lines(data: dict[str, Any]) -> list[str]:
-    """The course groups and exams of `lotse case show`, when the case has any."""
-    lines = []
-    if data.get("courses"):
-        lines += ["Language courses:", *[
-            f"  {c['id']}: {c['level']}, {c['pace']}, {c['start']} to {c['end']} ({c['school']})"
-            for c in data["courses"]]]
-    if data.get("exams"):
-        lines += ["Exams:", *[f"  {e['date']}  {e['level']} {'passed' if e['passed'] else 'failed'}: "
-                              f"{e['exam']} ({e['recorded_by']})" for e in data["exams"]]]
-    return lines
 
 
 def exam(

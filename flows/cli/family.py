@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from lotse.flows.cli.case_sections import family_lines
 from lotse.flows.cli.output import context, emit_json, warn
 from lotse.tasks import family, overviews
 
@@ -48,17 +49,4 @@ def list_(ref: str, as_json: bool = JSON) -> None:
     if as_json:
         emit_json(data)
         return
-    typer.echo("\n".join(lines(data["family"])) or f"{data['ref']}: no family members recorded")
-
-
-def lines(members: list[dict]) -> list[str]:  # type: ignore[type-arg]
-    """The family as `case show` and `family list` print it."""
-    out = []
-    for m in members:
-        born = f", born {m['birth_year']}" if m["birth_year"] else ""
-        later = f", arrives {m['arrives']}" if m["arrives"] else ""
-        out.append(f"  {m['label']}: {m['given_name']} ({m['relation']}{born}{later})")
-        out += [f"    [{'x' if n['done'] else ' '}] {n['item']} ({n['owner']}"
-                + (f", due {n['due']}" if n["due"] and not n["done"] else "") + f"): {n['title']}"
-                for n in m["needs"]]
-    return out
+    typer.echo("\n".join(family_lines(data["family"])) or f"{data['ref']}: no family members recorded")
