@@ -7,6 +7,7 @@ CSRF, rate limits and the cookie's flags."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,9 +136,13 @@ def test_a_sent_link_leaves_the_outbox_and_a_coordinator_without_own_route_gets_
         ask(mailed, client, COORDINATOR)
         ask(mailed, client, "sued@example.org")
     (mail,) = mails_to(inbox, COORDINATOR)
-    with mailed.ctx.db.reading() as session:
-        rows = {r.recipient: r for r in session.scalars(select(OutboxRecord))}
-    assert link_in(mail) not in rows["koord"].body and "[link removed after sending]" in rows["koord"].body
+    # The mail arrives before the sending request's background task settles the row and takes the
+    # link out, each in a transaction of its own: the test waits for that, as a reader would.
+    deadline = time.monotonic() + 15
+    while "[link removed after sending]" not in (rows := outbox_rows(mailed))["koord"].body:
+        assert time.monotonic() < deadline, f"the sent link is still in the outbox: {rows['koord'].status}"
+        time.sleep(0.05)
+    assert link_in(mail) not in rows["koord"].body
     # No route tagged with its own id: the link waits, and never goes to a route of the role.
     assert rows["koord-sued"].status in ("pending", "failed") and rows["koord-sued"].route is None
     assert len(inbox.mails) == 1
@@ -275,3 +280,8 @@ def test_a_case_link_without_the_cookie_leads_on_to_the_case_after_the_sign_in_p
     assert client.get(f"{desk.url}/cases/{ref}").status_code == 200  # the click within the desk
     for elsewhere in ("//evil.example/x", "https://evil.example", "/cases/a/../../x", "/sign-out"):
         assert "Schon angemeldet" not in client.get(f"{desk.url}/sign-in", params={"next": elsewhere}).text
+
+
+def outbox_rows(served: Served) -> dict[str, OutboxRecord]:
+    with served.ctx.db.reading() as session:
+        return {r.recipient: r for r in session.scalars(select(OutboxRecord))}
