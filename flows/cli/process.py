@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from lotse.config.settings import Settings
 from lotse.flows.cli.output import context, emit_json, settings, table
 from lotse.states import definitions
 from lotse.states.errors import NotReady
@@ -16,22 +17,24 @@ from lotse.tasks.context import Context
 app = typer.Typer(help="Process definitions (pathways).", no_args_is_help=True)
 
 
-def _catalog() -> tuple[Catalog, Context | None]:
+def _catalog() -> tuple[Catalog, Context | None, Settings]:
     """The definitions: the files, and where a database is set up, the stored copies in force
-    (with the context to count cases by). Without a database the files alone are shown."""
+    (with the context to count cases by), and the settings read for them. Without a database the
+    files alone are shown."""
     try:
         ctx = context()
     except NotReady:
-        return Catalog.load(settings().process_dirs), None
-    return ctx.catalog, ctx
+        given = settings()
+        return Catalog.load(given.process_dirs), None, given
+    return ctx.catalog, ctx, ctx.settings
 
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List every process version: those the files offer to new cases, and those only stored
     in the database for the cases that still run on them, with their open cases."""
-    locale = settings().locale
-    catalog, ctx = _catalog()
+    catalog, ctx, given = _catalog()
+    locale = given.locale
     counts = definitions.open_cases_per_version(catalog, ctx.db) if ctx is not None else {}
     offered = {p.key for p in catalog.latest()}
     rows = [
@@ -67,7 +70,7 @@ def show(
     """Show one process definition: stages, checklists, facts, events."""
     if as_json and mermaid:
         raise typer.BadParameter("choose one of --json and --mermaid")
-    catalog, _ = _catalog()
+    catalog, _, given = _catalog()
     kept = [p.version for p in catalog.versions() if p.name == name]
     if version is None and name not in catalog.names() and kept:
         version = max(kept)  # no file offers it any more: the newest stored copy its cases run on
@@ -77,7 +80,7 @@ def show(
     elif mermaid:
         typer.echo(to_mermaid(process))
     else:
-        _describe(process, settings().locale)
+        _describe(process, given.locale)
 
 
 @app.command()
