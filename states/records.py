@@ -3,11 +3,12 @@
 Portable SQL only (SQLite and PostgreSQL). Personal data (names) lives only in `cases`; the
 history refers to cases by id and to actors by id.
 
-Every table is named from here (`from lotse.states.records import OutboxRecord`), but the tables
-of deadlines, the outbox, the desk, courses and costs are defined in modules of their own, imported
-the first time one of them is named: each table costs some 3 ms to build, and a read-only command
-started cold has no use for most of them (issue 15). `register_all` builds every table, for the
-migrations and whatever compares them with the schema.
+Every table is named from here (`from lotse.states.records import OutboxRecord`), but the tables of
+deadlines, the outbox, the desk, courses, costs, the directory's change log and the reference
+counters are defined in modules of their own, imported the first time one of them is named: each
+table costs some 3 ms to build, and a read-only command started cold has no use for most of them
+(issue 15). `register_all` builds every table, for the migrations and whatever compares them with
+the schema.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import importlib
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -122,23 +123,6 @@ class ActorRegionRecord(SQLModel, table=True):
     region: str = Field(primary_key=True, max_length=64, index=True)
 
 
-class DirectoryChangeRecord(SQLModel, table=True):
-    """Append-only: every change of the directory (`lotse actor add/edit/remove`): who changed
-    which actor, when, how they proved it, and each field as it was and as it became. Holds the
-    directory's own data only (organisations, their function mailboxes), never a case's."""
-
-    __tablename__ = "directory_changes"
-
-    id: int | None = Field(default=None, primary_key=True)
-    actor_id: str = Field(max_length=64, index=True)  # the actor changed
-    at: dt.datetime = when(nullable=False)
-    action: str = Field(max_length=16)  # add, edit, remove, hand-over
-    by: str | None = Field(default=None, max_length=64)  # the coordinator; None: the first actors
-    via: str = Field(max_length=16)
-    proof: str | None = Field(default=None, max_length=100)
-    detail: Any = Field(default=None, sa_column=Column(JSON, nullable=True))  # field: [before, after]
-
-
 class CaseRecord(SQLModel, table=True):
     __tablename__ = "cases"
 
@@ -201,18 +185,6 @@ class HistoryRecord(SQLModel, table=True):
     proof: str | None = Field(default=None, max_length=100)
 
 
-class RefCounterRecord(SQLModel, table=True):
-    """The last number given out per region prefix and year (SE-2026-0042)."""
-
-    __tablename__ = "ref_counters"
-    __table_args__ = (UniqueConstraint("prefix", "year"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    prefix: str = Field(max_length=16)
-    year: int
-    last: int = 0
-
-
 class DefinitionRecord(SQLModel, table=True):
     """A process version as it was when its first case opened on it (or moved to it): the YAML
     text and a digest of its meaning (`process.digest`). Cases run on this copy when the file is
@@ -248,6 +220,8 @@ class FamilyMemberRecord(SQLModel, table=True):
 
 # The tables defined elsewhere, by the module that holds them (all under lotse.states).
 ELSEWHERE = {
+    "DirectoryChangeRecord": "directory_records",
+    "RefCounterRecord": "reference_records",
     "DeadlineRecord": "deadline_records",
     "OverviewRecord": "deadline_records",
     "OutboxRecord": "outbox_records",

@@ -26,7 +26,7 @@ from lotse.states import limits, regions, store
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
-from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord, DirectoryChangeRecord
+from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
 from lotse.states.regions import Regions
 from lotse.tasks.context import Context
 
@@ -173,6 +173,8 @@ def profiles(ctx: Context) -> list[dict[str, Any]]:
 
 def changes(ctx: Context, actor_id: str | None = None) -> list[dict[str, Any]]:
     """The directory's change log, oldest first (of one actor, if given)."""
+    from lotse.states.records import DirectoryChangeRecord  # built only where the log is used
+
     query = select(DirectoryChangeRecord).order_by(DirectoryChangeRecord.id)  # type: ignore[arg-type]
     if actor_id is not None:
         query = query.where(DirectoryChangeRecord.actor_id == actor_id)
@@ -201,6 +203,8 @@ def open_cases_employed(ctx: Context, session: Session, actor_id: str) -> int:
 def log(session: Session, ctx: Context, actor_id: str, action: str, by: str | None,
         detail: dict[str, Any], via: str, now: dt.datetime) -> None:
     """Append one row to the directory's change log."""
+    from lotse.states.records import DirectoryChangeRecord
+
     session.add(DirectoryChangeRecord(actor_id=actor_id, at=now, action=action, by=by, via=via,
                                       proof=ctx.proof, detail=detail))
 
