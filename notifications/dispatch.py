@@ -171,7 +171,7 @@ def _stage_messages(
         ]
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind="stage_changed",
                     topic=event.event, context={**common, "expected": expected, "asks": asks})
-    return batch.write()
+    return batch.write(fresh=True)
 
 
 def asked_facts(process: Process, case: Case) -> list[tuple[str, Fact]]:
@@ -399,13 +399,16 @@ class Batch:
         """Plan one message to one address; `write` queues it, unless `key` was queued before."""
         self._planned.append(_Message(record, address, key, kind, topic, context))
 
-    def write(self) -> int:
+    def write(self, *, fresh: bool = False) -> int:
         """Queue what is planned and was not queued before: one row per route of the address (the
         first under its key, so a cause is queued once even if the routes change later), or one
-        row without a route that waits for one. Returns the number of rows queued."""
+        row without a route that waits for one. Returns the number of rows queued. `fresh`: every
+        key names a history row written in this transaction (the history is append-only, its ids
+        are never used again), so none can have been queued before and none is looked up."""
         planned = [(message, self._keyed_targets(message)) for message in self._planned]
         self._planned = []
-        done = outbox.queued_keys(self.session, [key for _, keyed in planned for key, _ in keyed])
+        keys = [key for _, keyed in planned for key, _ in keyed]
+        done = set() if fresh else outbox.queued_keys(self.session, keys)
         rows = []
         for message, keyed in planned:
             if message.key in done:
