@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from lotse.notifications.signing import BadToken, Signer, random_id
+from lotse.notifications.signing import BadToken, random_id, signer
 
 PURPOSE = "answer"
 VERSION = 1
@@ -57,13 +57,13 @@ def new(ref: str, kind: Kind, name: str, actor: str, entered_at: dt.datetime, no
 
 
 def token(link: AnswerLink, key: bytes) -> str:
-    return Signer(key, PURPOSE).sign([VERSION, link.ref, link.kind, link.name, link.actor,
+    return signer(key, PURPOSE).sign([VERSION, link.ref, link.kind, link.name, link.actor,
                                       link.stage_entry, link.expires, link.id])
 
 
 def read(text: str, key: bytes) -> AnswerLink:
     """The link a token stands for; `BadToken` if it was not made with this key, or altered."""
-    payload = Signer(key, PURPOSE).read(text)
+    payload = signer(key, PURPOSE).read(text)
     try:
         version, ref, kind, name, actor, entry, expires, link_id = payload
     except ValueError:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from functools import lru_cache
 from typing import Any
 
 
@@ -55,6 +56,12 @@ class Signer:
 
     def _mac(self, body: str) -> bytes:
         return hmac.new(self._key, body.encode("ascii", "replace"), hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=8)
+def signer(key: bytes, purpose: str) -> Signer:
+    """The signer of a key and a purpose, its key derived once: a message signs several links."""
+    return Signer(key, purpose)
 
 
 def _encode(data: bytes) -> str:

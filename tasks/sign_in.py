@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from lotse.notifications import sign_in as message
-from lotse.notifications.signing import BadToken, Signer, random_id
+from lotse.notifications.signing import BadToken, random_id, signer
 from lotse.states.errors import Refused
 from lotse.states.process import COORDINATOR
 from lotse.states.records import (
@@ -106,7 +106,7 @@ class SignedIn:
 
 
 def token(key: bytes, sign_in_id: str) -> str:
-    return Signer(key, PURPOSE).sign([VERSION, sign_in_id])
+    return signer(key, PURPOSE).sign([VERSION, sign_in_id])
 
 
 def url(base: str, link_token: str) -> str:
@@ -269,7 +269,7 @@ def sign_out(ctx: Context, cookie: str | None) -> None:
 def _read(key: bytes, link_token: str) -> str | None:
     """The sign-in id a token carries; None if it is not a sign-in token made with this key."""
     try:
-        payload = Signer(key, PURPOSE).read(link_token)
+        payload = signer(key, PURPOSE).read(link_token)
     except BadToken:
         return None
     if len(payload) != 2 or payload[0] != VERSION or not isinstance(payload[1], str) or len(payload[1]) > 32:
