@@ -4,11 +4,12 @@ and on PostgreSQL, beside the floor of the same writes in raw SQL (issue 15; goa
 A fresh database (a SQLite file; a uniquely named PostgreSQL database at 127.0.0.1:5432, dropped
 after, skipped with a note when the server is not there) with an alliance (coordinator, employer,
 agency, foreigners' office; routes for some of them; a secret key, so messages carry answer links)
-and 2 x M cases made ready to move through Lotse's own paths (`casework.open_case`,
+and 3 x M cases made ready to move through Lotse's own paths (`casework.open_case`,
 `casework.tick`). Then M transitions (`apply_visa`) through `casework.advance`, one transaction
 each, as `lotse case advance` runs them; and the floor on the other M cases: the same writes by
 the DBAPI (update the case, a history row, close and open the deadlines Lotse closed and opened,
-the k outbox rows Lotse queued, with their texts), one transaction each. Printed: wall and CPU
+the k outbox rows Lotse queued, with their texts), one transaction each; and, for comparison on M
+more cases, the same with the reads Lotse makes before it decides (`READS`). Printed: wall and CPU
 time (`time.process_time`, this process only: PostgreSQL's server works beside it), transitions/s,
 the ratio, and the SQL statements Lotse issues per transition (counted on a few more cases
 before the timing, which warms Lotse up), and the part of Lotse's time spent making the messages'
@@ -184,8 +185,9 @@ class Floor:
         return (f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})",
                 tuple(self.value(v) for v in values.values()))
 
-    def run(self, plans: list[dict[str, Any]]) -> tuple[float, float, float]:
-        """(wall, CPU, outbox rows per transition) of the plans, one transaction each."""
+    def run(self, plans: list[dict[str, Any]], *, reads: bool = False) -> tuple[float, float, float]:
+        """(wall, CPU, outbox rows per transition) of the plans, one transaction each; with `reads`,
+        each first reads what Lotse reads to decide (`READS`), rows fetched and dropped."""
         connection = self.connect()
         cursor = connection.cursor()
         m = self.mark
@@ -194,6 +196,10 @@ class Floor:
             case, history, case_id = plan["case"], plan["history"], plan["id"]
             if self.begin:
                 cursor.execute(self.begin)
+            for sql, by_case in READS if reads else ():
+                locked = " FOR UPDATE" if self.postgres and sql.startswith("SELECT * FROM cases") else ""
+                cursor.execute(sql.replace("?", m) + locked, (case_id,) if by_case else ())
+                cursor.fetchall()
             cursor.execute(f"UPDATE cases SET stage = {m}, version = version + 1, stage_entered_at = {m} "
                            f"WHERE id = {m}", (case["stage"], case["stage_entered_at"], case_id))
             cursor.execute(*self.insert("history", history, case_id=case_id))
@@ -203,7 +209,7 @@ class Floor:
                                (row["closed_at"], row["closed_why"], case_id, row["deadline"]))
             for row in plan["opened"]:
                 cursor.execute(*self.insert("deadlines", row, case_id=case_id))
-            inserts = [self.insert("outbox", row, case_id=case_id, dedup_key=f"floor:{case_id}:{n}")
+            inserts = [self.insert("outbox", row, case_id=case_id, dedup_key=f"floor:{case_id}:{n}:{reads}")
                        for n, row in enumerate(plan["outbox"])]
             if inserts:
                 cursor.executemany(inserts[0][0], [values for _, values in inserts])
@@ -211,6 +217,21 @@ class Floor:
         took, took_cpu = time.perf_counter() - started, time.process_time() - cpu
         connection.close()
         return took, took_cpu, sum(len(p["outbox"]) for p in plans) / len(plans)
+
+
+# What a change reads before it decides: the case (locked), the directory, the case's facts, ticked
+# items, family members and deadlines. Each with whether it takes the case's id.
+READS = [
+    ("SELECT * FROM cases WHERE id = ?", True),
+    ("SELECT actors.id, actors.name, actors.email, actors.region, actors.removed_at, actor_roles.role, "
+     "actor_regions.region FROM actors LEFT OUTER JOIN actor_roles ON actor_roles.actor_id = actors.id "
+     "LEFT OUTER JOIN actor_regions ON actor_regions.actor_id = actors.id", False),
+    ("SELECT name, value FROM case_facts WHERE case_id = ?", True),
+    ("SELECT item FROM case_items WHERE case_id = ? AND done", True),
+    ("SELECT id, relation, birth_year, arrives, added_at FROM family_members WHERE case_id = ? ORDER BY id",
+     True),
+    ("SELECT id, deadline, due, level, closed_at FROM deadlines WHERE case_id = ?", True),
+]
 
 
 def sqlite_floor(path: Path) -> Floor:
@@ -256,14 +277,15 @@ def postgres_database() -> Iterator[str | None]:
 
 
 def measure(label: str, ctx: Any, floor: Floor, m: int, profile: str | None) -> bool:
-    refs = prepare(ctx, 2 * m + COUNTED)
-    mine, theirs, counted = refs[:m], refs[m:2 * m], refs[2 * m:]
+    refs = prepare(ctx, 3 * m + COUNTED)
+    mine, theirs, read_too, counted = refs[:m], refs[m:2 * m], refs[2 * m:3 * m], refs[3 * m:]
     per = statements(ctx, counted)  # first: it also warms up (templates, routes, Apprise's plugins)
     wall, cpu, texts = lotse(ctx, mine, profile)
     ctx.db.dispose()
     plans = floor.plan(mine, theirs)
     closed, opened = (sum(len(p[kind]) for p in plans) / m for kind in ("closed", "opened"))
     floor_wall, floor_cpu, k = floor.run(plans)
+    read_wall, read_cpu, _ = floor.run(floor.plan(mine, read_too), reads=True)
     # BEGIN (SQLite), the case, history, each deadline closed and opened, one executemany, COMMIT
     floor_statements = (2 if floor.begin else 1) + 2 + closed + opened + 1
     ratio = wall / floor_wall
@@ -277,6 +299,9 @@ def measure(label: str, ctx: Any, floor: Floor, m: int, profile: str | None) -> 
           f"{m / floor_wall:7,.0f}/s, {floor_statements:g} statements")
     print(f"  ratio {ratio:.1f}x wall, {cpu / max(floor_cpu, 1e-9):.1f}x CPU; goal <= {GOAL:g}x -> "
           f"{'ok' if ratio <= GOAL else 'MISSED'}")
+    print(f"  for comparison, the floor with the {len(READS)} reads Lotse makes to decide: "
+          f"{read_wall:6.2f} s wall, {read_cpu:5.2f} s CPU, {m / read_wall:7,.0f}/s; "
+          f"Lotse {wall / read_wall:.1f}x wall, {cpu / max(read_cpu, 1e-9):.1f}x CPU of it")
     return ratio <= GOAL
 
 
