@@ -45,21 +45,18 @@ def free_port() -> int:
 
 
 def prepare(home: Path, count: int) -> list[str]:
+    from recruited import ready_for_visa
+
     from lotse.config.settings import Settings
     from lotse.states import schema
-    from lotse.tasks import casework, directory
+    from lotse.tasks import directory
     from lotse.tasks.context import Context
 
     ctx = Context.from_settings(Settings(home=home), check_schema=False)
     schema.upgrade(ctx.db.engine)
     directory.add_actor(ctx, "koord", name="Koordination", roles=["coordinator"])
     directory.add_actor(ctx, "klinik", name="Klinik", roles=["employer"], region="SE-Nord")
-    refs = []
-    for n in range(count):
-        ref = casework.open_case(ctx, given_name=f"Given{n}", family_name=f"Family{n}", nationality="PHL",
-                                 employer="klinik")
-        casework.tick(ctx, ref, ["employment_contract", "recognition_documents"], by="koord")
-        refs.append(ref)
+    refs = ready_for_visa(ctx, count)
     ctx.db.dispose()
     return refs
 

@@ -22,21 +22,21 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import sqlite3
+import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/postgres.py: a throwaway database
+from tests.postgres import Unreachable, throwaway_database
 
 M = 300  # transitions timed, and as many by the floor
 COUNTED = 20  # transitions whose SQL statements are counted, apart from the timing
 GOAL = 2.0
-POSTGRES = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SECRET = "benchmark-secret-key-of-at-least-32-characters"
 ROUTES = """version: 1
 urls:
@@ -61,8 +61,10 @@ def context(home: Path, url: str | None) -> Any:
 
 def prepare(ctx: Any, count: int) -> list[str]:
     """An alliance and `count` cases in `recruited`, ready for `apply_visa` by the employer."""
+    from recruited import ready_for_visa
+
     from lotse.states import schema
-    from lotse.tasks import casework, directory
+    from lotse.tasks import directory
 
     schema.upgrade(ctx.db.engine)
     directory.add_actor(ctx, "koord", name="Koordination", roles=["coordinator"], email="k@allianz.example")
@@ -70,13 +72,7 @@ def prepare(ctx: Any, count: int) -> list[str]:
     directory.add_actor(ctx, "bruecke", name="Vermittlung Brücke", roles=["agency"], region="SE-Nord")
     directory.add_actor(ctx, "abh-nord", name="Ausländerbehörde Nord", roles=["foreigners_office"],
                         region="SE-Nord")
-    refs = []
-    for n in range(count):
-        ref = casework.open_case(ctx, given_name=f"Given{n}", family_name=f"Family{n}", nationality="PHL",
-                                 employer="klinik")
-        casework.tick(ctx, ref, ["employment_contract", "recognition_documents"], by="koord")
-        refs.append(ref)
-    return refs
+    return ready_for_visa(ctx, count)
 
 
 def lotse(ctx: Any, refs: list[str], profile: str | None) -> tuple[float, float, float]:
@@ -251,31 +247,6 @@ def postgres_floor(url: str) -> Floor:
     return Floor(lambda: psycopg.connect(plain), "%s", None, postgres=True)
 
 
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh, uniquely named database, dropped afterwards; None if the server is not there."""
-    try:
-        import psycopg
-    except ImportError:
-        print("PostgreSQL: skipped, psycopg is not installed (pip install -e '.[postgres]')")
-        yield None
-        return
-    admin = POSTGRES.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    name = f"lotse_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        print(f"PostgreSQL: skipped, {POSTGRES} is not reachable: {str(exc).strip().splitlines()[0]}")
-        yield None
-        return
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def measure(label: str, ctx: Any, floor: Floor, m: int, profile: str | None) -> bool:
     refs = prepare(ctx, 3 * m + COUNTED)
     mine, theirs, read_too, counted = refs[:m], refs[m:2 * m], refs[2 * m:3 * m], refs[3 * m:]
@@ -319,10 +290,12 @@ def main() -> int:
             ctx = context(home / "sqlite", None)
             ok &= measure("SQLite", ctx, sqlite_floor(home / "sqlite" / "lotse.db"), args.m, args.profile)
         if args.only != "sqlite":
-            with postgres_database() as url:
-                if url is not None:
+            try:
+                with throwaway_database("lotse_bench") as url:
                     ctx = context(home / "postgres", url)
                     ok &= measure("PostgreSQL", ctx, postgres_floor(url), args.m, args.profile)
+            except Unreachable as exc:
+                print(f"PostgreSQL: skipped, {exc}")
     return 0 if ok else 1
 
 

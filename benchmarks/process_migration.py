@@ -11,7 +11,6 @@ so 10,000 cases move in minutes, not hours.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -121,25 +120,14 @@ def measure(label: str, url: str | None) -> None:
 
 
 def main() -> None:
+    from tests.postgres import Unreachable, throwaway_database
+
     measure("SQLite", None)
     try:
-        import psycopg
-
-        server = os.environ.get("LOTSE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-        admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
-            name = f"lotse_bench_migrate_{os.getpid()}"
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # no server here: SQLite alone
-        print(f"\nPostgreSQL: skipped ({str(exc).strip().splitlines()[0]})")
-        return
-    try:
-        measure("PostgreSQL", f"{server}/{name}")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+        with throwaway_database("lotse_bench_migrate") as url:
+            measure("PostgreSQL", url)
+    except Unreachable as exc:  # no server here: SQLite alone
+        print(f"\nPostgreSQL: skipped ({exc})")
 
 if __name__ == "__main__":
     main()
