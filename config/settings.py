@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     def secret_key_file(self) -> Path:
         return self.home / "secret.key"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Definitions and the region hierarchy as last checked (states/definition_cache.py)."""
+        return self.home / "cache"
+
     def signing_key(self) -> bytes | None:
         """The key links are signed with: LOTSE_SECRET_KEY, else LOTSE_HOME/secret.key; None if
         neither is there (`lotse init` writes the file)."""

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
+from lotse.states.database import Database
 from lotse.states.errors import NotFound
 from lotse.states.process import Catalog, Process, digest, load_text
 from lotse.states.records import CaseRecord, DefinitionRecord
-from lotse.states.store import Database
 
 # The queries here go through the tables' Core columns, not the ORM's attributes: a read-only
 # command whose queries all do never configures the mappers (some 7 ms started cold, issue 15).

@@ -16,7 +16,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from lotse.states import facts as fact_kinds
@@ -27,15 +26,13 @@ from lotse.states.retention import Retention
 from lotse.states.timers import DEFAULT_LADDER, ID_LENGTH, ID_RULE, Deadline, Step, check_ladder
 from lotse.states.timers import ID as _ID
 from lotse.states.timers import check as check_deadlines
-from lotse.states.titles import LOCALES, Title
+from lotse.states.titles import LOCALES, ROLES_FILE, Title
 from lotse.states.yaml_errors import reported_as
 
 COORDINATOR = "coordinator"
 ANY_STAGE = "*"
 _CONDITION = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster, same safety
 MAX_BYTES = 1_000_000  # a real pathway has some 20 kB; parsing megabytes costs seconds per command
-MAX_VALUES = 100_000  # a real pathway has some 2,000; YAML aliases can multiply a small file a billionfold
 # A second guard behind `personal: true`: a fact whose name or title looks like one of these is
 # personal data even if its definition forgot to say so (never in messages, never in Prefect).
 _SENSITIVE = re.compile(
@@ -43,6 +40,15 @@ _SENSITIVE = re.compile(
     r"diagnos|disab|behinder|pregnan|schwanger|religio|reason|(?<![a-zäöüß])grund",
     re.IGNORECASE,
 )
+
+# What decides what a definition file checks to, beside the file itself: these modules' code and
+# the role titles (states/definition_cache.py keeps a checked definition under a digest of them).
+CHECKED_BY = [
+    *(Path(__file__).with_name(f"{module}.py") for module in (
+        "process", "definition_yaml", "yaml_errors", "errors", "facts", "family", "timers",
+        "durations", "retention", "titles")),
+    ROLES_FILE,
+]
 
 
 class _Strict(BaseModel):
@@ -129,6 +135,7 @@ class Process(_Strict):
     occupation: Literal["health", "education", "other"] = "health"
     source: str = ""  # the file it came from, set by the loader
     _text: str = PrivateAttr(default="")  # the YAML it was read from, comments and all
+    _digest: str = PrivateAttr(default="")  # `digest` of a definition read from a file, once
 
     @property
     def text(self) -> str:
@@ -136,6 +143,8 @@ class Process(_Strict):
         built in code has none, and is written out from its fields."""
         if self._text:
             return self._text
+        import yaml  # only for a definition built in code
+
         return yaml.safe_dump(self.model_dump(mode="json", by_alias=True, exclude={"source"}),
                               allow_unicode=True, sort_keys=False)
 
@@ -232,70 +241,32 @@ def parse_condition(text: str) -> Condition:
 # -- loading and checking ------------------------------------------------------------------------
 
 
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: str, first: int, second: int) -> None:
-        self.key, self.first, self.second = key, first, second
-
-
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """YAML keeps the last of two equal keys; a second `name:` would silently rename a process."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in first:
-                raise _DuplicateKey(str(key)[:80], first[key], line)
-            first[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read(path: Path, file: str) -> str:
-    with path.open("rb") as stream:
-        raw = stream.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
-                              "is a few kB of stages, facts and events")
-    return raw.decode("utf-8")
-
-
-def _parse(text: str, file: str) -> Any:
+def _read(path: Path) -> bytes:
+    """A definition file's bytes, up to the limit; `DefinitionError` when it cannot be read."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except _DuplicateKey as exc:
-        raise DefinitionError(file, f"line {exc.second}", f"duplicate key '{exc.key}', first on line "
-                              f"{exc.first}; remove one of them") from None
-    if _values(data) > MAX_VALUES:
-        raise DefinitionError(file, "", f"holds more than {MAX_VALUES:,} values once its aliases (*name) "
-                              "are expanded; write the definition out without them")
-    return data
-
-
-def _values(data: Any) -> int:
-    """How many values the definition holds as it will be validated: an alias counts each time it
-    is used. Stops counting past the limit."""
-    count, pending = 0, [data]
-    while pending and count <= MAX_VALUES:
-        value = pending.pop()
-        count += 1
-        if isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return count
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise DefinitionError(str(path), "", f"cannot be read: {exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise DefinitionError(str(path), "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
+                              "is a few kB of stages, facts and events")
+    return raw
 
 
 def load_file(path: Path) -> Process:
     """Read and validate one definition; raise `DefinitionError` naming file, key path, problem."""
-    file = str(path)
+    return _load_bytes(_read(path), str(path))
+
+
+def _load_bytes(raw: bytes, file: str) -> Process:
     try:
-        text = _read(path, file)
-    except (OSError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DefinitionError(file, "", f"cannot be read: {exc}") from None
-    return load_text(text, file)
+    process = load_text(text, file)
+    process._digest = digest(process)  # kept with the checked definition (definition_cache.py)
+    return process
 
 
 def load_text(text: str, file: str) -> Process:
@@ -303,8 +274,10 @@ def load_text(text: str, file: str) -> Process:
     if len(text) > MAX_BYTES:
         raise DefinitionError(file, "", f"is larger than {MAX_BYTES // 1_000_000} MB; a definition "
                               "is a few kB of stages, facts and events")
+    from lotse.states import definition_yaml  # YAML only when a definition is checked
+
     with reported_as(file):
-        data = _parse(text, file)
+        data = definition_yaml.parse(text, file)
     if not isinstance(data, dict):
         raise DefinitionError(file, "", "must be a mapping with name, version, stages, ...")
     try:
@@ -325,6 +298,8 @@ def load_text(text: str, file: str) -> Process:
 def digest(process: Process) -> str:
     """A digest of what the definition means: equal for two files that differ only in comments,
     layout or key order, different as soon as a stage, item, fact, event, title or timer differs."""
+    if process._digest:
+        return process._digest
     meaning = process.model_dump(mode="json", by_alias=True, exclude={"source"})
     return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()
 
@@ -450,15 +425,24 @@ class Catalog:
             self._offered[(p.name, p.version)] = p
 
     @classmethod
-    def load(cls, folders: list[Path]) -> Catalog:
+    def load(cls, folders: list[Path], cache: Path | None = None) -> Catalog:
         """The definitions of the folders; a process named in a later folder (the alliance's own,
-        LOTSE_PROCESS_DIR) replaces the one of that name shipped in an earlier folder."""
-        layers = []
+        LOTSE_PROCESS_DIR) replaces the one of that name shipped in an earlier folder. With a
+        `cache` folder, files checked before with the same bytes are not checked again."""
+        files: list[list[tuple[str, bytes]]] = []
         for folder in folders:
             if not folder.is_dir():
                 raise DefinitionError(str(folder), "", "process folder does not exist")
-            layers.append([load_file(path) for path in sorted(folder.glob("*.y*ml"))])
-        return cls.layered(layers)
+            files.append([(str(path), _read(path)) for path in sorted(folder.glob("*.y*ml"))])
+
+        def checked() -> list[list[Process]]:
+            return [[_load_bytes(raw, file) for file, raw in layer] for layer in files]
+
+        if cache is None:
+            return cls.layered(checked())
+        from lotse.states import definition_cache
+
+        return cls.layered(definition_cache.checked("processes", files, checked, cache, CHECKED_BY))
 
     @classmethod
     def layered(cls, layers: list[list[Process]]) -> Catalog:

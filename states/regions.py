@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lotse.states.errors import BadInput, DefinitionError
 from lotse.states.titles import Title
 from lotse.states.yaml_errors import reported_as
@@ -130,13 +128,25 @@ def level(text: str) -> int:
     raise BadInput(f"unknown region level '{text}': use {', '.join(LEVELS)} or a depth (0 is the county)")
 
 
+def check_region(region: str, known: Regions) -> str:
+    """The region if it is a plain name of the hierarchy (states/regions.py); anything else is
+    bad input naming the known ones."""
+    if not CODE.fullmatch(region):
+        raise BadInput(f"region {region!r}: {CODE_RULE}")
+    return known.check(region)
+
+
+# What decides what a hierarchy file checks to, beside the file (states/definition_cache.py).
+CHECKED_BY = [Path(__file__).with_name(f"{module}.py")
+              for module in ("regions", "titles", "yaml_errors", "errors")]
 _cache: dict[tuple[str, str], Regions] = {}
 _seen: dict[tuple[str, int, int], Regions] = {}  # by the file's modification time and size
 
 
-def load(path: Path) -> Regions:
+def load(path: Path, cache: Path | None = None) -> Regions:
     """The hierarchy of a file, read once per content: a command asks for it per row and per case,
-    so an unchanged file (same modification time and size) is not read again."""
+    so an unchanged file (same modification time and size) is not read again. With a `cache`
+    folder, a file checked before with the same bytes is not checked again."""
     file = str(path)
     try:
         stat = path.stat()
@@ -160,7 +170,13 @@ def load(path: Path) -> Regions:
         except UnicodeDecodeError:
             raise DefinitionError(file, "", "is not UTF-8 text") from None
         _cache.clear()
-        _cache[key] = parse(text, file)
+        if cache is None:
+            _cache[key] = parse(text, file)
+        else:
+            from lotse.states import definition_cache
+
+            _cache[key] = definition_cache.checked(
+                "regions", [[(file, raw)]], lambda: parse(text, file), cache, CHECKED_BY)
     _seen.clear()
     _seen[stamp] = _cache[key]
     return _cache[key]
@@ -168,6 +184,8 @@ def load(path: Path) -> Regions:
 
 def parse(text: str, file: str) -> Regions:
     """Validate a hierarchy's YAML text; an error names the file and the key path."""
+    import yaml  # here: a command whose hierarchy was checked before never parses YAML (issue 15)
+
     with reported_as(file):
         data = yaml.safe_load(text)
     if not isinstance(data, dict) or "regions" not in data:

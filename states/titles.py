@@ -26,7 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -130,6 +129,8 @@ def role_title(role: str, locale: str = DEFAULT_LOCALE) -> str:
 @lru_cache(maxsize=1)
 def role_titles() -> dict[str, Title]:
     """Every role title of config/roles.yaml, checked like a definition's titles."""
+    import yaml  # here: most commands started cold show no role title (issue 15)
+
     data = yaml.safe_load(ROLES_FILE.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{ROLES_FILE}: must map each role to its title")

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import yaml
-
 from lotse.states.errors import DefinitionError
 
 
 @contextmanager
 def reported_as(file: str) -> Iterator[None]:
     """A YAML error raised in the block becomes a `DefinitionError` naming `file` and the line."""
+    import yaml  # here: a command whose files were checked before never parses YAML (issue 15)
+
     try:
         yield
     except yaml.MarkedYAMLError as exc:

@@ -28,8 +28,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
 from lotse.config.settings import Settings
+from lotse.states.database import BUSY_TIMEOUT_S, Database
 from lotse.states.errors import BadInput, NotReady
-from lotse.states.store import BUSY_TIMEOUT_S, Database
 
 PRIVATE = 0o600
 

@@ -12,8 +12,8 @@ from sqlalchemy import Select, select
 from lotse.states.errors import BadInput, NotFound
 from lotse.states.moments import iso
 from lotse.states.records import CaseRecord
+from lotse.states.regions import check_region
 from lotse.tasks.context import Context
-from lotse.tasks.directory import check_region
 
 
 def list_cases(ctx: Context, stage: str | None = None, process: str | None = None,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from lotse.notifications import dispatch, roster
-from lotse.states import definitions, limits, machine, safeguards, scope, store
+from lotse.states import definitions, limits, machine, regions, safeguards, scope, store
 from lotse.states import facts as fact_kinds
 from lotse.states.actor import Actor
 from lotse.states.case import Case
@@ -27,7 +27,7 @@ from lotse.states.moments import local_date
 from lotse.states.process import COORDINATOR, Process
 from lotse.states.records import CaseRecord, HistoryRecord, RefCounterRecord, named
 from lotse.states.regions import FLAT, Regions
-from lotse.tasks import deadlines, directory
+from lotse.tasks import deadlines
 from lotse.tasks.context import VIA, Context
 
 OPENER_ROLES = ["employer", "agency", COORDINATOR]
@@ -95,7 +95,7 @@ def open_case(
                 return earlier[0].ref
             owner = store.get_actor(session, employer)
             actor = store.get_actor(session, by) if by else owner
-            case_region = directory.check_region(
+            case_region = regions.check_region(
                 ((region or "").strip() or owner.region or ctx.settings.default_region).strip(), ctx.regions
             )
             check_opening(actor, owner, values["nationality"], case_region, definition, ctx.regions)

@@ -328,7 +328,7 @@ def _check_row(
     values = _facts(process, cell, reasons)
     region = text.get("region") or (employer.region if employer else None) or ctx.settings.default_region
     try:
-        directory.check_region(region, hierarchy)
+        regions.check_region(region, hierarchy)
     except LotseError:  # the value is not repeated: problems reach Prefect
         known = f"not a region of the hierarchy; known: {', '.join(hierarchy.codes)}"
         reasons.append(f"region: {known if regions.CODE.fullmatch(region) else directory.REGION_RULE}")

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from lotse.config.settings import Settings
 from lotse.states import definitions, regions
+from lotse.states.database import Database
 from lotse.states.definitions import Edited
 from lotse.states.process import Catalog
 from lotse.states.records import utcnow
 from lotse.states.regions import Regions
-from lotse.states.store import Database
 
 VIA = ("cli", "flow", "import", "schedule", "link", "desk")
 
@@ -47,8 +47,8 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
         db = Database(settings.db_url, create=not check_schema, busy_timeout=settings.busy_timeout_seconds)
-        catalog = Catalog.load(settings.process_dirs)
-        regions.load(settings.regions_path)  # a broken hierarchy stops here, naming file and key
+        catalog = Catalog.load(settings.process_dirs, cache=settings.cache_dir)
+        regions.load(settings.regions_path, cache=settings.cache_dir)  # a broken one stops here
         if not check_schema:  # `lotse init` binds the stored copies once the table exists
             return cls(db=db, catalog=catalog, settings=settings)
         db.require_schema()

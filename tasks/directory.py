@@ -27,7 +27,6 @@ from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
 from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
-from lotse.states.regions import Regions
 from lotse.tasks.context import Context
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -40,14 +39,6 @@ CLEAR = "-"  # `--region -`, `--email -`, ...: no value any more
 CONTACT_RULE = ("give a function mailbox or a switchboard number (pflege@klinik.example, "
                 "+49 4551 1234-0), never a private person's")
 REGION_RULE = regions.CODE_RULE
-
-
-def check_region(region: str, known: Regions) -> str:
-    """The region if it is a plain name of the hierarchy (states/regions.py); anything else is
-    bad input naming the known ones."""
-    if not regions.CODE.fullmatch(region):
-        raise BadInput(f"region {region!r}: {REGION_RULE}")
-    return known.check(region)
 
 
 @dataclass
@@ -243,10 +234,10 @@ def _checked(ctx: Context, profile: Profile, roles: list[str]) -> Profile:
     if profile.region is not None:
         done.region = profile.region.strip()
         if done.region != CLEAR:
-            check_region(done.region, ctx.regions)
+            regions.check_region(done.region, ctx.regions)
     if profile.serves is not None:
         served = [r.strip() for r in profile.serves if r.strip() != CLEAR]
-        done.serves = [check_region(r, ctx.regions) for r in dict.fromkeys(served)]
+        done.serves = [regions.check_region(r, ctx.regions) for r in dict.fromkeys(served)]
     for role, text in profile.services.items():
         if role not in roles:
             raise BadInput(f"--service {role}=...: the actor has no role '{role}' "

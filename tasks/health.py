@@ -25,10 +25,10 @@ from sqlalchemy.exc import DBAPIError
 
 from lotse.config.settings import Settings
 from lotse.states import definitions, schema
+from lotse.states.database import Database
 from lotse.states.errors import BadInput, DefinitionError
 from lotse.states.process import Catalog, Process, load_file
 from lotse.states.records import OutboxRecord, utcnow
-from lotse.states.store import Database
 from lotse.tasks import prefect_api
 from lotse.tasks import secret_key as keys
 

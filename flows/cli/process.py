@@ -25,7 +25,7 @@ def _catalog() -> tuple[Catalog, Context | None, Settings]:
         ctx = context()
     except NotReady:
         given = settings()
-        return Catalog.load(given.process_dirs), None, given
+        return Catalog.load(given.process_dirs, cache=given.cache_dir), None, given
     return ctx.catalog, ctx, ctx.settings
 
 

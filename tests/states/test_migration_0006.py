@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 
 from lotse.config.settings import Settings
 from lotse.states import schema
+from lotse.states.database import Database
 from lotse.states.names import fold
 from lotse.states.records import CaseRecord, HistoryRecord
-from lotse.states.store import Database
 
 
 def test_fold_drops_case_and_accents_so_a_plain_keyboard_finds_every_name() -> None:

@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 
 from lotse.config.settings import Settings
 from lotse.states import schema
+from lotse.states.database import Database
 from lotse.states.records import OutboxRecord
-from lotse.states.store import Database
 
 
 def test_upgrading_to_0007_keeps_every_message_as_never_resent_and_never_revived(tmp_path: Path) -> None:

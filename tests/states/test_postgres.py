@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from lotse.config.settings import Settings
 from lotse.states import schema, store
+from lotse.states.database import Database
 from lotse.states.errors import RequirementsMissing, RoleMissing
-from lotse.states.store import Database
 from lotse.tasks import casework, directory
 from lotse.tasks.case_file import case_file
 from lotse.tasks.context import Context

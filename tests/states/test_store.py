@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from lotse.states import records, schema, store
+from lotse.states.database import BUSY_TIMEOUT_S, Database
 from lotse.states.errors import (
     BadFactValue,
     BadInput,
@@ -26,7 +27,6 @@ from lotse.states.errors import (
     RoleMissing,
 )
 from lotse.states.records import CaseRecord, HistoryRecord
-from lotse.states.store import Database
 from lotse.tasks import casework
 from lotse.tasks.context import Context
 from tests.conftest import Clock
@@ -73,7 +73,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(ctx: Context) -> None:
     finally:
         plain.close()
     with ctx.db.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == store.BUSY_TIMEOUT_S * 1000
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_S * 1000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from lotse.config.settings import Settings
 from lotse.states import schema, store
+from lotse.states.database import Database
 from lotse.states.deadlines import openings, rule
 from lotse.states.errors import LotseError
 from lotse.states.process import Process
 from lotse.states.records import CaseRecord, DeadlineRecord, OutboxRecord
-from lotse.states.store import Database
 from lotse.tasks import casework, directory
 from lotse.tasks.context import Context
 from lotse.tasks.deadlines import check_deadlines, local_date, today
