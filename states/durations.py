@@ -26,7 +26,7 @@ _WORDS = {  # (one, many) per unit and language, for a reader
 }
 
 
-class Duration(BaseModel, frozen=True):
+class Duration(BaseModel, frozen=True, defer_build=True):
     amount: int
     unit: str  # days, weeks, months or years
 

@@ -51,7 +51,7 @@ _LABELS = {"de": {SPOUSE: "Partner/in", CHILD: "Kind {n}"},
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class AgeWindow(_Strict):

@@ -19,7 +19,7 @@ ANCHOR = "closed"
 _PATTERN = re.compile(r"^\s*(.+?)\s+after\s+([a-z]+)\s*$")
 
 
-class Retention(BaseModel, frozen=True):
+class Retention(BaseModel, frozen=True, defer_build=True):
     keep: Duration
     after: str = ANCHOR
 

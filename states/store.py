@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from lotse.states import facts as fact_kinds
-from lotse.states.actor import Actor
+from lotse.states.actor_store import get_actor, list_actors  # noqa: F401  (where callers look)
 from lotse.states.case import Case
 from lotse.states.errors import NotFound
 from lotse.states.events import (
@@ -30,39 +30,12 @@ from lotse.states.events import (
 from lotse.states.family import Member
 from lotse.states.process import Process
 from lotse.states.records import (
-    ActorRecord,
-    ActorRegionRecord,
-    ActorRoleRecord,
     CaseRecord,
     FactRecord,
     FamilyMemberRecord,
     HistoryRecord,
     ItemRecord,
 )
-
-# -- actors ------------------------------------------------------------------------------------
-
-
-def get_actor(session: Session, actor_id: str) -> Actor:
-    record = session.get(ActorRecord, actor_id)
-    if record is None or record.removed_at is not None:  # a removed actor acts no more
-        raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
-    return _actor(session, record)
-
-
-def list_actors(session: Session) -> list[Actor]:
-    """The actors of the directory (not those removed from it)."""
-    records = session.scalars(select(ActorRecord).where(
-        ActorRecord.removed_at.is_(None)).order_by(ActorRecord.id)).all()  # type: ignore[union-attr]
-    return [_actor(session, r) for r in records]
-
-
-def _actor(session: Session, record: ActorRecord) -> Actor:
-    roles = session.scalars(select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == record.id)).all()
-    serves = session.scalars(
-        select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == record.id)).all()
-    return Actor(record.id, record.name, frozenset(roles), record.region, record.email, frozenset(serves))
-
 
 # -- cases ---------------------------------------------------------------------------------------
 

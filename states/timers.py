@@ -42,7 +42,7 @@ _DAYS = {"days": 1.0, "weeks": 7.0, "months": 30.44, "years": 365.25}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _span(value: Any) -> Any:

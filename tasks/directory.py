@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from lotse.states import limits, regions, store
+from lotse.states import actor_store, limits, regions
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
@@ -95,7 +95,7 @@ def add_actor(
         changes["roles"] = [[], sorted(set(roles))]
         log(session, ctx, actor_id, "add", author, changes, via, now)
         session.flush()
-        return store.get_actor(session, actor_id)
+        return actor_store.get_actor(session, actor_id)
 
 
 def edit_actor(
@@ -145,21 +145,18 @@ def edit_actor(
 
 def list_actors(ctx: Context) -> list[Actor]:
     with ctx.db.reading() as session:
-        return store.list_actors(session)
+        return actor_store.list_actors(session)
 
 
 def profiles(ctx: Context) -> list[dict[str, Any]]:
     """Every actor of the directory with its profile, for `lotse actor list`."""
     with ctx.db.reading() as session:
-        actors = store.list_actors(session)
-        records = {r.id: r for r in session.scalars(
-            select(ActorRecord).where(ActorRecord.removed_at.is_(None)))}  # type: ignore[union-attr]
+        found = actor_store.profiles(session)
     return [{
         "id": a.id, "name": a.name, "roles": sorted(a.roles), "region": a.region, "email": a.email,
-        "serves": sorted(a.serves), "services": dict(sorted((records[a.id].services or {}).items())),
-        "languages": list(records[a.id].languages or []), "contact": records[a.id].contact,
-        "website": records[a.id].website,
-    } for a in actors]
+        "serves": sorted(a.serves), "services": dict(sorted((record.services or {}).items())),
+        "languages": list(record.languages or []), "contact": record.contact, "website": record.website,
+    } for a, record in found]
 
 
 def changes(ctx: Context, actor_id: str | None = None) -> list[dict[str, Any]]:
@@ -205,7 +202,7 @@ def coordinator(session: Session, by: str | None, action: str) -> str | None:
     (the first actors of an alliance, before there is a coordinator): the proof records who."""
     if by is None:
         return None
-    author = store.get_actor(session, by)
+    author = actor_store.get_actor(session, by)
     if not author.is_coordinator:
         raise RoleMissing(author.id, action, [COORDINATOR])
     return author.id

@@ -1,0 +1,47 @@
+"""The directory as the database holds it: actors with their roles and the regions they serve.
+
+Apart from states/store.py (cases and their history) so that what reads the directory alone,
+`lotse actor list` started cold, builds the directory's tables and no other (issue 15).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from lotse.states.actor import Actor
+from lotse.states.errors import NotFound
+from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
+
+
+def get_actor(session: Session, actor_id: str) -> Actor:
+    record = session.get(ActorRecord, actor_id)
+    if record is None or record.removed_at is not None:  # a removed actor acts no more
+        raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
+    roles = session.scalars(select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == record.id)).all()
+    serves = session.scalars(
+        select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == record.id)).all()
+    return Actor(record.id, record.name, frozenset(roles), record.region, record.email, frozenset(serves))
+
+
+def list_actors(session: Session) -> list[Actor]:
+    """The actors of the directory (not those removed from it), by id: three queries, whatever
+    their number."""
+    return [actor for actor, _ in profiles(session)]
+
+
+def profiles(session: Session) -> list[tuple[Actor, ActorRecord]]:
+    """The actors of the directory by id, each with its row (its profile: services, languages,
+    contact, website)."""
+    records = session.scalars(select(ActorRecord).where(
+        ActorRecord.removed_at.is_(None)).order_by(ActorRecord.id)).all()  # type: ignore[union-attr]
+    roles: dict[str, set[str]] = defaultdict(set)
+    serves: dict[str, set[str]] = defaultdict(set)
+    for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
+        roles[actor_id].add(role)
+    for actor_id, region in session.execute(select(ActorRegionRecord.actor_id, ActorRegionRecord.region)):
+        serves[actor_id].add(region)
+    return [(Actor(r.id, r.name, frozenset(roles[r.id]), r.region, r.email, frozenset(serves[r.id])), r)
+            for r in records]
