@@ -4,7 +4,7 @@ On a fresh SQLite database with a cohort of 10,000 new cases (enrolled without P
 published yet), measures:
 
 - finding the missing and stale overviews (`overviews.stale`, the query `pipeline-report` runs);
-- reading and rendering all 10,000 (`case_file.views` + `case_overview.render`), no network;
+- reading and rendering all 10,000 (`case_views.views` + `case_overview.render`), no network;
 - publishing all 10,000 in one batch as `pipeline-report` or an enrolment does, at 8 requests at once;
 - the floor beside it: 10,000 bare markdown artifacts of one line through the same client, which is
   what Prefect's server itself costs per artifact;
@@ -49,7 +49,7 @@ def cli(home: Path, env: dict[str, str], *args: str) -> float:
 def main() -> int:
     from lotse.config.settings import Settings
     from lotse.flows.server import LocalServer
-    from lotse.tasks import case_file, cohort_import, overviews
+    from lotse.tasks import case_views, cohort_import, overviews
     from lotse.tasks.case_overview import CaseView
     from lotse.tasks.context import Context
 
@@ -70,7 +70,7 @@ def main() -> int:
         started = time.perf_counter()
         views: list[CaseView] = []
         for start in range(0, ROWS, overviews.CHUNK):
-            views += case_file.views(ctx, ids=missing[start:start + overviews.CHUNK])
+            views += case_views.views(ctx, ids=missing[start:start + overviews.CHUNK])
         size = sum(len(overviews.rendered(ctx, view).markdown) for view in views)
         render_s = time.perf_counter() - started
 

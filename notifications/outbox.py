@@ -183,9 +183,11 @@ def _shown(error: str | None) -> str | None:
 
 def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:
     """The messages of one case for `lotse case show`: to whom, how, where they stand."""
-    query = select(OutboxRecord).where(OutboxRecord.case_id == case_id).order_by(OutboxRecord.id)
+    o = _outbox.c  # Core columns, not the ORM: the case file configures no mapper (tasks/case_file.py)
+    query = (select(o.recipient, o.channel, o.status, o.sent_at, o.created_at)
+             .where(o.case_id == case_id).order_by(o.id))
     return [
         {"to": row.recipient, "channel": row.channel, "status": row.status,
          "at": iso(row.sent_at or row.created_at)}
-        for row in session.scalars(query)
+        for row in session.execute(query)
     ]

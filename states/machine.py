@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-
-from transitions import Machine
+from typing import TYPE_CHECKING
 
 from lotse.states.actor import Actor
 from lotse.states.case import Case
 from lotse.states.errors import EventNotAllowed, RequirementsMissing, RoleMissing
 from lotse.states.events import StageChanged
 from lotse.states.process import Process
+
+if TYPE_CHECKING:
+    from transitions import Machine
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ def _machine(process: Process) -> Machine:
     held = machines.get(id(process))
     if held is not None and held[0] is process:
         return held[1]
+    # Imported by the first event fired: what a case may do next (`options`) needs no machine.
+    from transitions import Machine
+
     transitions = [
         {
             "trigger": t.event,

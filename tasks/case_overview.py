@@ -6,7 +6,7 @@ organisation), the checklist of its stage (owner, due date, done on and by), eac
 with what it still lacks, its open deadlines, and its timeline, newest first.
 
 Prefect keeps every artifact for ever and shows it to every coordinator, so a view carries no name,
-birth date or note by construction (`case_file.views` never reads them), and the renderer leaves out
+birth date or note by construction (`case_views.views` never reads them), and the renderer leaves out
 the value of every fact the definition calls personal (`Process.is_personal`), also where a value
 could be inferred from an unmet condition. Every text that comes from data (organisation names,
 titles, values, legal bases) is escaped, so a `|` or a line break cannot break a table and `<`,

@@ -21,9 +21,8 @@ from lotse.states import facts as fact_kinds
 from lotse.states import limits, scope, store
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
-from lotse.states.moments import iso
 from lotse.states.process import COORDINATOR
-from lotse.states.records import CaseRecord, CourseMemberRecord, CourseRecord, ExamRecord, HistoryRecord
+from lotse.states.records import CaseRecord, CourseMemberRecord, CourseRecord, HistoryRecord
 from lotse.tasks.context import VIA, Context
 
 LANGUAGE_SCHOOL = "language_school"
@@ -231,21 +230,3 @@ def in_group_of(session: Session, school: str, case_id: int) -> bool:
     )
     return session.scalars(query).first() is not None
 
-
-def of_case(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
-    """A case's course groups and exam results, for `lotse case show` and the person's export."""
-    groups = session.execute(
-        select(CourseRecord, CourseMemberRecord.assigned_at)
-        .join(CourseMemberRecord, CourseMemberRecord.course_id == CourseRecord.id)
-        .where(CourseMemberRecord.case_id == case_id)
-        .order_by(CourseRecord.start, CourseRecord.id)
-    ).all()
-    results = session.scalars(select(ExamRecord).where(ExamRecord.case_id == case_id)
-                              .order_by(ExamRecord.taken_on, ExamRecord.id))  # type: ignore[arg-type]
-    return {
-        "courses": [{"id": c.id, "school": c.school_id, "level": c.level, "pace": c.pace,
-                     "start": c.start.isoformat(), "end": c.end.isoformat(), "place": c.place,
-                     "assigned_at": iso(at)} for c, at in groups],
-        "exams": [{"level": e.level, "exam": e.exam, "date": e.taken_on.isoformat(), "passed": e.passed,
-                   "recorded_by": e.recorded_by} for e in results],
-    }

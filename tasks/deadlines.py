@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from lotse.notifications import dispatch
 from lotse.states.case import Case
 from lotse.states.deadlines import Rule, openings, rule, why_closed
 from lotse.states.family import LEAD_SETTINGS, is_family_item
@@ -25,6 +24,9 @@ from lotse.states.moments import local_date
 from lotse.states.process import ChecklistItem, Process
 from lotse.states.records import CaseRecord, DeadlineRecord
 from lotse.tasks.context import Context
+
+if TYPE_CHECKING:
+    from lotse.notifications.dispatch import Reminder
 
 _CHUNK = 500  # ids per IN (...) query, well under every database's limit of bound parameters
 CHECK_CHUNK = 2_000  # rows per transaction of a real check: a few MB of rendered messages at most
@@ -97,13 +99,14 @@ def open_deadlines(
     session: Session, process: Process, case_id: int, locale: str = "de",
 ) -> list[dict[str, Any]]:
     """The open deadlines of one case, soonest first, for the case file; titles in `locale`."""
+    d = _deadlines.c  # Core columns, not the ORM: the case file configures no mapper (tasks/case_file.py)
     query = (
-        select(DeadlineRecord)
-        .where(DeadlineRecord.case_id == case_id, DeadlineRecord.closed_at.is_(None))  # type: ignore[union-attr]
-        .order_by(DeadlineRecord.due, DeadlineRecord.deadline)
+        select(d.deadline, d.due, d.level, d.next_at)
+        .where(d.case_id == case_id, d.closed_at.is_(None))
+        .order_by(d.due, d.deadline)
     )
     found = []
-    for row in session.scalars(query):
+    for row in session.execute(query):
         r = rule(process, row.deadline)
         found.append({
             "deadline": row.deadline, "title": r.title.in_(locale) if r else row.deadline,
@@ -294,6 +297,10 @@ def _queue(session: Session, ctx: Context, fresh: list[_Row], now: dt.datetime) 
     """Queue the reminders of these rows and record the levels reminded, in `session`."""
     if not fresh:
         return
+    # The messages (Jinja2) are imported here, where reminders are queued: the case file reads
+    # open deadlines from this module and never sends one.
+    from lotse.notifications import dispatch
+
     cases = _cases(session, [row.finding.ref for row in fresh])
     reminders = [(cases[row.finding.ref], _reminder(row)) for row in fresh]
     dispatch.remind_many(session, ctx.settings, reminders, now)
@@ -322,9 +329,11 @@ def _cases(session: Session, refs: list[str]) -> dict[str, CaseRecord]:
     return by_ref
 
 
-def _reminder(row: _Row) -> dispatch.Reminder:
+def _reminder(row: _Row) -> Reminder:
+    from lotse.notifications.dispatch import Reminder  # with the messages: see _queue
+
     finding = row.finding
-    return dispatch.Reminder(
+    return Reminder(
         deadline=finding.deadline, title=finding.title, due=finding.due, level=finding.level,
         role=finding.role, basis=finding.basis, responsible=finding.responsible,
         key=f"deadline:{finding.ref}:{finding.deadline}:{finding.due.isoformat()}:L{finding.level}",

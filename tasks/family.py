@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lotse.notifications import family as family_messages
 from lotse.states import family, limits, scope, store
 from lotse.states.errors import BadInput, Refused, RoleMissing
 from lotse.states.events import FamilyMemberAdded
@@ -60,6 +59,10 @@ def add_member(
     arrives: dt.date | None = None, by: str, via: str = "cli",
 ) -> dict[str, Any]:
     """Record a family member of a case, with the needs the definition gives it; one transaction."""
+    # The messages (Jinja2) are imported where a member is added: the case file reads the family
+    # from this module and sends nothing.
+    from lotse.notifications import family as family_messages
+
     if via not in VIA:
         raise BadInput(f"unknown entry point '{via}'; one of {', '.join(VIA)}")
     relation = relation.strip().lower()
@@ -117,14 +120,16 @@ def family_of(session: Any, ctx: Context, process: Process, case_id: int) -> lis
     """`{id, relation, label, given_name, birth_year, arrives, added_at, added_by, needs}` per member;
     a need: `{item, title, owner, done, due}` (due: its open deadline, if any)."""
     locale = ctx.settings.locale
-    rows = store.family_rows(session, case_id)
+    # Core columns, not the ORM: the case file reads without configuring a mapper (tasks/case_file.py).
+    f = FamilyMemberRecord.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(select(*f).where(f.case_id == case_id).order_by(f.id)).all()
     if not rows:
         return []
-    done = set(session.scalars(select(ItemRecord.item).where(ItemRecord.case_id == case_id, ItemRecord.done)))
+    items, d = ItemRecord.__table__.c, DeadlineRecord.__table__.c  # type: ignore[attr-defined]
+    done = set(session.scalars(select(items.item).where(items.case_id == case_id, items.done)))
     due: dict[str, dt.date] = {}
     for deadline, day in session.execute(
-        select(DeadlineRecord.deadline, DeadlineRecord.due).where(
-            DeadlineRecord.case_id == case_id, DeadlineRecord.closed_at.is_(None))  # type: ignore[union-attr]
+        select(d.deadline, d.due).where(d.case_id == case_id, d.closed_at.is_(None))
     ):
         due[deadline] = min(day, due.get(deadline, day))
     found = []

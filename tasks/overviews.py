@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from lotse.states.records import CaseRecord, DeadlineRecord, HistoryRecord, OverviewRecord
-from lotse.tasks import case_file, case_overview
+from lotse.tasks import case_overview, case_views
 from lotse.tasks.case_overview import CaseView
 from lotse.tasks.context import Context
 from lotse.tasks.prefect_api import auth_headers, shown
@@ -129,7 +129,8 @@ def publish(
     with _Poster(api, concurrency, flow_run_id, task_run_id, timeout) as poster:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
-            views = case_file.views(ctx, refs=chunk) if refs is not None else case_file.views(ctx, ids=chunk)
+            views = (case_views.views(ctx, refs=chunk) if refs is not None
+                     else case_views.views(ctx, ids=chunk))
             done = poster.post([rendered(ctx, view) for view in views])
             outcome.add(done)
             published = set(done.published)

@@ -22,7 +22,7 @@ from lotse.config.settings import Settings
 from lotse.states import store
 from lotse.states.errors import BadInput, LotseError, NotFound, NotReady, Refused
 from lotse.tasks import (
-    case_file,
+    case_views,
     casework,
     cohort_import,
     cost_report,
@@ -250,7 +250,7 @@ def publish_overview(case_ref: str) -> None:
     run; an unknown case has none. Never fails the run: if Prefect does not take it, one warning,
     and the next pipeline-report publishes it."""
     ctx = _context()
-    views = case_file.views(ctx, refs=[case_ref])
+    views = case_views.views(ctx, refs=[case_ref])
     if not views:
         return
     shown = overviews.rendered(ctx, views[0])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lotse.tasks import case_file, overviews
+from lotse.tasks import case_views, overviews
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.tasks.test_overviews import FakePrefect, closed_port
@@ -63,7 +63,7 @@ def test_with_prefect_down_the_change_is_made_with_one_warning_line_and_exit_0(
     assert done.err.splitlines() == [
         f"warning: the case overview of {case_ref} was not published (Prefect at {api} did not answer: "
         "ConnectError); the change stands, and the next pipeline-report publishes it"]
-    assert "employment_contract" in case_file.views(alliance, refs=[case_ref])[0].case.done
+    assert "employment_contract" in case_views.views(alliance, refs=[case_ref])[0].case.done
     assert len(overviews.stale(alliance)) == 1
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, select
 from lotse.config.settings import Settings
 from lotse.states import store
 from lotse.states.records import CaseRecord, FactRecord, HistoryRecord, OutboxRecord
-from lotse.tasks import case_file, casework, directory, erasure, person_export
+from lotse.tasks import case_file, case_views, casework, directory, erasure, person_export
 from lotse.tasks.context import Context
 from tests.cli.conftest import Lotse
 from tests.conftest import Clock
@@ -236,7 +236,7 @@ def test_an_erased_case_still_reads_everywhere_it_is_shown(alliance: Context, lo
     assert shown.code == 0 and f"{ref}  [gelöscht] [gelöscht]" in shown.out and FAMILY not in shown.out
     page = case_page.case_page(alliance, ref)
     assert page.given_name == erasure.ERASED and FAMILY not in repr(page)
-    [view] = case_file.views(alliance, refs=[ref])
+    [view] = case_views.views(alliance, refs=[ref])
     overview = case_overview.render(view, locale="de", timezone="Europe/Berlin")  # what Prefect shows
     assert ref in overview and "[gelöscht]" not in overview and REASON_TEXT not in overview
 

@@ -21,7 +21,7 @@ from lotse.states.definitions import Edited, Unknown
 from lotse.states.errors import NotFound
 from lotse.states.process import Catalog, digest, load_file, load_text
 from lotse.states.records import DefinitionRecord
-from lotse.tasks import case_file, case_overview, casework, directory
+from lotse.tasks import case_file, case_overview, case_views, casework, directory
 from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.postgres import postgres_context
@@ -159,7 +159,7 @@ def test_cases_run_on_the_stored_copy_when_the_file_is_gone(world: Context, own:
     assert ctx.catalog.offered("mini", 1) is None and "mini" not in ctx.catalog.names()
     with pytest.raises(NotFound, match="unknown process 'mini'"):
         open_mini(ctx)
-    [view] = case_file.views(ctx, refs=[ref])  # the Prefect overview of the case
+    [view] = case_views.views(ctx, refs=[ref])  # the Prefect overview of the case
     assert view.process is process and view.case.stage == "start"
     assert "Start" in case_overview.render(view, locale="en", timezone="Europe/Berlin")
     casework.tick(ctx, ref, ["flat"], by="koord")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lotse.states.process import load_file
-from lotse.tasks import case_file, casework, directory
+from lotse.tasks import case_views, casework, directory
 from lotse.tasks.case_overview import CaseView, Entry, escape, key, render, summary
 from lotse.tasks.context import Context
 from tests.conftest import Clock
@@ -26,7 +26,7 @@ MARKUP = "<img src=x onerror=alert(1)> *neu* [x](y)"
 
 
 def view_of(ctx: Context, ref: str) -> CaseView:
-    [view] = case_file.views(ctx, refs=[ref])
+    [view] = case_views.views(ctx, refs=[ref])
     return view
 
 
@@ -234,13 +234,13 @@ def test_views_of_many_cases_are_read_together_and_unknown_ones_left_out(allianc
                                employer="klinik-nord") for n in range(3)]
     casework.tick(alliance, refs[1], ["employment_contract"], by="klinik-nord")
 
-    views = case_file.views(alliance, refs=[refs[2], "SE-1999-0001", refs[1].lower(), refs[0]])
+    views = case_views.views(alliance, refs=[refs[2], "SE-1999-0001", refs[1].lower(), refs[0]])
 
     assert [v.case.ref for v in views] == refs
     assert views[1].case.done == {"employment_contract"} and views[0].case.done == set()
     assert [len(v.history) for v in views] == [2, 3, 2]
     assert views[1].history_id > views[2].history_id
-    assert case_file.views(alliance, ids=[views[0].case_id])[0].case.ref == refs[0]
+    assert case_views.views(alliance, ids=[views[0].case_id])[0].case.ref == refs[0]
 
 
 @pytest.mark.parametrize("locale", ["de", "en"])
@@ -266,7 +266,7 @@ def test_a_case_on_a_definition_no_longer_loaded_is_left_out_of_the_views(allian
                              employer="klinik-nord")
     alliance.catalog = Catalog([alliance.catalog.get("chancen")])
 
-    assert case_file.views(alliance, refs=[ref]) == []
+    assert case_views.views(alliance, refs=[ref]) == []
 
 
 def test_the_timeline_names_how_an_author_proved_who_it_is_by_kind_never_the_user_or_the_link(

@@ -4,7 +4,7 @@ free-text name, which a school may fill with anything, never reaches Prefect."""
 
 from __future__ import annotations
 
-from lotse.tasks import case_file, casework, courses, exams
+from lotse.tasks import case_views, casework, courses, exams
 from lotse.tasks.case_overview import render
 from lotse.tasks.context import Context
 
@@ -12,7 +12,7 @@ NAMED_EXAM = "telc B2 für Maricel Dalisay"
 
 
 def overview(ctx: Context, ref: str, locale: str) -> str:
-    [view] = case_file.views(ctx, refs=[ref])
+    [view] = case_views.views(ctx, refs=[ref])
     return render(view, locale=locale, timezone="Europe/Berlin")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lotse.tasks import case_file, casework, directory, family
+from lotse.tasks import case_views, casework, directory, family
 from lotse.tasks.case_overview import render
 from lotse.tasks.context import Context
 from tests.conftest import Clock
@@ -16,7 +16,7 @@ ARRIVES = dt.date(2027, 9, 1)  # two years old then: a Kita place, due 3 months 
 
 
 def overview(ctx: Context, ref: str, locale: str) -> str:
-    [view] = case_file.views(ctx, refs=[ref])
+    [view] = case_views.views(ctx, refs=[ref])
     return render(view, locale=locale, timezone="Europe/Berlin")
 
 

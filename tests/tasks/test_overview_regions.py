@@ -3,14 +3,14 @@ hierarchy: a town's case without a housing company of its own shows its target r
 
 from __future__ import annotations
 
-from lotse.tasks import case_file, casework, directory
+from lotse.tasks import case_views, casework, directory
 from lotse.tasks.case_overview import render
 from lotse.tasks.context import Context
 from tests.regions import TWO_COUNTIES
 
 
 def overview(ctx: Context, ref: str) -> str:
-    [view] = case_file.views(ctx, refs=[ref])
+    [view] = case_views.views(ctx, refs=[ref])
     return render(view, locale="de", timezone="Europe/Berlin", public_url=None)
 
 

@@ -102,9 +102,9 @@ def opened(ctx: Context, n: int = 0) -> str:
 
 
 def refs_of(ctx: Context, ids: list[int]) -> list[str]:
-    from lotse.tasks import case_file
+    from lotse.tasks import case_views
 
-    return [v.case.ref for v in case_file.views(ctx, ids=ids)]
+    return [v.case.ref for v in case_views.views(ctx, ids=ids)]
 
 
 def test_a_case_is_stale_until_published_and_again_after_a_change_a_reminder_or_another_language(
