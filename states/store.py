@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -46,8 +46,20 @@ def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
         query = query.with_for_update()
     record = session.scalars(query).first()
     if record is None:
-        raise NotFound(f"unknown case '{ref}'; see `lotse case list`")
+        raise unknown_case(ref)
     return record
+
+
+def case_row(session: Session, ref: str) -> Row[Any]:
+    """The case's row as columns, for reading it (`lotse case show`): no object is built."""
+    row = session.execute(select(_cases).where(_cases.c.ref == ref.strip().upper())).first()
+    if row is None:
+        raise unknown_case(ref)
+    return row
+
+
+def unknown_case(ref: str) -> NotFound:
+    return NotFound(f"unknown case '{ref}'; see `lotse case list`")
 
 
 def lock_case(session: Session, ref: str) -> CaseRecord:
@@ -55,14 +67,14 @@ def lock_case(session: Session, ref: str) -> CaseRecord:
     object the session does not track: a change writes the case by plain SQL (`_move`) too."""
     row = session.connection().execute(_LOCKED, {"ref": ref.strip().upper()}).mappings().first()
     if row is None:
-        raise NotFound(f"unknown case '{ref}'; see `lotse case list`")
+        raise unknown_case(ref)
     return CaseRecord(**row)
 
 
-def load_case(session: Session, record: CaseRecord, process: Process) -> Case:
-    """The plain case of a row, with its facts parsed and its ticked items. Read by plain SQL on
-    the session's connection, after a flush of what the session holds: every change reads one,
-    and the ORM's objects would only be thrown away."""
+def load_case(session: Session, record: CaseRecord | Row[Any], process: Process) -> Case:
+    """The plain case of a row (an object or columns), with its facts parsed and its ticked items.
+    Read by plain SQL on the session's connection, after a flush of what the session holds: every
+    change reads one, and the ORM's objects would only be thrown away."""
     assert record.id is not None
     session.flush()
     connection = session.connection()

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from lotse.notifications import outbox
 from lotse.states import facts as fact_kinds
 from lotse.states import machine, store
-from lotse.states.errors import NotFound
 from lotse.states.moments import iso
 from lotse.states.process import Process
-from lotse.states.records import CaseRecord, HistoryRecord, ItemRecord
+from lotse.states.records import HistoryRecord, ItemRecord
 from lotse.tasks import case_courses, deadlines, family
 from lotse.tasks.case_listing import each_case, list_cases  # noqa: F401  (where callers look)
 from lotse.tasks.context import Context
@@ -28,15 +27,11 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
     """Everything about one case: where it stands, what it lacks to move on, who did what;
     titles in LOTSE_LOCALE."""
     locale = ctx.settings.locale
-    cases, history = CaseRecord.__table__.c, HistoryRecord.__table__.c  # type: ignore[attr-defined]
-    items = ItemRecord.__table__.c  # type: ignore[attr-defined]
+    history, items = HistoryRecord.__table__.c, ItemRecord.__table__.c  # type: ignore[attr-defined]
     with ctx.db.reading() as session:
-        record = session.execute(select(*cases).where(cases.ref == ref.strip().upper())).first()
-        if record is None:
-            raise NotFound(f"unknown case '{ref}'; see `lotse case list`")
+        record = store.case_row(session, ref)
         process = ctx.catalog.get(record.process, record.process_version)
-        # A Core row serves: load_case reads only the case's columns.
-        case = store.load_case(session, record, process)  # type: ignore[arg-type]
+        case = store.load_case(session, record, process)
         rows = session.execute(
             select(*history).where(history.case_id == record.id).order_by(history.id)).all()
         open_deadlines = deadlines.open_deadlines(session, process, record.id, locale)
