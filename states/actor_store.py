@@ -7,8 +7,9 @@ Apart from states/store.py (cases and their history) so that what reads the dire
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlmodel import Session
 
 from lotse.states.actor import Actor
@@ -32,16 +33,17 @@ def list_actors(session: Session) -> list[Actor]:
     return [actor for actor, _ in profiles(session)]
 
 
-def profiles(session: Session) -> list[tuple[Actor, ActorRecord]]:
+def profiles(session: Session) -> list[tuple[Actor, Row[Any]]]:
     """The actors of the directory by id, each with its row (its profile: services, languages,
-    contact, website)."""
-    records = session.scalars(select(ActorRecord).where(
-        ActorRecord.removed_at.is_(None)).order_by(ActorRecord.id)).all()  # type: ignore[union-attr]
+    contact, website). Read by Core columns: `lotse actor list` configures no mapper."""
+    actors, roles_, serves_ = (record.__table__.c for record in (  # type: ignore[attr-defined]
+        ActorRecord, ActorRoleRecord, ActorRegionRecord))
+    records = session.execute(select(actors).where(actors.removed_at.is_(None)).order_by(actors.id)).all()
     roles: dict[str, set[str]] = defaultdict(set)
     serves: dict[str, set[str]] = defaultdict(set)
-    for actor_id, role in session.execute(select(ActorRoleRecord.actor_id, ActorRoleRecord.role)):
+    for actor_id, role in session.execute(select(roles_.actor_id, roles_.role)):
         roles[actor_id].add(role)
-    for actor_id, region in session.execute(select(ActorRegionRecord.actor_id, ActorRegionRecord.region)):
+    for actor_id, region in session.execute(select(serves_.actor_id, serves_.region)):
         serves[actor_id].add(region)
     return [(Actor(r.id, r.name, frozenset(roles[r.id]), r.region, r.email, frozenset(serves[r.id])), r)
             for r in records]
