@@ -129,8 +129,8 @@ def level(text: str) -> int:
 
 
 def check_region(region: str, known: Regions) -> str:
-    """The region if it is a plain name of the hierarchy (states/regions.py); anything else is
-    bad input naming the known ones."""
+    """The region as given, if it is a code of the hierarchy; anything else is bad input: a
+    malformed code named with the rule, an unknown one with the known ones."""
     if not CODE.fullmatch(region):
         raise BadInput(f"region {region!r}: {CODE_RULE}")
     return known.check(region)
