@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from lotse.notifications import masked
+from lotse.states import records, tables
 from lotse.states.errors import BadInput
 from lotse.states.moments import iso
-from lotse.states.records import CaseRecord, OutboxRecord
 
 STATUSES = ("pending", "sent", "failed", "dead", "demo")
 DEMO = "demo"
@@ -75,7 +76,7 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
         # Plain SQL, after whatever the session holds (the case a message is about): every row
         # has every column, so the rows with a route and those without go in one statement.
         session.flush()
-        session.connection().execute(_INSERT, rows)
+        session.connection().execute(_sql()[0], rows)
 
 
 def queued(session: Session, dedup_key: str) -> bool:
@@ -91,25 +92,29 @@ def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
     connection = session.connection()
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
-        found.update(connection.execute(_QUEUED, {"keys": chunk}).scalars())
+        found.update(connection.execute(_sql()[1], {"keys": chunk}).scalars())
     return {by_stored[key] for key in found}
 
 
-_outbox = OutboxRecord.__table__  # type: ignore[attr-defined]
-_INSERT = insert(_outbox)
-_QUEUED = select(_outbox.c.dedup_key).where(_outbox.c.dedup_key.in_(bindparam("keys", expanding=True)))
+@cache
+def _sql() -> tuple[Any, Any]:
+    """Plain SQL, which every change that queues a message runs: the insert, and the keys already
+    queued. Built once, on first use, from the Core table (states/tables.py)."""
+    o = tables.outbox
+    return insert(o), select(o.c.dedup_key).where(o.c.dedup_key.in_(bindparam("keys", expanding=True)))
 
 
 def last_id(session: Session) -> int:
     """The id of the newest row (0 if none): where a batch of rows to come starts."""
-    return int(session.scalar(select(OutboxRecord.id).order_by(OutboxRecord.id.desc()).limit(1)) or 0)  # type: ignore[union-attr]
+    o = tables.outbox.c
+    return int(session.scalar(select(o.id).order_by(o.id.desc()).limit(1)) or 0)  # type: ignore[union-attr]
 
 
 def keep_as_demo(session: Session, after_id: int) -> int:
     """Make the rows queued after `after_id` the demo's history: never claimed by a delivery,
     which takes pending and failed rows only. Returns how many."""
     result = session.execute(
-        update(OutboxRecord).where(OutboxRecord.id > after_id)  # type: ignore[operator]
+        update(records.OutboxRecord).where(records.OutboxRecord.id > after_id)  # type: ignore[operator]
         .values(status=DEMO, last_error=DEMO_NOTE, claimed_until=None, claim_token=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -131,14 +136,14 @@ def listing(
     if status is not None and status not in STATUSES:
         raise BadInput(f"unknown status '{status}'; one of {', '.join(STATUSES)}")
     query = (
-        select(OutboxRecord, CaseRecord.ref)
-        .join(CaseRecord, CaseRecord.id == OutboxRecord.case_id, isouter=True)
-        .order_by(OutboxRecord.id)
+        select(records.OutboxRecord, records.CaseRecord.ref)
+        .join(records.CaseRecord, records.CaseRecord.id == records.OutboxRecord.case_id, isouter=True)
+        .order_by(records.OutboxRecord.id)
     )
     if status is not None:
-        query = query.where(OutboxRecord.status == status)
+        query = query.where(records.OutboxRecord.status == status)
     if case_id is not None:
-        query = query.where(OutboxRecord.case_id == case_id)
+        query = query.where(records.OutboxRecord.case_id == case_id)
     return [
         {"id": row.id, "case": ref, "to": row.recipient, "channel": row.channel,
          "status": row.status, "attempts": row.attempts, "resent": row.resent,
@@ -151,22 +156,25 @@ def listing(
 def dead_rows(
     session: Session, *, case_id: int | None = None, ids: Collection[int] | None = None,
     route: str | None = None, unrouted: bool = False,
-) -> list[OutboxRecord]:
+) -> list[records.OutboxRecord]:
     """The dead rows (of one case, of these ids, of one route, without a route), oldest first,
     locked for a revival."""
-    query = select(OutboxRecord).where(OutboxRecord.status == "dead").order_by(OutboxRecord.id)
+    outbox = records.OutboxRecord
+    query = select(outbox).where(outbox.status == "dead").order_by(outbox.id)
     if case_id is not None:
-        query = query.where(OutboxRecord.case_id == case_id)
+        query = query.where(outbox.case_id == case_id)
     if ids is not None:
-        query = query.where(OutboxRecord.id.in_(list(ids)))  # type: ignore[union-attr]
+        query = query.where(outbox.id.in_(list(ids)))  # type: ignore[union-attr]
     if route is not None:
-        query = query.where(OutboxRecord.route == route)
+        query = query.where(outbox.route == route)
     if unrouted:
-        query = query.where(OutboxRecord.route.is_(None))  # type: ignore[union-attr]
+        query = query.where(outbox.route.is_(None))  # type: ignore[union-attr]
     return list(session.scalars(query.with_for_update()))
 
 
-def revive(session: Session, row: OutboxRecord, *, now: dt.datetime, by: str, via: str, proof: str) -> None:
+def revive(
+    session: Session, row: records.OutboxRecord, *, now: dt.datetime, by: str, via: str, proof: str,
+) -> None:
     """Make a dead row pending again, due now, with fresh attempts. Its last error stays, and the
     revival (who, when, the error it had died of) is appended to `revivals`."""
     revival = {"at": iso(now), "by": by, "via": via, "proof": proof, "error": row.last_error}
@@ -183,7 +191,7 @@ def _shown(error: str | None) -> str | None:
 
 def messages_of(session: Session, case_id: int) -> list[dict[str, Any]]:
     """The messages of one case for `lotse case show`: to whom, how, where they stand."""
-    o = _outbox.c  # Core columns, not the ORM: the case file configures no mapper (tasks/case_file.py)
+    o = tables.outbox.c  # Core columns, not the ORM: the case file builds no class (states/tables.py)
     query = (select(o.recipient, o.channel, o.status, o.sent_at, o.created_at)
              .where(o.case_id == case_id).order_by(o.id))
     return [

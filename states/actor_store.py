@@ -1,7 +1,7 @@
 """The directory as the database holds it: actors with their roles and the regions they serve.
 
-Apart from states/store.py (cases and their history) so that what reads the directory alone,
-`lotse actor list` started cold, builds the directory's tables and no other (issue 15).
+Apart from states/store.py (cases and their history); `lotse actor list` reads by the Core tables
+(states/tables.py) and builds no class (issue 15).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlmodel import Session
 
+from lotse.states import records, tables
 from lotse.states.actor import Actor
 from lotse.states.errors import NotFound
-from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
 
 
 def get_actor(session: Session, actor_id: str) -> Actor:
-    record = session.get(ActorRecord, actor_id)
+    record = session.get(records.ActorRecord, actor_id)
     if record is None or record.removed_at is not None:  # a removed actor acts no more
         raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
-    roles = session.scalars(select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == record.id)).all()
-    serves = session.scalars(
-        select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == record.id)).all()
+    roles_, serves_ = tables.actor_roles.c, tables.actor_regions.c
+    roles = session.scalars(select(roles_.role).where(roles_.actor_id == record.id)).all()
+    serves = session.scalars(select(serves_.region).where(serves_.actor_id == record.id)).all()
     return Actor(record.id, record.name, frozenset(roles), record.region, record.email, frozenset(serves))
 
 
@@ -36,8 +36,7 @@ def list_actors(session: Session) -> list[Actor]:
 def profiles(session: Session) -> list[tuple[Actor, Row[Any]]]:
     """The actors of the directory by id, each with its row (its profile: services, languages,
     contact, website). Read by Core columns: `lotse actor list` configures no mapper."""
-    actors, roles_, serves_ = (record.__table__.c for record in (  # type: ignore[attr-defined]
-        ActorRecord, ActorRoleRecord, ActorRegionRecord))
+    actors, roles_, serves_ = tables.actors.c, tables.actor_roles.c, tables.actor_regions.c
     records = session.execute(select(actors).where(actors.removed_at.is_(None)).order_by(actors.id)).all()
     roles: dict[str, set[str]] = defaultdict(set)
     serves: dict[str, set[str]] = defaultdict(set)

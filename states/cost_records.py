@@ -10,7 +10,8 @@ from decimal import Decimal
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from lotse.states.records import Cents, when
+from lotse.states.column_types import Cents
+from lotse.states.records import when
 
 
 class CostRecord(SQLModel, table=True):

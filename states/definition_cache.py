@@ -1,4 +1,5 @@
-"""The process definitions and the region hierarchy as last checked, kept on disk per content.
+"""The process definitions and the region hierarchy as last checked, and the tables' Core
+metadata (states/tables.py), kept on disk per content.
 
 Checking a definition means parsing its YAML and validating it: about 30 ms of every command
 started cold, most of what a read-only command does beyond importing its libraries (issue 15).
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pydantic
+import sqlalchemy
 
 T = TypeVar("T")
 
@@ -52,7 +54,8 @@ def checked(
 
 
 def _key(files: Sequence[Sequence[tuple[str, bytes]]], code: Sequence[Path]) -> str:
-    key = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\0{pickle.HIGHEST_PROTOCOL}".encode())
+    versions = (sys.version, pydantic.VERSION, sqlalchemy.__version__, pickle.HIGHEST_PROTOCOL)
+    key = hashlib.sha256("\0".join(map(str, versions)).encode())
     for source in code:
         key.update(b"\0code\0" + source.read_bytes())
     for layer in files:

@@ -12,19 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
+from lotse.states import tables
 from lotse.states.database import Database
 from lotse.states.errors import NotFound
 from lotse.states.process import Catalog, Process, digest, load_text
-from lotse.states.records import CaseRecord, DefinitionRecord
 
-# The queries here go through the tables' Core columns, not the ORM's attributes: a read-only
-# command whose queries all do never configures the mappers (some 7 ms started cold, issue 15).
-_STORED = DefinitionRecord.__table__.c
-_CASES = CaseRecord.__table__.c
+
+# The queries here go through the Core tables (states/tables.py), not the ORM's classes: a
+# read-only command builds no class and configures no mapper (issue 15).
+def _stored() -> Any:
+    return tables.process_definitions.c
+
+
+def _cases() -> Any:
+    return tables.cases.c
 
 
 @dataclass(frozen=True)
@@ -50,16 +56,17 @@ def bind(catalog: Catalog, db: Database) -> list[Edited]:
     """Put the stored copies in force where the files differ or are gone; return the in-place
     edits. One small query when nothing changed; the YAML of a stored copy is read only when
     its file differs or is gone."""
+    stored = _stored()
     with db.reading() as session:
-        rows = session.execute(select(_STORED.name, _STORED.version, _STORED.digest)).all()
+        rows = session.execute(select(stored.name, stored.version, stored.digest)).all()
         catalog.stored = {(r.name, r.version) for r in rows}
         differing = [(r.name, r.version) for r in rows
                      if (file := catalog.offered(r.name, r.version)) is None or digest(file) != r.digest]
         if not differing:
             return []
         copies = session.execute(
-            select(_STORED.name, _STORED.version, _STORED.content, _STORED.source)
-            .where(tuple_(_STORED.name, _STORED.version).in_(differing))
+            select(stored.name, stored.version, stored.content, stored.source)
+            .where(tuple_(stored.name, stored.version).in_(differing))
         ).all()
         counts = _cases_per_version(session, differing)
     edited = []
@@ -81,7 +88,8 @@ def keep(session: Session, catalog: Catalog, process: Process, now: dt.datetime)
     key = (process.name, process.version)
     if key in catalog.stored:
         return
-    if session.get(DefinitionRecord, key) is not None:
+    stored = _stored()
+    if session.execute(select(stored.name).where(stored.name == key[0], stored.version == key[1])).first():
         catalog.stored.add(key)  # committed by someone else: no lookup for the next case
         return
     values = {"name": process.name, "version": process.version, "digest": digest(process),
@@ -90,7 +98,7 @@ def keep(session: Session, catalog: Catalog, process: Process, now: dt.datetime)
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(DefinitionRecord).values(**values).on_conflict_do_nothing())
+    session.execute(insert(tables.process_definitions).values(**values).on_conflict_do_nothing())
 
 
 @dataclass(frozen=True)
@@ -121,10 +129,11 @@ def adopt(
     be) and those no file defines as the cases need."""
     stored: list[Process] = []
     unknown: list[Unknown] = []
+    cases = _cases()
     with db.writing() if write else db.reading() as session:
         stages = session.execute(
-            select(_CASES.process, _CASES.process_version, _CASES.stage, func.count())
-            .group_by(_CASES.process, _CASES.process_version, _CASES.stage)
+            select(cases.process, cases.process_version, cases.stage, func.count())
+            .group_by(cases.process, cases.process_version, cases.stage)
         ).all()
         used: dict[tuple[str, int], dict[str, int]] = {}
         for name, version, stage, count in stages:
@@ -152,17 +161,19 @@ def adopt(
 def _cases_per_version(
     session: Session, keys: Iterable[tuple[str, int]] | None = None,
 ) -> dict[tuple[str, int], int]:
-    query = select(_CASES.process, _CASES.process_version, func.count()).group_by(
-        _CASES.process, _CASES.process_version)
+    cases = _cases()
+    query = select(cases.process, cases.process_version, func.count()).group_by(
+        cases.process, cases.process_version)
     if keys is not None:
-        query = query.where(tuple_(_CASES.process, _CASES.process_version).in_(list(keys)))
+        query = query.where(tuple_(cases.process, cases.process_version).in_(list(keys)))
     return {(name, version): count for name, version, count in session.execute(query)}
 
 
 def open_cases_per_version(catalog: Catalog, db: Database) -> dict[tuple[str, int], int]:
     """How many open cases (not in a final stage) run on each version."""
-    query = select(_CASES.process, _CASES.process_version, _CASES.stage, func.count()).group_by(
-        _CASES.process, _CASES.process_version, _CASES.stage)
+    cases = _cases()
+    query = select(cases.process, cases.process_version, cases.stage, func.count()).group_by(
+        cases.process, cases.process_version, cases.stage)
     counts: dict[tuple[str, int], int] = {}
     with db.reading() as session:
         for name, version, stage, count in session.execute(query):

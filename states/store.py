@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
@@ -16,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from lotse.states import facts as fact_kinds
+from lotse.states import records, tables
 from lotse.states.actor_store import get_actor, list_actors  # noqa: F401  (where callers look)
 from lotse.states.case import Case
 from lotse.states.errors import NotFound
@@ -29,19 +32,12 @@ from lotse.states.events import (
 )
 from lotse.states.family import Member
 from lotse.states.process import Process
-from lotse.states.records import (
-    CaseRecord,
-    FactRecord,
-    FamilyMemberRecord,
-    HistoryRecord,
-    ItemRecord,
-)
 
 # -- cases ---------------------------------------------------------------------------------------
 
 
-def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
-    query = select(CaseRecord).where(CaseRecord.ref == ref.strip().upper())
+def find_case(session: Session, ref: str, *, lock: bool = False) -> records.CaseRecord:
+    query = select(records.CaseRecord).where(records.CaseRecord.ref == ref.strip().upper())
     if lock:
         query = query.with_for_update()
     record = session.scalars(query).first()
@@ -52,7 +48,8 @@ def find_case(session: Session, ref: str, *, lock: bool = False) -> CaseRecord:
 
 def case_row(session: Session, ref: str) -> Row[Any]:
     """The case's row as columns, for reading it (`lotse case show`): no object is built."""
-    row = session.execute(select(_cases).where(_cases.c.ref == ref.strip().upper())).first()
+    cases = tables.cases
+    row = session.execute(select(cases).where(cases.c.ref == ref.strip().upper())).first()
     if row is None:
         raise unknown_case(ref)
     return row
@@ -62,16 +59,16 @@ def unknown_case(ref: str) -> NotFound:
     return NotFound(f"unknown case '{ref}'; see `lotse case list`")
 
 
-def lock_case(session: Session, ref: str) -> CaseRecord:
+def lock_case(session: Session, ref: str) -> records.CaseRecord:
     """The case row, locked for a change (as `find_case(lock=True)`), read by plain SQL as an
     object the session does not track: a change writes the case by plain SQL (`_move`) too."""
-    row = session.connection().execute(_LOCKED, {"ref": ref.strip().upper()}).mappings().first()
+    row = session.connection().execute(_sql().locked, {"ref": ref.strip().upper()}).mappings().first()
     if row is None:
         raise unknown_case(ref)
-    return CaseRecord(**row)
+    return records.CaseRecord(**row)
 
 
-def load_case(session: Session, record: CaseRecord | Row[Any], process: Process) -> Case:
+def load_case(session: Session, record: records.CaseRecord | Row[Any], process: Process) -> Case:
     """The plain case of a row (an object or columns), with its facts parsed and its ticked items.
     Read by plain SQL on the session's connection, after a flush of what the session holds: every
     change reads one, and the ORM's objects would only be thrown away."""
@@ -79,11 +76,11 @@ def load_case(session: Session, record: CaseRecord | Row[Any], process: Process)
     session.flush()
     connection = session.connection()
     facts = {}
-    for name, value in connection.execute(_FACTS, {"case_id": record.id}):
+    for name, value in connection.execute(_sql().facts, {"case_id": record.id}):
         kind = process.facts[name].type if name in process.facts else "str"
         facts[name] = fact_kinds.from_json(kind, value)
-    done = connection.execute(_DONE, {"case_id": record.id}).scalars().all()
-    family = members_of(connection.execute(_FAMILY, {"case_id": record.id}).all())
+    done = connection.execute(_sql().done, {"case_id": record.id}).scalars().all()
+    family = members_of(connection.execute(_sql().family, {"case_id": record.id}).all())
     return Case(
         ref=record.ref, process=record.process, process_version=record.process_version,
         stage=record.stage, employer=record.employer_id, region=record.region,
@@ -91,17 +88,10 @@ def load_case(session: Session, record: CaseRecord | Row[Any], process: Process)
     )
 
 
-_facts, _items, _family = FactRecord.__table__.c, ItemRecord.__table__.c, FamilyMemberRecord.__table__.c  # type: ignore[attr-defined]
-_FACTS = select(_facts.name, _facts.value).where(_facts.case_id == bindparam("case_id"))
-_DONE = select(_items.item).where(_items.case_id == bindparam("case_id"), _items.done)
-_FAMILY = (select(_family.id, _family.relation, _family.birth_year, _family.arrives, _family.added_at)
-           .where(_family.case_id == bindparam("case_id")).order_by(_family.id))
-
-
-def family_rows(session: Session, case_id: int) -> list[FamilyMemberRecord]:
+def family_rows(session: Session, case_id: int) -> list[records.FamilyMemberRecord]:
     """The family members of a case as stored (names included), in the order they were recorded."""
-    query = select(FamilyMemberRecord).where(FamilyMemberRecord.case_id == case_id)
-    return list(session.scalars(query.order_by(FamilyMemberRecord.id)))
+    query = select(records.FamilyMemberRecord).where(records.FamilyMemberRecord.case_id == case_id)
+    return list(session.scalars(query.order_by(records.FamilyMemberRecord.id)))
 
 
 def family_members(session: Session, case_id: int) -> list[Member]:
@@ -122,32 +112,33 @@ def members_of(rows: Sequence[Any]) -> list[Member]:
     return members
 
 
-def opener(session: Session, record: CaseRecord) -> str | None:
+def opener(session: Session, record: records.CaseRecord) -> str | None:
     """The actor who opened the case (its `open` history row): an actor named on the case."""
     return session.scalars(
-        select(HistoryRecord.actor_id)
-        .where(HistoryRecord.case_id == record.id, HistoryRecord.action == CaseOpened.action)
-        .order_by(HistoryRecord.id).limit(1)
+        select(records.HistoryRecord.actor_id)
+        .where(records.HistoryRecord.case_id == record.id, records.HistoryRecord.action == CaseOpened.action)
+        .order_by(records.HistoryRecord.id).limit(1)
     ).first()
 
 
-def history(session: Session, case_id: int) -> list[HistoryRecord]:
-    query = select(HistoryRecord).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id)
+def history(session: Session, case_id: int) -> list[records.HistoryRecord]:
+    history_ = records.HistoryRecord
+    query = select(history_).where(history_.case_id == case_id).order_by(history_.id)
     return list(session.scalars(query))
 
 
 def record_events(
     session: Session,
-    record: CaseRecord,
+    record: records.CaseRecord,
     events: list[DomainEvent],
     *,
     via: str,
     at: dt.datetime,
     request_id: str | None = None,
     proof: str | None = None,
-) -> list[HistoryRecord]:
+) -> list[records.HistoryRecord]:
     """Write what the events changed, and one history row each, into the open transaction;
-    `proof` says how the author proved who they are (see `HistoryRecord.proof`)."""
+    `proof` says how the author proved who they are (see `records.HistoryRecord.proof`)."""
     assert record.id is not None
     # A case opened by these events has no facts yet: no lookup per fact (an import opens thousands).
     opened = any(isinstance(e, CaseOpened) for e in events)
@@ -181,24 +172,45 @@ def record_events(
             "request_id": request_id if index == len(events) - 1 else None, "proof": proof,
         })
     session.flush()  # facts and items first: the history rows come after what they record
-    ids = session.connection().execute(_HISTORY, values).scalars().all()
-    return [HistoryRecord(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
+    ids = session.connection().execute(_sql().history, values).scalars().all()
+    return [records.HistoryRecord(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
 
 
-# Plain SQL, not the ORM's unit of work: every change writes these, and the rows written are
-# handed back as objects the session does not track.
-_history, _cases = HistoryRecord.__table__, CaseRecord.__table__  # type: ignore[attr-defined]
-_LOCKED = select(_cases).where(_cases.c.ref == bindparam("ref")).with_for_update()  # SQLite: none needed
-_HISTORY = insert(_history).returning(_history.c.id, sort_by_parameter_order=True)
-_MOVE = (update(_cases).where(_cases.c.id == bindparam("case_id"))
-         .values(stage=bindparam("stage"), version=_cases.c.version + 1,
-                 stage_entered_at=bindparam("entered")))
+@dataclass(frozen=True)
+class _Statements:
+    """Plain SQL, not the ORM's unit of work: every change reads and writes these, and the rows
+    written are handed back as objects the session does not track. Built once, on first use, from
+    the Core tables (states/tables.py): importing the store builds no table."""
+
+    facts: Any
+    done: Any
+    family: Any
+    locked: Any
+    history: Any
+    move: Any
 
 
-def _move(session: Session, record: CaseRecord, stage: str, at: dt.datetime) -> None:
+@cache
+def _sql() -> _Statements:
+    facts, items, family = tables.case_facts.c, tables.case_items.c, tables.family_members.c
+    history, cases = tables.history, tables.cases
+    return _Statements(
+        facts=select(facts.name, facts.value).where(facts.case_id == bindparam("case_id")),
+        done=select(items.item).where(items.case_id == bindparam("case_id"), items.done),
+        family=(select(family.id, family.relation, family.birth_year, family.arrives, family.added_at)
+                .where(family.case_id == bindparam("case_id")).order_by(family.id)),
+        locked=select(cases).where(cases.c.ref == bindparam("ref")).with_for_update(),  # SQLite: none needed
+        history=insert(history).returning(history.c.id, sort_by_parameter_order=True),
+        move=(update(cases).where(cases.c.id == bindparam("case_id"))
+              .values(stage=bindparam("stage"), version=cases.c.version + 1,
+                      stage_entered_at=bindparam("entered"))),
+    )
+
+
+def _move(session: Session, record: records.CaseRecord, stage: str, at: dt.datetime) -> None:
     """The case in its new stage, on the row and on the session's object alike (which then has
     nothing left to write)."""
-    session.connection().execute(_MOVE, {"case_id": record.id, "stage": stage, "entered": at})
+    session.connection().execute(_sql().move, {"case_id": record.id, "stage": stage, "entered": at})
     set_committed_value(record, "stage", stage)
     set_committed_value(record, "version", record.version + 1)
     set_committed_value(record, "stage_entered_at", at)
@@ -207,18 +219,18 @@ def _move(session: Session, record: CaseRecord, stage: str, at: dt.datetime) -> 
 def _upsert_fact(
     session: Session, case_id: int, name: str, value: Any, by: str, at: dt.datetime, *, new: bool = False,
 ) -> None:
-    row = None if new else session.get(FactRecord, (case_id, name))
+    row = None if new else session.get(records.FactRecord, (case_id, name))
     if row is None:
-        row = FactRecord(case_id=case_id, name=name, value=value, set_at=at, set_by=by)
+        row = records.FactRecord(case_id=case_id, name=name, value=value, set_at=at, set_by=by)
     else:
         row.value, row.set_at, row.set_by = value, at, by
     session.add(row)
 
 
 def _upsert_item(session: Session, case_id: int, item: str, done: bool, by: str, at: dt.datetime) -> None:
-    row = session.get(ItemRecord, (case_id, item))
+    row = session.get(records.ItemRecord, (case_id, item))
     if row is None:
-        row = ItemRecord(case_id=case_id, item=item, done=done, at=at, by=by)
+        row = records.ItemRecord(case_id=case_id, item=item, done=done, at=at, by=by)
     else:
         row.done, row.at, row.by = done, at, by
     session.add(row)

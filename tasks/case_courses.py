@@ -12,15 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from lotse.states import tables
 from lotse.states.moments import iso
-from lotse.states.records import CourseMemberRecord, CourseRecord, ExamRecord
 
 
 def of_case(session: Session, case_id: int) -> dict[str, list[dict[str, Any]]]:
     """The groups the case is in, soonest start first, and its exam results, oldest first."""
-    # Core columns, as `case list` reads: no mapper configured, no objects built to be thrown away.
-    courses, members = CourseRecord.__table__, CourseMemberRecord.__table__  # type: ignore[attr-defined]
-    c, m, e = courses.c, members.c, ExamRecord.__table__.c  # type: ignore[attr-defined]
+    # Core tables, as `case list` reads: no class built, no objects built to be thrown away.
+    courses, members = tables.courses, tables.course_members
+    c, m, e = courses.c, members.c, tables.exam_results.c
     assigned = session.execute(
         select(c.id, c.school_id, c.level, c.pace, c.start, c.end, c.place, m.assigned_at)
         .select_from(courses.join(members, m.course_id == c.id))

@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from lotse.notifications import outbox
 from lotse.states import facts as fact_kinds
-from lotse.states import machine, store
+from lotse.states import machine, store, tables
 from lotse.states.moments import iso
 from lotse.states.process import Process
-from lotse.states.records import HistoryRecord, ItemRecord
 from lotse.tasks import case_courses, deadlines, family
 from lotse.tasks.case_listing import each_case, list_cases  # noqa: F401  (where callers look)
 from lotse.tasks.context import Context
@@ -27,7 +26,7 @@ def case_file(ctx: Context, ref: str) -> dict[str, Any]:
     """Everything about one case: where it stands, what it lacks to move on, who did what;
     titles in LOTSE_LOCALE."""
     locale = ctx.settings.locale
-    history, items = HistoryRecord.__table__.c, ItemRecord.__table__.c  # type: ignore[attr-defined]
+    history, items = tables.history.c, tables.case_items.c
     with ctx.db.reading() as session:
         record = store.case_row(session, ref)
         process = ctx.catalog.get(record.process, record.process_version)

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from lotse.states import tables
 from lotse.states.errors import BadInput, NotFound
 from lotse.states.moments import iso
-from lotse.states.records import CaseRecord
 from lotse.states.regions import check_region
 from lotse.tasks.context import Context
 
@@ -32,7 +32,7 @@ def each_case(ctx: Context, stage: str | None = None, process: str | None = None
     id and yielded as they are read, never all in memory; `after` a case's reference (keyset
     paging: the cases after it, whatever the filters), at most `limit`. A bad filter, an unknown
     `after` or a `limit` below 1 is raised here, before a row is read."""
-    c = CaseRecord.__table__.c  # Core columns: no mapper configured for a list (states/definitions.py)
+    c = tables.cases.c  # Core columns: no class built, no mapper configured for a list (states/tables.py)
     query = select(c.ref, c.process, c.process_version, c.stage, c.version, c.employer_id, c.region,
                    c.stage_entered_at).order_by(c.id)
     if region is not None:  # the region and every region below it (states/regions.py)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lotse.config.settings import Settings
-from lotse.states import definitions, regions
+from lotse.states import definitions, regions, tables
 from lotse.states.database import Database
 from lotse.states.definitions import Edited
 from lotse.states.process import Catalog
@@ -46,6 +46,7 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, check_schema: bool = True) -> Context:
+        tables.keep_in(settings.cache_dir)
         db = Database(settings.db_url, create=not check_schema, busy_timeout=settings.busy_timeout_seconds)
         catalog = Catalog.load(settings.process_dirs, cache=settings.cache_dir)
         regions.load(settings.regions_path, cache=settings.cache_dir)  # a broken one stops here

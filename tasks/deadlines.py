@@ -11,18 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from lotse.states import records, tables
 from lotse.states.case import Case
 from lotse.states.deadlines import Rule, openings, rule, why_closed
 from lotse.states.family import LEAD_SETTINGS, is_family_item
 from lotse.states.moments import local_date
 from lotse.states.process import ChecklistItem, Process
-from lotse.states.records import CaseRecord, DeadlineRecord
 from lotse.tasks.context import Context
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ def today(ctx: Context) -> dt.date:
 
 
 def sync(
-    session: Session, ctx: Context, process: Process, record: CaseRecord, case: Case, now: dt.datetime,
+    session: Session, ctx: Context, process: Process, record: records.CaseRecord, case: Case,
+    now: dt.datetime,
 ) -> dict[str, dt.date]:
     """Bring the case's deadline rows in line with its stage, facts and items, in the open
     transaction of the change; return the due date of each checklist item that has one (the
@@ -49,7 +51,7 @@ def sync(
     entered = local_date(record.stage_entered_at, ctx.settings.timezone)
     wanted = {o.key: o for o in openings(process, case, entered, leads(ctx))}
     connection = session.connection()
-    have = {(row.deadline, row.due): row for row in connection.execute(_OF_CASE, {"case_id": record.id})}
+    have = {(row.deadline, row.due): row for row in connection.execute(_sql()[0], {"case_id": record.id})}
     still = {deadline for deadline, _ in wanted}
     closed = [
         {"row_id": row.id, "closed_at": now,
@@ -68,7 +70,8 @@ def sync(
                            "opened_at": now, "level": 0, **values})
         else:
             reopened.append({"row_id": row.id, **values})
-    for statement, rows in ((_CLOSE, closed), (_REOPEN, reopened), (_OPEN, opened)):
+    _, close, reopen, open_ = _sql()
+    for statement, rows in ((close, closed), (reopen, reopened), (open_, opened)):
         if rows:
             connection.execute(statement, rows)
     items: dict[str, dt.date] = {}
@@ -78,16 +81,22 @@ def sync(
     return items
 
 
-# Plain SQL on the session's connection: every change of a case runs this.
-_deadlines = DeadlineRecord.__table__  # type: ignore[attr-defined]
-_OF_CASE = select(_deadlines.c.id, _deadlines.c.deadline, _deadlines.c.due, _deadlines.c.level,
-                  _deadlines.c.closed_at).where(_deadlines.c.case_id == bindparam("case_id"))
-_BY_ID = _deadlines.c.id == bindparam("row_id")
-_CLOSE = update(_deadlines).where(_BY_ID).values(
-    closed_at=bindparam("closed_at"), closed_why=bindparam("closed_why"), alert_on=None, next_at=None)
-_REOPEN = update(_deadlines).where(_BY_ID).values(
-    closed_at=None, closed_why=None, alert_on=bindparam("alert_on"), next_at=bindparam("next_at"))
-_OPEN = insert(_deadlines)
+@cache
+def _sql() -> tuple[Any, Any, Any, Any]:
+    """Plain SQL on the session's connection, which every change of a case runs: the deadline
+    rows of a case, and closing, reopening and opening them. Built once, on first use, from the
+    Core table (states/tables.py)."""
+    d = tables.deadlines
+    by_id = d.c.id == bindparam("row_id")
+    return (
+        select(d.c.id, d.c.deadline, d.c.due, d.c.level, d.c.closed_at).where(
+            d.c.case_id == bindparam("case_id")),
+        update(d).where(by_id).values(closed_at=bindparam("closed_at"), closed_why=bindparam("closed_why"),
+                                      alert_on=None, next_at=None),
+        update(d).where(by_id).values(closed_at=None, closed_why=None, alert_on=bindparam("alert_on"),
+                                      next_at=bindparam("next_at")),
+        insert(d),
+    )
 
 
 def leads(ctx: Context) -> dict[str, int]:
@@ -99,7 +108,7 @@ def open_deadlines(
     session: Session, process: Process, case_id: int, locale: str = "de",
 ) -> list[dict[str, Any]]:
     """The open deadlines of one case, soonest first, for the case file; titles in `locale`."""
-    d = _deadlines.c  # Core columns, not the ORM: the case file configures no mapper (tasks/case_file.py)
+    d = tables.deadlines.c  # Core columns, not the ORM: the case file builds no class (states/tables.py)
     query = (
         select(d.deadline, d.due, d.level, d.next_at)
         .where(d.case_id == case_id, d.closed_at.is_(None))
@@ -208,7 +217,7 @@ def _read(connection: Connection, query: Select[Any], chunk: int) -> Iterator[An
 def _query(day: dt.date, *, after: tuple[Any, ...] | None = None, limit: int | None = None,
            lock: bool = False) -> Select[Any]:
     """Open rows whose first level is due by `day`: one index range scan, no case loaded."""
-    d, c = DeadlineRecord, CaseRecord
+    d, c = records.DeadlineRecord, records.CaseRecord
     query = (
         select(d.id, d.deadline, d.due, d.level, c.ref, c.process, c.process_version, c.stage)
         .join(c, c.id == d.case_id)
@@ -304,7 +313,7 @@ def _queue(session: Session, ctx: Context, fresh: list[_Row], now: dt.datetime) 
     cases = _cases(session, [row.finding.ref for row in fresh])
     reminders = [(cases[row.finding.ref], _reminder(row)) for row in fresh]
     dispatch.remind_many(session, ctx.settings, reminders, now)
-    session.execute(update(DeadlineRecord), [
+    session.execute(update(records.DeadlineRecord), [
         {"id": row.row_id, "level": row.finding.level, "next_at": row.next_at} for row in fresh
     ])
 
@@ -319,12 +328,12 @@ def _item(process: Process, stage: str, r: Rule) -> ChecklistItem | None:
     return next((item for item in process.stages[stage].checklist if item.id == r.item), None)
 
 
-def _cases(session: Session, refs: list[str]) -> dict[str, CaseRecord]:
+def _cases(session: Session, refs: list[str]) -> dict[str, records.CaseRecord]:
     unique = list(dict.fromkeys(refs))
-    by_ref: dict[str, CaseRecord] = {}
+    by_ref: dict[str, records.CaseRecord] = {}
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
-        for record in session.scalars(select(CaseRecord).where(CaseRecord.ref.in_(chunk))):  # type: ignore[attr-defined]
+        for record in session.scalars(select(records.CaseRecord).where(records.CaseRecord.ref.in_(chunk))):  # type: ignore[attr-defined]
             by_ref[record.ref] = record
     return by_ref
 

@@ -22,11 +22,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from lotse.states import actor_store, limits, regions
+from lotse.states import actor_store, limits, records, regions
 from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
-from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
 from lotse.tasks.context import Context
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -82,15 +81,15 @@ def add_actor(
     now = ctx.clock()
     with ctx.db.writing() as session:
         author = coordinator(session, by, "add actors")
-        existing = session.get(ActorRecord, actor_id)
+        existing = session.get(records.ActorRecord, actor_id)
         if existing is not None:
             gone = f" (removed {existing.removed_at.date().isoformat()})" if existing.removed_at else ""
             raise Refused(f"actor '{actor_id}' exists already{gone}; see `lotse actor list`")
-        record = ActorRecord(id=actor_id, name=wanted.name or name.strip(), created_at=now)
+        record = records.ActorRecord(id=actor_id, name=wanted.name or name.strip(), created_at=now)
         session.add(record)
         session.flush()
         for role in dict.fromkeys(roles):
-            session.add(ActorRoleRecord(actor_id=actor_id, role=role))
+            session.add(records.ActorRoleRecord(actor_id=actor_id, role=role))
         changes = _apply(session, record, wanted)
         changes["roles"] = [[], sorted(set(roles))]
         log(session, ctx, actor_id, "add", author, changes, via, now)
@@ -118,7 +117,7 @@ def edit_actor(
         author = coordinator(session, by, "edit the directory")
         record = listed(session, actor_id)
         before = set(session.scalars(
-            select(ActorRoleRecord.role).where(ActorRoleRecord.actor_id == actor_id)))
+            select(records.ActorRoleRecord.role).where(records.ActorRoleRecord.actor_id == actor_id)))
         roles = (before | set(add_roles)) - set(remove_roles)
         if not roles:
             raise BadInput(f"actor '{actor_id}' needs at least one role; to take it out of the directory: "
@@ -132,11 +131,11 @@ def edit_actor(
             wanted.services = {**{r: "" for r in record.services or {} if r not in kept}, **wanted.services}
         changes = _apply(session, record, wanted)
         if roles != before:
-            session.execute(delete(ActorRoleRecord).where(
-                ActorRoleRecord.actor_id == actor_id,  # type: ignore[arg-type]
-                ActorRoleRecord.role.in_(sorted(before - roles))))  # type: ignore[attr-defined]
+            session.execute(delete(records.ActorRoleRecord).where(
+                records.ActorRoleRecord.actor_id == actor_id,  # type: ignore[arg-type]
+                records.ActorRoleRecord.role.in_(sorted(before - roles))))  # type: ignore[attr-defined]
             for role in sorted(roles - before):
-                session.add(ActorRoleRecord(actor_id=actor_id, role=role))
+                session.add(records.ActorRoleRecord(actor_id=actor_id, role=role))
             changes["roles"] = [sorted(before), sorted(roles)]
         if changes:
             log(session, ctx, actor_id, "edit", author, changes, via, now)
@@ -167,7 +166,8 @@ def changes(ctx: Context, actor_id: str | None = None) -> list[dict[str, Any]]:
     if actor_id is not None:
         query = query.where(DirectoryChangeRecord.actor_id == actor_id)
     with ctx.db.reading() as session:
-        if actor_id is not None and session.get(ActorRecord, actor_id[:64]) is None:  # removed ones have rows
+        # removed ones have rows
+        if actor_id is not None and session.get(records.ActorRecord, actor_id[:64]) is None:
             raise NotFound(f"unknown actor '{actor_id[:64]}'; see `lotse actor list`")
         return [{"at": r.at.isoformat(), "actor": r.actor_id, "action": r.action, "by": r.by, "via": r.via,
                  "proof": r.proof, "changes": r.detail or {}} for r in session.scalars(query)]
@@ -208,8 +208,8 @@ def coordinator(session: Session, by: str | None, action: str) -> str | None:
     return author.id
 
 
-def listed(session: Session, actor_id: str) -> ActorRecord:
-    record = session.get(ActorRecord, actor_id)
+def listed(session: Session, actor_id: str) -> records.ActorRecord:
+    record = session.get(records.ActorRecord, actor_id)
     if record is None or record.removed_at is not None:
         raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
     return record
@@ -263,7 +263,7 @@ def _checked(ctx: Context, profile: Profile, roles: list[str]) -> Profile:
     return done
 
 
-def _apply(session: Session, record: ActorRecord, profile: Profile) -> dict[str, list[Any]]:
+def _apply(session: Session, record: records.ActorRecord, profile: Profile) -> dict[str, list[Any]]:
     """Write a checked profile on the actor's row; returns each field changed as [before, after]."""
     changed: dict[str, list[Any]] = {}
 
@@ -288,14 +288,14 @@ def _apply(session: Session, record: ActorRecord, profile: Profile) -> dict[str,
         put("services", dict(sorted(services.items())) or None)
     if profile.serves is not None:
         before = sorted(session.scalars(
-            select(ActorRegionRecord.region).where(ActorRegionRecord.actor_id == record.id)))
+            select(records.ActorRegionRecord.region).where(records.ActorRegionRecord.actor_id == record.id)))
         after = sorted(set(profile.serves))
         if before != after:
-            session.execute(delete(ActorRegionRecord).where(
-                ActorRegionRecord.actor_id == record.id))  # type: ignore[arg-type]
+            session.execute(delete(records.ActorRegionRecord).where(
+                records.ActorRegionRecord.actor_id == record.id))  # type: ignore[arg-type]
             session.flush()
             for region in after:
-                session.add(ActorRegionRecord(actor_id=record.id, region=region))
+                session.add(records.ActorRegionRecord(actor_id=record.id, region=region))
             changed["serves"] = [before, after]
     session.add(record)
     session.flush()

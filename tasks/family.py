@@ -12,13 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lotse.states import family, limits, scope, store
+from lotse.states import family, limits, records, scope, store, tables
 from lotse.states.errors import BadInput, Refused, RoleMissing
 from lotse.states.events import FamilyMemberAdded
 from lotse.states.facts import EARLIEST, LATEST, parse_date
 from lotse.states.moments import iso
 from lotse.states.process import COORDINATOR, Process
-from lotse.states.records import DeadlineRecord, FamilyMemberRecord, ItemRecord
 from lotse.tasks import deadlines
 from lotse.tasks.context import VIA, Context
 
@@ -86,8 +85,9 @@ def add_member(
                           f"see `lotse family list {record.ref}`")
         if relation == family.CHILD and sum(r.relation == family.CHILD for r in rows) >= family.MAX_CHILDREN:
             raise Refused(f"{record.ref} has {family.MAX_CHILDREN} children recorded; no more fit")
-        row = FamilyMemberRecord(case_id=record.id or 0, relation=relation, given_name=given_name.strip(),
-                                 birth_year=birth_year, arrives=arrives, added_at=now, added_by=actor.id)
+        row = records.FamilyMemberRecord(
+            case_id=record.id or 0, relation=relation, given_name=given_name.strip(), birth_year=birth_year,
+            arrives=arrives, added_at=now, added_by=actor.id)
         session.add(row)
         session.flush()
         member = store.members_of([*rows, row])[-1]
@@ -120,12 +120,12 @@ def family_of(session: Any, ctx: Context, process: Process, case_id: int) -> lis
     """`{id, relation, label, given_name, birth_year, arrives, added_at, added_by, needs}` per member;
     a need: `{item, title, owner, done, due}` (due: its open deadline, if any)."""
     locale = ctx.settings.locale
-    # Core columns, not the ORM: the case file reads without configuring a mapper (tasks/case_file.py).
-    f = FamilyMemberRecord.__table__.c  # type: ignore[attr-defined]
+    # Core columns, not the ORM: the case file builds no class (states/tables.py).
+    f = tables.family_members.c
     rows = session.execute(select(*f).where(f.case_id == case_id).order_by(f.id)).all()
     if not rows:
         return []
-    items, d = ItemRecord.__table__.c, DeadlineRecord.__table__.c  # type: ignore[attr-defined]
+    items, d = tables.case_items.c, tables.deadlines.c
     done = set(session.scalars(select(items.item).where(items.case_id == case_id, items.done)))
     due: dict[str, dt.date] = {}
     for deadline, day in session.execute(
