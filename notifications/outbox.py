@@ -76,7 +76,7 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
         # Plain SQL, after whatever the session holds (the case a message is about): every row
         # has every column, so the rows with a route and those without go in one statement.
         session.flush()
-        session.connection().execute(_sql()[0], rows)
+        session.connection().execute(_insert(), rows)
 
 
 def queued(session: Session, dedup_key: str) -> bool:
@@ -92,16 +92,22 @@ def queued_keys(session: Session, keys: Collection[str]) -> set[str]:
     connection = session.connection()
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
-        found.update(connection.execute(_sql()[1], {"keys": chunk}).scalars())
+        found.update(connection.execute(_queued(), {"keys": chunk}).scalars())
     return {by_stored[key] for key in found}
 
 
 @cache
-def _sql() -> tuple[Any, Any]:
-    """Plain SQL, which every change that queues a message runs: the insert, and the keys already
-    queued. Built once, on first use, from the Core table (states/tables.py)."""
-    o = tables.outbox
-    return insert(o), select(o.c.dedup_key).where(o.c.dedup_key.in_(bindparam("keys", expanding=True)))
+def _insert() -> Any:
+    """Plain SQL, which every change that queues a message runs, built once, on first use, from
+    the Core table (states/tables.py)."""
+    return insert(tables.outbox)
+
+
+@cache
+def _queued() -> Any:
+    """The keys of these that are queued already (plain SQL, as `_insert`)."""
+    o = tables.outbox.c
+    return select(o.dedup_key).where(o.dedup_key.in_(bindparam("keys", expanding=True)))
 
 
 def last_id(session: Session) -> int:

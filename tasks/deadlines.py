@@ -50,8 +50,8 @@ def sync(
     earliest), for the messages of the change."""
     entered = local_date(record.stage_entered_at, ctx.settings.timezone)
     wanted = {o.key: o for o in openings(process, case, entered, leads(ctx))}
-    connection = session.connection()
-    have = {(row.deadline, row.due): row for row in connection.execute(_sql()[0], {"case_id": record.id})}
+    connection, sql = session.connection(), _sql()
+    have = {(row.deadline, row.due): row for row in connection.execute(sql.of_case, {"case_id": record.id})}
     still = {deadline for deadline, _ in wanted}
     closed = [
         {"row_id": row.id, "closed_at": now,
@@ -70,8 +70,7 @@ def sync(
                            "opened_at": now, "level": 0, **values})
         else:
             reopened.append({"row_id": row.id, **values})
-    _, close, reopen, open_ = _sql()
-    for statement, rows in ((close, closed), (reopen, reopened), (open_, opened)):
+    for statement, rows in ((sql.close, closed), (sql.reopen, reopened), (sql.open, opened)):
         if rows:
             connection.execute(statement, rows)
     items: dict[str, dt.date] = {}
@@ -81,14 +80,22 @@ def sync(
     return items
 
 
-@cache
-def _sql() -> tuple[Any, Any, Any, Any]:
+class _Statements(NamedTuple):
     """Plain SQL on the session's connection, which every change of a case runs: the deadline
-    rows of a case, and closing, reopening and opening them. Built once, on first use, from the
-    Core table (states/tables.py)."""
+    rows of a case, and closing, reopening and opening them."""
+
+    of_case: Any
+    close: Any
+    reopen: Any
+    open: Any
+
+
+@cache
+def _sql() -> _Statements:
+    """The statements, built once, on first use, from the Core table (states/tables.py)."""
     d = tables.deadlines
     by_id = d.c.id == bindparam("row_id")
-    return (
+    return _Statements(
         select(d.c.id, d.c.deadline, d.c.due, d.c.level, d.c.closed_at).where(
             d.c.case_id == bindparam("case_id")),
         update(d).where(by_id).values(closed_at=bindparam("closed_at"), closed_why=bindparam("closed_why"),
