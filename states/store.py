@@ -94,14 +94,10 @@ def family_rows(session: Session, case_id: int) -> list[records.FamilyMemberReco
     return list(session.scalars(query.order_by(records.FamilyMemberRecord.id)))
 
 
-def family_members(session: Session, case_id: int) -> list[Member]:
-    """The family members of a case as the rules see them: relation, number, birth year, arrival.
-    Children are numbered in the order they were recorded; the day recorded is the UTC date."""
-    return members_of(family_rows(session, case_id))
-
-
 def members_of(rows: Sequence[Any]) -> list[Member]:
-    """Members from rows with `id`, `relation`, `birth_year`, `arrives` and `added_at`."""
+    """The family members as the rules see them, from rows with `id`, `relation`, `birth_year`,
+    `arrives` and `added_at`: children numbered in the order they were recorded, the day recorded
+    the UTC date."""
     members, children = [], 0
     for row in rows:
         children += row.relation == "child"
