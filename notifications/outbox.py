@@ -5,7 +5,9 @@ the error and the time of its next attempt; after `LOTSE_NOTIFY_MAX_ATTEMPTS` it
 coordinator is told; `lotse outbox retry` (or a successful `lotse notify test` of its route) makes
 a dead row pending again. A row whose text needed a fallback keeps a `warning: ...` in
 `last_error` even when it was sent. A row of the demo alliance (`lotse init --demo`) is `demo`: backdated
-history, shown by `lotse outbox`, never sent, even once routes are configured.
+history, shown by `lotse outbox`, never sent, even once routes are configured. A row to an actor
+taken out of the directory (`lotse actor remove`) and not sent yet is `cancelled` in that
+transaction: an organisation that left the alliance is sent nothing more about its people.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from lotse.states import records, tables
 from lotse.states.errors import BadInput
 from lotse.states.moments import iso
 
-STATUSES = ("pending", "sent", "failed", "dead", "demo")
+STATUSES = ("pending", "sent", "failed", "dead", "demo", "cancelled")
 DEMO = "demo"
 DEMO_NOTE = "demo, not sent: a backdated message of the demo alliance"
+CANCELLED = "cancelled"
+UNSENT = ("pending", "failed", "dead")
 WARNING = "warning: "
 _CHUNK = 500  # keys per IN (...) query, well under every database's limit of bound parameters
 KEY_LENGTH = 200  # the width of `outbox.dedup_key`
@@ -122,6 +126,20 @@ def keep_as_demo(session: Session, after_id: int) -> int:
     result = session.execute(
         update(records.OutboxRecord).where(records.OutboxRecord.id > after_id)  # type: ignore[operator]
         .values(status=DEMO, last_error=DEMO_NOTE, claimed_until=None, claim_token=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def cancel_to(session: Session, actor_id: str, now: dt.datetime) -> int:
+    """Cancel every row to this actor that was not sent (pending, failed or dead), in the open
+    transaction that removes it. A claim on a row is dropped with it: a delivery sending it at this
+    moment writes no outcome, and nobody takes it again. Returns how many."""
+    o = records.OutboxRecord
+    result = session.execute(
+        update(o).where(o.recipient == actor_id, o.status.in_(UNSENT))  # type: ignore[attr-defined]
+        .values(status=CANCELLED, claimed_until=None, claim_token=None,
+                last_error=f"cancelled {iso(now)}: the recipient was removed from the directory")
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -13,10 +13,12 @@ organisations act on them. While it owns anything, removal is refused and writes
 `--hand-over-to OTHER` moves everything in one transaction: the cases it employs get OTHER as
 employer (which must be an employer), OTHER serves the regions it served (`actor_regions`), so
 the items' messages reach OTHER (which must hold their roles); one history row per case
-(`hand-over`, with the author and proof), one row per directory change.
+(`hand-over`, with the author and proof), one row per directory change, and one message per case
+to OTHER with the open items it is asked for now (notifications/hand_over.py).
 
 A removed actor keeps its row (closed cases and the history name it) without roles or regions:
-it is told nothing, acts on nothing, its answer links die, and it is no longer listed.
+it is told nothing, acts on nothing, its answer links die, and it is no longer listed. What was
+queued for it and not sent is cancelled in the same transaction (`outbox.cancel_to`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from lotse.notifications import outbox
 from lotse.notifications.dispatch import nearest, serving
+from lotse.notifications.hand_over import EMPLOYER, Handed, on_handed_over
 from lotse.states import store
 from lotse.states.errors import BadInput, Refused
 from lotse.states.records import ActorRegionRecord, ActorRoleRecord, CaseRecord, HistoryRecord, ItemRecord
@@ -80,9 +84,10 @@ def remove_actor(
                 f"actor '{actor_id}' owns {len(owned.employed)} open case(s) as employer and is the only one "
                 f"asked for {owned.item_count} open item(s) of {len(owned.items)} case(s); hand them over: "
                 f"`lotse actor remove {actor_id} --hand-over-to OTHER --by {by}`")
-        result: dict[str, Any] = {"removed": actor_id, "to": None, "cases": [], "serves": []}
+        result: dict[str, Any] = {"removed": actor_id, "to": None, "cases": [], "serves": [], "told": 0}
         if other is not None and owned:
             result.update(_hand_over(ctx, session, actor, other, owned, author or by, note, via, now))
+        result["cancelled"] = outbox.cancel_to(session, actor_id, now)
         regions = sorted(actor.serves)
         session.execute(delete(ActorRoleRecord).where(ActorRoleRecord.actor_id == actor_id))  # type: ignore[arg-type]
         session.execute(delete(ActorRegionRecord).where(ActorRegionRecord.actor_id == actor_id))  # type: ignore[arg-type]
@@ -120,8 +125,7 @@ def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str
                  if item.owner in serving_by_role and alone(item.owner, record.region)]
         if not asked:
             continue
-        done = set(session.scalars(select(ItemRecord.item).where(
-            ItemRecord.case_id == record.id, ItemRecord.done)))  # type: ignore[arg-type]
+        done = _ticked(session, record)
         if found := [(item, role) for item, role in asked if item not in done]:
             owned.items[record.ref] = (record, found)
     return owned
@@ -157,6 +161,7 @@ def _hand_over(
     for ref, (record, items) in owned.items.items():
         entry = cases.setdefault(ref, {"record": record, "employer": False, "items": []})
         entry["items"] = [item for item, _ in items]
+    handed: list[tuple[CaseRecord, HistoryRecord, bool, list[str]]] = []
     for ref in sorted(cases):
         entry = cases[ref]
         record = store.find_case(session, ref, lock=True)
@@ -164,13 +169,35 @@ def _hand_over(
         if entry["employer"]:
             record.employer_id = other.id
             session.add(record)
-        session.add(HistoryRecord(
+        row = HistoryRecord(
             case_id=record.id or 0, at=now, action=ACTION, from_stage=record.stage, to_stage=record.stage,
             actor_id=by, via=via, note=note, detail=detail, proof=ctx.proof,
-        ))
+        )
+        session.add(row)
+        handed.append((record, row, entry["employer"], entry["items"]))
     session.flush()
+    told = on_handed_over(session, ctx.settings, [
+        _told(ctx, session, record, row.id or 0, employer, items) for record, row, employer, items in handed
+    ], old=actor.id, new=other.id, by=by, now=now)
     directory.log(session, ctx, actor.id, ACTION, by, {
         "to": [None, other.id], "cases": [[], sorted(cases)], "serves_added_to_other": [[], added],
     }, via, now)
     return {"to": other.id, "cases": sorted(cases), "serves": added,
-            "employer_cases": len(owned.employed), "items": owned.item_count}
+            "employer_cases": len(owned.employed), "items": owned.item_count, "told": told}
+
+
+def _told(ctx: Context, session: Session, record: CaseRecord, history_id: int, employer: bool,
+          items: list[str]) -> Handed:
+    """What the message of one handed-over case lists: the items only the removed actor was asked
+    for and, where the case's employment moved, the employer's open items of its current stage."""
+    process = ctx.catalog.get(record.process, record.process_version)
+    if employer:
+        done = _ticked(session, record)
+        items = [*items, *(item.id for item in process.stages[record.stage].checklist
+                           if item.owner == EMPLOYER and item.id not in done)]
+    return Handed(record, process, history_id, employer, tuple(dict.fromkeys(items)))
+
+
+def _ticked(session: Session, record: CaseRecord) -> set[str]:
+    return set(session.scalars(select(ItemRecord.item).where(
+        ItemRecord.case_id == record.id, ItemRecord.done)))  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lotse.flows.cli.output import context, emit_json, table
+from lotse.flows.cli.output import context, emit_json, table, warn
 from lotse.states.errors import BadInput
 from lotse.tasks import directory
 
@@ -100,15 +100,22 @@ def remove(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Take an actor out of the directory; refused while it owns open cases or items, unless
-    --hand-over-to names who takes them over."""
-    from lotse.tasks import hand_over  # routing and messages: only for a removal
+    --hand-over-to names who takes them over (and is told, one message per case). What was queued
+    for the actor and not sent is cancelled."""
+    from lotse.tasks import delivery, hand_over  # routing and messages: only for a removal
 
-    result = hand_over.remove_actor(context(), actor_id, by=by, hand_over_to=hand_over_to, note=note)
+    ctx = context()
+    result = hand_over.remove_actor(ctx, actor_id, by=by, hand_over_to=hand_over_to, note=note)
+    for ref in result["cases"]:
+        delivery.deliver_after_change(ctx, ref, warn)
     if as_json:
         emit_json(result)
         return
-    moved = f"; handed {len(result['cases'])} case(s) over to {result['to']}" if result["to"] else ""
-    typer.echo(f"removed {actor_id}{moved}")
+    moved = (f"; handed {len(result['cases'])} case(s) over to {result['to']}, told in {result['told']} "
+             "message(s)") if result["to"] else ""
+    unsent = result["cancelled"]
+    cancelled = f"; {unsent} message(s) to it not sent yet cancelled" if unsent else ""
+    typer.echo(f"removed {actor_id}{moved}{cancelled}")
 
 
 @app.command("list")

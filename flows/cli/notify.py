@@ -89,7 +89,8 @@ outbox_app = typer.Typer(help="The outbox: what was sent, what waits; bring dead
 @outbox_app.callback(invoke_without_command=True)
 def outbox(
     typer_ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help="pending, sent, failed, dead or demo."),
+    status: str | None = typer.Option(None, "--status",
+                                      help="pending, sent, failed, dead, demo or cancelled."),
     case: str | None = typer.Option(None, "--case", metavar="REF"),
     as_json: bool = JSON,
 ) -> None:

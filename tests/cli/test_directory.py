@@ -129,6 +129,11 @@ def test_the_hand_over_moves_the_open_cases_with_a_history_row_each_and_removes_
                      "--note", "Träger gewechselt", "--json")).json()
 
     assert removed["cases"] == sorted([first, second]) and removed["to"] == "klinik-sued"
+    assert removed["told"] == 2  # one message per case to the new employer
+    # what was queued for the removed employer and not sent goes nowhere now
+    to_old = [row for row in ok(cli("outbox", "--json")).json() if row["to"] == "klinik-nord"]
+    assert to_old and {row["status"] for row in to_old} == {"cancelled"}
+    assert removed["cancelled"] == len(to_old)
     for ref in (first, second):
         shown = ok(cli("case", "show", ref, "--json")).json()
         assert shown["employer"] == "klinik-sued"

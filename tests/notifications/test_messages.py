@@ -115,6 +115,8 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
         "employer_changed": {**CONTEXT, "old": "Klinik Nord", "new": "Klinik Süd", "by": "Koordination",
                              "at": dt.date(2026, 3, 1), "inside_period": True,
                              "period_ends": dt.date(2028, 3, 1), "side": "old"},
+        "handed_over": {**CONTEXT, "old": "Klinik Nord", "by": "Koordination", "at": dt.date(2026, 3, 1),
+                        "employer": True, "expected": CONTEXT["expected"]},
     }
     for locale in ("de", "en"):
         for kind in messages.KINDS:
