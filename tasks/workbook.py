@@ -1,17 +1,19 @@
-"""The workbook for the county office and the district council (`lotse report --xlsx FILE`): one
-sheet per report, with native Excel charts (docs/reports.md).
+"""The workbook for the county office and the district council (`lotse report --xlsx FILE`): one sheet
+per report, with native Excel charts (docs/reports.md).
 
-Sheets: `pipeline` (tasks/pipeline_report.py), `funnel` (tasks/funnel.py, a bar chart per
-process), `time in stage` (tasks/time_in_stage.py, a bar chart of medians and 90th percentiles),
-`stuck cases`, `attrition` (tasks/attrition_report.py), `costs` (tasks/cost_report.py, a stacked
-bar per employer) and `language groups` (tasks/course_report.py). Each sheet is written by one
-function taking its report's dict, so a report is plugged in by calling its function.
+Sheets: `pipeline` (tasks/pipeline_report.py), `funnel` (tasks/funnel.py, a bar chart per process),
+`time in stage` (tasks/time_in_stage.py, a bar chart of medians and 90th percentiles), `stuck
+cases`, `attrition` (tasks/attrition_report.py), `costs` (tasks/cost_report.py, a stacked bar per
+employer) and `language groups` (tasks/course_report.py). Each sheet is written by one function
+taking its report's dict, so a report is plugged in by calling its function.
 
-Cells hold values only. A text is always stored as text: one starting with `=`, `+`, `-` or `@`
-(a name, an id) is never a formula, and characters a workbook cannot hold are dropped. Names of
-people are in it only where `names` is given (`--with-names` by a coordinator): a column on the
-stuck sheet. The file is written beside its target under a temporary name, readable by its owner
-only, and renamed into place once complete: a failure leaves no file, partial or otherwise.
+Cells hold values only. A text is always stored as text: one starting with `=`, `+`, `-` or `@` (a
+name, an id) is never a formula, and characters a workbook cannot hold are dropped. Names of people
+are in it only where `names` is given (`--with-names` by a coordinator): a column on the stuck
+sheet, and each case named gets a history row `named_in_workbook` with the coordinator and the
+proof, so the person's own export (Art. 15) shows who took their name out of Lotse. The file is
+written beside its target under a temporary name, readable by its owner only, and renamed into place
+once complete: a failure leaves no file, partial or otherwise.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK = "pipeline", "funnel", "time in stage", 
 ATTRITION, COSTS, LANGUAGE_GROUPS = "attrition", "costs", "language groups"
 SHEETS = (PIPELINE, FUNNEL, TIME_IN_STAGE, STUCK, ATTRITION, COSTS, LANGUAGE_GROUPS)
 PROBLEMS = "problems"
+NAMED = "named_in_workbook"  # the history's action on a case whose name a workbook holds
 _BOLD = Font(bold=True)
 EN = "en"
 
@@ -128,20 +131,29 @@ def _attrition(ctx: Context, day: dt.date) -> dict[str, Any] | None:
     return attrition_report.attrition(ctx, day)
 
 
-def names_of(ctx: Context, refs: Iterable[str]) -> dict[str, str]:
-    """Reference -> "given family" of the cases named: only for a coordinator's `--with-names`."""
-    from sqlalchemy import select
+def names_for(ctx: Context, refs: Iterable[str], by: str, via: str = "cli") -> dict[str, str]:
+    """Reference -> "given family" of the cases named, for a coordinator's `--with-names`; each case
+    named gets its history row (`NAMED`), in the transaction that reads the names. Written before
+    the file: a workbook that then fails is recorded, never one with names unrecorded."""
+    from sqlalchemy import insert, select
 
-    from lotse.states.records import CaseRecord
+    from lotse.states.records import CaseRecord, HistoryRecord
 
     wanted = sorted(set(refs))
     found: dict[str, str] = {}
-    with ctx.db.reading() as session:
+    with ctx.db.writing() as session:
+        now = ctx.clock()
         for start in range(0, len(wanted), 500):
-            for ref, given, family in session.execute(
-                    select(CaseRecord.ref, CaseRecord.given_name, CaseRecord.family_name)
-                    .where(CaseRecord.ref.in_(wanted[start:start + 500]))):  # type: ignore[attr-defined]
-                found[ref] = f"{given} {family}"
+            rows = session.execute(
+                select(CaseRecord.id, CaseRecord.ref, CaseRecord.stage, CaseRecord.given_name,
+                       CaseRecord.family_name)
+                .where(CaseRecord.ref.in_(wanted[start:start + 500]))).all()  # type: ignore[attr-defined]
+            if rows:
+                session.execute(insert(HistoryRecord), [
+                    {"case_id": row.id, "at": now, "action": NAMED, "from_stage": row.stage,
+                     "to_stage": row.stage, "actor_id": by, "via": via, "proof": ctx.proof,
+                     "detail": {"sheet": STUCK}} for row in rows])
+            found.update((row.ref, f"{row.given_name} {row.family_name}") for row in rows)
     return found
 
 

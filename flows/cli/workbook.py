@@ -1,9 +1,9 @@
 """`lotse report --xlsx FILE`: the workbook of every report, with charts (tasks/workbook.py).
 
 Read from the database directly, never through Prefect: the workbook may hold names (`--with-names`
-by a coordinator), and no name may reach a flow run. Everything is checked before a figure is read:
-a bad period, names without a coordinator, a folder that is not there or not writable are one
-error line, and no file is written.
+by a coordinator, recorded in each named case's history), and no name may reach a flow run.
+Everything is checked before a figure is read: a bad period, names without a coordinator, a folder
+that is not there or not writable are one error line, and no file is written.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ def write_workbook(file: str, *, as_of: dt.date | None, period: str, region_leve
         raise BadInput(f"--period: {exc}") from None
     target = workbook.check_target(Path(file))
     ctx = context()
-    if with_names:
-        _coordinator(ctx, by)
+    author = _coordinator(ctx, by) if with_names else None
     data = workbook.figures(ctx, as_of, period, region_level)
     for problem in data[workbook.PROBLEMS]:
         warn(problem)
     stuck = data[workbook.PIPELINE]["stuck"]
-    names = workbook.names_of(ctx, (s["ref"] for s in stuck)) if with_names else None
+    names = workbook.names_for(ctx, (s["ref"] for s in stuck), author) if author else None
     book = workbook.build(data, names, ctx.settings.locale)
     written = workbook.save(book, target)
     charts = sum(len(sheet._charts) for sheet in book.worksheets)
@@ -47,8 +46,8 @@ def write_workbook(file: str, *, as_of: dt.date | None, period: str, region_leve
                f"{data[workbook.PIPELINE]['as_of']}{private}")
 
 
-def _coordinator(ctx: Context, by: str | None) -> None:
-    """Names go only to a coordinator, named by --by."""
+def _coordinator(ctx: Context, by: str | None) -> str:
+    """Names go only to a coordinator, named by --by: its id."""
     if by is None:
         raise BadInput("--with-names needs --by ACTOR_ID, a coordinator; without it the workbook names "
                        "no one")
@@ -60,3 +59,4 @@ def _coordinator(ctx: Context, by: str | None) -> None:
     if not author.is_coordinator:
         raise BadInput(f"--with-names is for a coordinator; '{author.id}' is not one (leave out "
                        "--with-names for a workbook without names)")
+    return author.id

@@ -5,6 +5,7 @@ to PDF where it is installed."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import stat
@@ -106,6 +107,8 @@ def test_the_workbook_has_every_sheet_its_charts_and_the_figures(
     assert [(s["ref"], s["stage"], s["overdue_days"]) for s in stuck] == [
         (refs["B"], "visa", 30), (refs["D"], "visa", 16)]
     assert "name" not in stuck[0]
+    history = lotse("case", "show", refs["B"], "--json").json()["history"]
+    assert "named_in_workbook" not in [h["action"] for h in history]  # no names, nothing to record
     pipeline = table_after(book["pipeline"], "by")
     assert {"by": "stage", "process": "pflege v2", "where": "visa", "open": 2} in pipeline
     every_text = " ".join(str(v) for name in SHEETS for row in cells(book[name]) for v in row if v)
@@ -135,6 +138,15 @@ def test_with_names_for_a_coordinator_a_name_starting_with_equals_is_text_not_a_
     other_sheets = " ".join(str(v) for name in SHEETS if name != "stuck cases"
                             for row in cells(book[name]) for v in row if v)
     assert "Muster" not in other_sheets
+    # each case named says so in its history, as the person's own export shows it; no other case does
+    for ref in refs.values():
+        named = [h for h in lotse("case", "show", ref, "--json").json()["history"]
+                 if h["action"] == "named_in_workbook"]
+        expected = 1 if ref in (refs["B"], refs["D"]) else 0
+        assert len(named) == expected, ref
+        assert all((h["actor"], h["proof"]) == ("koord", f"os:{getpass.getuser()}") for h in named)
+    told = lotse("person", "export", refs["D"], "--format", "json").json()["history"]  # Art. 15
+    assert [h["detail"] for h in told if h["action"] == "named_in_workbook"] == [{"sheet": "stuck cases"}]
 
 
 @pytest.mark.parametrize("args, says", [
