@@ -2,7 +2,8 @@
 
 `add_member` is one transaction: the member's row, a history row `family_add` (relation, number and
 the needs' item ids, no name), the needs' deadlines and one message to each owner of a new need.
-Bad input is refused before anything is opened; a refusal writes nothing.
+Bad input is refused before anything is opened; a refusal writes nothing. Recording a member again
+(same relation, given name and birth year: the command run twice) is refused.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def add_member(
         if relation == family.SPOUSE and any(r.relation == family.SPOUSE for r in rows):
             raise Refused(f"{record.ref} has a spouse or partner already; "
                           f"see `lotse family list {record.ref}`")
+        twin = [(row, member) for row, member in zip(rows, store.members_of(rows), strict=True)
+                if (row.relation, row.given_name.casefold(), row.birth_year)
+                == (relation, given_name.strip().casefold(), birth_year)]
+        if twin:  # the same command run twice; two children of one name and year are not
+            known = twin[0][1].label(ctx.settings.locale)
+            raise Refused(f"{record.ref} has {known} recorded already with this given name and birth year; "
+                          f"nothing was written. See `lotse family list {record.ref}`")
         if relation == family.CHILD and sum(r.relation == family.CHILD for r in rows) >= family.MAX_CHILDREN:
             raise Refused(f"{record.ref} has {family.MAX_CHILDREN} children recorded; no more fit")
         row = records.FamilyMemberRecord(

@@ -262,6 +262,17 @@ def test_a_second_spouse_a_closed_case_and_an_unknown_case_are_refused_and_nothi
 
     assert second.code == 1 and "spouse or partner already" in second.error
     assert unknown.code == 1 and "unknown case" in unknown.error
+    assert tables() == before
+    # the same child twice (the command run again) is refused; a sibling is recorded
+    ok(add_child(lotse, case_ref))
+    before = tables()
+    again = add_child(lotse, case_ref)
+    assert again.code == 1 and again.error == (
+        f"error: {case_ref} has Kind 1 recorded already with this given name and birth year; nothing was "
+        f"written. See `lotse family list {case_ref}`")
+    assert tables() == before
+    ok(lotse("family", "add", case_ref, "--relation", "child", "--given-name", "Tala", "--birth-year", "2021",
+             "--by", "koord"))
     with family_offices.db.writing() as session:
         session.execute(text("UPDATE cases SET stage = 'withdrawn' WHERE ref = :ref"), {"ref": case_ref})
     before = tables()
