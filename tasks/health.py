@@ -182,7 +182,7 @@ def _stored_copies(inst: Installation, catalog: Catalog) -> list[str]:
 
 
 def routes(inst: Installation) -> list[Result]:
-    """Every role or actor a transition notifies (and the coordinator) has a route."""
+    """Every role or actor a message may go to (route_check.messaged_roles) has a route."""
     if inst.db is None or inst.catalog is None:
         return [Result("routes", "warn", "not checked: needs the database and the definitions")]
     settings = inst.settings

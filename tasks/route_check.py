@@ -6,6 +6,7 @@ messages, and the dead ones that found no route and would take it now, are queue
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -13,9 +14,11 @@ from sqlalchemy import select
 
 from lotse.notifications import dispatch, messages, routes
 from lotse.notifications.channels import AppriseSender, Sender, SendFailed
+from lotse.notifications.courses import LANGUAGE_SCHOOL
 from lotse.notifications.routes import Address
+from lotse.states import deadlines
 from lotse.states.errors import NotFound
-from lotse.states.process import COORDINATOR
+from lotse.states.process import COORDINATOR, Process
 from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord
 from lotse.tasks import outbox_retry
 from lotse.tasks.context import Context
@@ -23,18 +26,17 @@ from lotse.tasks.context import Context
 
 def route_report(ctx: Context) -> tuple[str, list[str]]:
     """The notification setup in one line, and every problem of it, one line each: the
-    configuration, the templates, and every role a process notifies (and the coordinator) that
-    has no route for some actor or region."""
+    configuration, the templates, and every role a message may go to (`messaged_roles`) that has
+    no route for some actor or region."""
     settings = ctx.settings
     if settings.notify_config is None:
         return ("LOTSE_NOTIFY_CONFIG is not set: messages wait in the outbox until it is "
                 "(see config/notify.example.yaml)", [])
     table = routes.load(settings)
     problems = [f"{table.source}: {w}" for w in table.warnings] + messages.check(settings.template_dir)
-    notified = {role for p in ctx.catalog.versions() for t in p.transitions for role in t.notify}
     with ctx.db.reading() as session:
         regions = dispatch.known_regions(session)
-        for role in sorted(notified | {COORDINATOR}):
+        for role in messaged_roles(ctx.catalog.versions()):
             addresses = _above(_addresses_of_role(session, role, regions), ctx)
             missing = [a for a in addresses if not table.find(a, regions)]
             for who in dict.fromkeys(a.actor for a in missing):
@@ -43,6 +45,21 @@ def route_report(ctx: Context) -> tuple[str, list[str]]:
                 shown = [Address(gaps[0].roles, None, who)] if everywhere else gaps
                 problems += [table.explain_missing(a, with_warnings=False) for a in shown]
     return f"{len(table.targets)} route(s) from {table.source}", problems
+
+
+def messaged_roles(processes: Iterable[Process]) -> list[str]:
+    """Every role a message may go to: those a transition notifies, those a deadline's reminders
+    climb to, the owners of family members' needs, the coordinator (dead messages, course groups)
+    and the language school where a process has a language course (course groups)."""
+    roles = {COORDINATOR}
+    for process in processes:
+        roles |= {role for transition in process.transitions for role in transition.notify}
+        roles |= {rule.role_of(level) for rule in deadlines.rules(process)
+                  for level in range(1, rule.levels + 1)}
+        roles |= {need.owner for need in process.family_needs.values()}
+        if LANGUAGE_SCHOOL in process.roles:
+            roles.add(LANGUAGE_SCHOOL)
+    return sorted(roles)
 
 
 def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str, Any]:

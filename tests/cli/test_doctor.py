@@ -21,9 +21,12 @@ CHECKS = ["database", "processes", "routes", "outbox", "prefect", "secret key", 
 
 
 def notified_roles() -> list[str]:
+    """The roles a message may go to in the shipped processes: those a transition notifies, the
+    owners of family members' needs (the Kita place, ...), and the coordinator."""
     catalog = Catalog.load([PACKAGED_PROCESS_DIR])
     notified = {role for p in catalog.latest() for t in p.transitions for role in t.notify}
-    return sorted(notified | {COORDINATOR})
+    needs = {need.owner for p in catalog.latest() for need in p.family_needs.values()}
+    return sorted(notified | needs | {COORDINATOR})
 
 
 def route_file(folder: Path, roles: list[str]) -> Path:
@@ -212,6 +215,19 @@ def test_a_notified_role_without_a_route_fails_naming_the_role(lotse: Lotse, tmp
     assert outcome.code == 1
     assert list(failing(outcome)) == ["routes"]
     assert "no route for" in failing(outcome)["routes"] and "'housing'" in failing(outcome)["routes"]
+
+
+def test_the_owner_of_a_family_need_without_a_route_fails_naming_the_role(
+    lotse: Lotse, tmp_path: Path,
+) -> None:
+    """A Kita place is asked of `childcare`, which no transition notifies: without a route its
+    messages would wait and die unseen until a coordinator is told they are dead."""
+    demo(lotse, tmp_path)
+    roles = [r for r in notified_roles() if r != "childcare"]
+    outcome = lotse("doctor", env={"LOTSE_NOTIFY_CONFIG": str(route_file(tmp_path, roles))})
+    assert outcome.code == 1
+    assert list(failing(outcome)) == ["routes"]
+    assert "'childcare'" in failing(outcome)["routes"]
 
 
 def test_prefect_api_url_pointing_to_nothing_fails_the_prefect_line(lotse: Lotse, tmp_path: Path) -> None:
