@@ -76,9 +76,12 @@ def nearest(actors: Mapping[str, frozenset[str]], chain: list[str]) -> list[str]
     return sorted(a for a, served in actors.items() if not served)
 
 
-def known_regions(session: Session) -> set[str]:
+def known_regions(session: Session, hierarchy: Regions) -> set[str]:
+    """Every region a route's tag may name, so that a route tagged with one is no other region's
+    route: the hierarchy's (a town no case or actor is in yet included), the actors' and the
+    cases' (one the hierarchy no longer has)."""
     found = set(session.scalars(select(ActorRecord.region).distinct()))
-    return {r for r in found if r} | case_regions(session)
+    return {r for r in found if r} | set(hierarchy.codes) | case_regions(session)
 
 
 def case_regions(session: Session) -> set[str]:

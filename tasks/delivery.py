@@ -87,7 +87,7 @@ def _deliver_batches(
     after = 0
     with ctx.db.reading() as session:
         case_id = store.find_case(session, case_ref).id if case_ref else None
-        regions = dispatch.known_regions(session)
+        regions = dispatch.known_regions(session, ctx.regions)
     while True:
         with ctx.db.writing() as session:
             token, rows = claims.claim(
@@ -222,7 +222,7 @@ def preview(ctx: Context, *, retry_now: bool = False, case_ref: str | None = Non
     table = routes.load(ctx.settings)
     with ctx.db.reading() as session:
         case_id = store.find_case(session, case_ref).id if case_ref else None
-        regions = dispatch.known_regions(session)
+        regions = dispatch.known_regions(session, ctx.regions)
         conditions = claims.due(now=ctx.clock(), retry_now=retry_now, case_id=case_id)
         rows = session.execute(
             select(OutboxRecord, CaseRecord.ref)

@@ -35,7 +35,7 @@ def route_report(ctx: Context) -> tuple[str, list[str]]:
     table = routes.load(settings)
     problems = [f"{table.source}: {w}" for w in table.warnings] + messages.check(settings.template_dir)
     with ctx.db.reading() as session:
-        regions = dispatch.known_regions(session)
+        regions = dispatch.known_regions(session, ctx.regions)
         for role in messaged_roles(ctx.catalog.versions()):
             addresses = _above(_addresses_of_role(session, role, regions), ctx)
             missing = [a for a in addresses if not table.find(a, regions)]
@@ -70,7 +70,7 @@ def send_test(ctx: Context, who: str, sender: Sender | None = None) -> dict[str,
     sender = sender or AppriseSender()
     known_roles = {role for p in ctx.catalog.versions() for role in p.roles}
     with ctx.db.reading() as session:
-        regions = dispatch.known_regions(session)
+        regions = dispatch.known_regions(session, ctx.regions)
         actor = session.get(ActorRecord, who)
         if actor is not None and actor.removed_at is None:
             roles = tuple(session.scalars(
