@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import select
 
+from lotse.notifications.outbox import CANCELLED
 from lotse.states import scope, store
 from lotse.states.moments import iso
 from lotse.states.records import ActorRecord, DeadlineRecord, HistoryRecord, OutboxRecord
@@ -74,9 +75,12 @@ def export(ctx: Context, ref: str, *, by: str | None = None, via: str = "cli") -
 
 
 def _recipients(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per organisation: how many messages it was sent about the case, and their subjects."""
+    """Per organisation: how many messages it was sent, or will be, about the case, and their
+    subjects. A cancelled message (to an organisation taken out of the directory) never goes."""
     by: dict[str, dict[str, Any]] = {}
     for message in messages:
+        if message["status"] == CANCELLED:
+            continue
         entry = by.setdefault(message["to"], {"to": message["to"], "organisation": message["organisation"],
                                               "messages": 0, "subjects": []})
         entry["messages"] += 1

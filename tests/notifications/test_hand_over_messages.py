@@ -98,4 +98,9 @@ def test_the_command_line_says_whom_it_told_and_what_it_cancelled(
         f"{ref} (Maricel): übernommen von Wohnbau Nord"]
     listed = lotse("outbox", "--status", "cancelled", "--json").json()
     assert len(listed) == unsent and {row["to"] for row in listed} == {"wohnbau-nord"}
+    # the person's own export lists the cancelled messages, but not their addressee as a recipient
+    export = lotse("person", "export", ref, "--format", "json").json()
+    assert {m["status"] for m in export["messages"] if m["to"] == "wohnbau-nord"} == {"cancelled"}
+    assert "wohnbau-nord" not in [r["to"] for r in export["recipients"]]
+    assert "wohnbau-sued" in [r["to"] for r in export["recipients"]]
     assert re.search(r"\bcancelled\b", lotse("outbox", "--help").out)
