@@ -18,11 +18,10 @@ from sqlmodel import Session
 from lotse.config.settings import Settings
 from lotse.notifications.dispatch import Batch
 from lotse.notifications.routes import Address
-from lotse.states.courses import PACE_TITLES
+from lotse.states.courses import LANGUAGE_SCHOOL, PACE_TITLES
 from lotse.states.process import COORDINATOR
 from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, CourseRecord, OutboxRecord
 
-LANGUAGE_SCHOOL = "language_school"
 ASSIGNED = "course_assigned"
 ENDED = "course_ended"
 LEFT = "course_left"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from lotse.states.errors import BadInput
 from lotse.states.facts import CEFR_LEVELS
 
+LANGUAGE_SCHOOL = "language_school"  # the role a group belongs to, and its messages go to
 PACES = ("fast", "standard", "slow")
 PACE_TITLES = {
     "de": {"fast": "schnell", "standard": "normal", "slow": "langsam"},

@@ -20,12 +20,12 @@ from lotse.states import courses as rules
 from lotse.states import facts as fact_kinds
 from lotse.states import limits, scope, store
 from lotse.states.actor import Actor
+from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
 from lotse.states.records import CaseRecord, CourseMemberRecord, CourseRecord, HistoryRecord
 from lotse.tasks.context import VIA, Context
 
-LANGUAGE_SCHOOL = "language_school"
 ASSIGN = "course_assign"  # the history action of a case assigned to a group
 UNASSIGN = "course_unassign"  # ... and of one taken out of it
 

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lotse.states import store
+from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.process import Process
 from lotse.tasks.context import Context
 
@@ -82,6 +83,12 @@ def _process(process: Process, locale: str, by_role: dict[str, list[str]]) -> di
         notified.setdefault(need.owner, []).append(f"family need {need_id}")
     if "employer" in process.roles:  # both employers of a change of employer (docs/attrition.md)
         notified.setdefault("employer", []).append("change_employer")
+    # who takes over a removed organisation's open cases: as employer, or asked for its items
+    for role in {"employer", *(item.owner for stage in process.stages.values() for item in stage.checklist)}:
+        if role in process.roles:
+            notified.setdefault(role, []).append("hand-over")
+    if LANGUAGE_SCHOOL in process.roles:  # the school of a course group a case is assigned to
+        notified.setdefault(LANGUAGE_SCHOOL, []).append("course group")
     return {
         "process": process.key,
         "title": process.title.in_(locale),

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from lotse.notifications import dispatch, messages, routes
 from lotse.notifications.channels import AppriseSender, Sender, SendFailed
-from lotse.notifications.courses import LANGUAGE_SCHOOL
 from lotse.notifications.routes import Address
 from lotse.states import deadlines
+from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import NotFound
 from lotse.states.process import COORDINATOR, Process
 from lotse.states.records import ActorRecord, ActorRegionRecord, ActorRoleRecord

@@ -36,6 +36,10 @@ def test_the_record_names_personal_data_recipients_retention_and_processors(
     employer = next(r for r in pflege["recipients"] if r["role"] == "employer")
     assert "withdraw" in employer["told_of"] and employer["organisations"] == ["Klinik Nord (klinik-nord)"]
     assert "change_employer" in employer["told_of"]  # both employers of a change (docs/attrition.md)
+    told = {r["role"]: r["told_of"] for r in pflege["recipients"]}
+    # who takes over a removed organisation's cases or items, and the school of a course group
+    assert "hand-over" in told["employer"] and "hand-over" in told["housing"]
+    assert "course group" in told["language_school"]
     assert "withdraw_category" not in fields  # a category, no personal data
     assert data["processors"] == [
         {"channel": "chat", "scheme": "json", "host": "hooks.example.net"},
