@@ -23,7 +23,7 @@ from lotse.states.actor import Actor
 from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
-from lotse.states.records import CaseRecord, CourseMemberRecord, CourseRecord, HistoryRecord
+from lotse.states.records import ActorRecord, CaseRecord, CourseMemberRecord, CourseRecord, HistoryRecord
 from lotse.tasks.context import VIA, Context
 
 ASSIGN = "course_assign"  # the history action of a case assigned to a group
@@ -103,6 +103,11 @@ def assign(ctx: Context, course_id: str, refs: list[str], *, by: str, via: str =
     now = ctx.clock()
     with ctx.db.writing() as session:
         course, author = _group_and_author(session, course_id, by, "assign cases to")
+        school = session.get(ActorRecord, course.school_id)
+        if school is None or school.removed_at is not None:  # it would be told of the cases assigned
+            raise Refused(f"course group '{course.id}' belongs to {course.school_id}, which was taken out of "
+                          "the directory; nothing was assigned. Add a group of another school "
+                          "(`lotse course add`)")
         records = [store.find_case(session, ref, lock=True) for ref in sorted(wanted)]
         for record in records:
             _check_case(ctx, session, author, record, course)

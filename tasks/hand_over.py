@@ -6,13 +6,15 @@ What an actor owns, precisely:
   ticks their employer items or is told as their employer;
 - the open checklist items of the current stage of an open case that are owned by one of its
   roles, where it is the only actor that role's messages reach for the case (routing up the
-  region hierarchy, notifications/dispatch.py `nearest`): without it nobody would be asked.
+  region hierarchy, notifications/dispatch.py `nearest`): without it nobody would be asked;
+- a school's course groups that have not ended: it would be told of every case assigned to them.
 
 Cases it opened (an agency) are not owned: the history keeps who opened them, and the region's
 organisations act on them. While it owns anything, removal is refused and writes nothing.
 `--hand-over-to OTHER` moves everything in one transaction: the cases it employs get OTHER as
 employer (which must be an employer), OTHER serves the regions it served (`actor_regions`), so
-the items' messages reach OTHER (which must hold their roles); one history row per case
+the items' messages reach OTHER (which must hold their roles), its running groups become OTHER's
+(a language school); one history row per case
 (`hand-over`, with the author and proof), one row per directory change, and one message per case
 to OTHER with the open items it is asked for now (notifications/hand_over.py).
 
@@ -33,9 +35,17 @@ from lotse.notifications import outbox
 from lotse.notifications.dispatch import nearest, serving
 from lotse.notifications.hand_over import EMPLOYER, Handed, on_handed_over
 from lotse.states import store
+from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import BadInput, Refused
-from lotse.states.records import ActorRegionRecord, ActorRoleRecord, CaseRecord, HistoryRecord, ItemRecord
-from lotse.tasks import directory
+from lotse.states.records import (
+    ActorRegionRecord,
+    ActorRoleRecord,
+    CaseRecord,
+    CourseRecord,
+    HistoryRecord,
+    ItemRecord,
+)
+from lotse.tasks import deadlines, directory
 from lotse.tasks.context import VIA, Context
 
 ACTION = "hand-over"
@@ -43,10 +53,12 @@ ACTION = "hand-over"
 
 @dataclass
 class Owned:
-    """What an actor owns: the open cases it employs and, per open case, the items only it is asked."""
+    """What an actor owns: the open cases it employs, per open case the items only it is asked, and
+    the course groups it runs that have not ended."""
 
     employed: list[CaseRecord] = field(default_factory=list)
     items: dict[str, tuple[CaseRecord, list[tuple[str, str]]]] = field(default_factory=dict)  # ref -> items
+    groups: list[CourseRecord] = field(default_factory=list)
 
     @property
     def item_count(self) -> int:
@@ -54,10 +66,12 @@ class Owned:
 
     @property
     def roles(self) -> set[str]:
-        return {role for _, found in self.items.values() for _, role in found}
+        """The roles the items and groups need (the cases' employment needs `employer`)."""
+        return {role for _, found in self.items.values() for _, role in found} | (
+            {LANGUAGE_SCHOOL} if self.groups else set())
 
     def __bool__(self) -> bool:
-        return bool(self.employed or self.items)
+        return bool(self.employed or self.items or self.groups)
 
 
 def remove_actor(
@@ -80,11 +94,14 @@ def remove_actor(
         actor = store.get_actor(session, actor_id)
         owned = owned_by(ctx, session, actor_id, actor.roles)
         if owned and other is None:
+            running = len(owned.groups)
+            groups = f", and has {running} running or coming course group(s)" if running else ""
             raise Refused(
                 f"actor '{actor_id}' owns {len(owned.employed)} open case(s) as employer and is the only one "
-                f"asked for {owned.item_count} open item(s) of {len(owned.items)} case(s); hand them over: "
-                f"`lotse actor remove {actor_id} --hand-over-to OTHER --by {by}`")
-        result: dict[str, Any] = {"removed": actor_id, "to": None, "cases": [], "serves": [], "told": 0}
+                f"asked for {owned.item_count} open item(s) of {len(owned.items)} case(s){groups}; hand them "
+                f"over: `lotse actor remove {actor_id} --hand-over-to OTHER --by {by}`")
+        result: dict[str, Any] = {"removed": actor_id, "to": None, "cases": [], "serves": [], "groups": [],
+                                  "told": 0}
         if other is not None and owned:
             result.update(_hand_over(ctx, session, actor, other, owned, author or by, note, via, now))
         result["cancelled"] = outbox.cancel_to(session, actor_id, now)
@@ -101,9 +118,13 @@ def remove_actor(
 
 
 def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str]) -> Owned:
-    """What the actor owns (see the module docstring). One query for the cases, and one for the
-    ticked items of each case whose stage asks the actor alone for something."""
+    """What the actor owns (see the module docstring). One query for the cases, one for the
+    ticked items of each case whose stage asks the actor alone for something, one for the groups."""
     owned = Owned()
+    if LANGUAGE_SCHOOL in roles:
+        owned.groups = list(session.scalars(select(CourseRecord).where(
+            CourseRecord.school_id == actor_id, CourseRecord.end >= deadlines.today(ctx))  # type: ignore[operator]
+            .order_by(CourseRecord.id)))  # type: ignore[arg-type]
     serving_by_role = {role: serving(session, role) for role in roles if role != "employer"}
     alone_in: dict[tuple[str, str], bool] = {}  # (role, region) -> the actor alone is asked
 
@@ -140,9 +161,12 @@ def _hand_over(
                       f"{len(owned.employed)} open case(s)")
     missing = sorted(owned.roles - other.roles)
     if missing:
-        raise Refused(f"--hand-over-to {other.id}: it lacks the role(s) {', '.join(missing)} of the open "
-                      f"items {actor.id} alone is asked for; add them with `lotse actor edit {other.id} "
-                      f"--add-role ROLE` first")
+        raise Refused(f"--hand-over-to {other.id}: it lacks the role(s) {', '.join(missing)} of what "
+                      f"{actor.id} hands over (the open items only it is asked for, its course groups); add "
+                      f"them with `lotse actor edit {other.id} --add-role ROLE` first")
+    for group in owned.groups:  # the new school is told of the cases assigned from now on
+        group.school_id = other.id
+        session.add(group)
     added: list[str] = []
     if owned.items:  # OTHER serves where the removed actor served, so the items' messages reach it
         served = set(actor.serves) | ({actor.region} if actor.region else set())
@@ -179,10 +203,12 @@ def _hand_over(
     told = on_handed_over(session, ctx.settings, [
         _told(ctx, session, record, row.id or 0, employer, items) for record, row, employer, items in handed
     ], old=actor.id, new=other.id, by=by, now=now)
+    groups = [group.id for group in owned.groups]
     directory.log(session, ctx, actor.id, ACTION, by, {
         "to": [None, other.id], "cases": [[], sorted(cases)], "serves_added_to_other": [[], added],
+        **({"course_groups": [[], groups]} if groups else {}),
     }, via, now)
-    return {"to": other.id, "cases": sorted(cases), "serves": added,
+    return {"to": other.id, "cases": sorted(cases), "serves": added, "groups": groups,
             "employer_cases": len(owned.employed), "items": owned.item_count, "told": told}
 
 

@@ -111,8 +111,9 @@ def remove(
     if as_json:
         emit_json(result)
         return
-    moved = (f"; handed {len(result['cases'])} case(s) over to {result['to']}, told in {result['told']} "
-             "message(s)") if result["to"] else ""
+    groups = f" and {len(result['groups'])} course group(s)" if result["groups"] else ""
+    moved = (f"; handed {len(result['cases'])} case(s){groups} over to {result['to']}, told in "
+             f"{result['told']} message(s)") if result["to"] else ""
     unsent = result["cancelled"]
     cancelled = f"; {unsent} message(s) to it not sent yet cancelled" if unsent else ""
     typer.echo(f"removed {actor_id}{moved}{cancelled}")

@@ -469,3 +469,44 @@ def test_a_school_of_the_county_acts_on_the_cases_of_the_regions_below_it(allian
     cli.exam(north, "B1", "2026-03-01", by="sprachschule-kreis")
 
     assert cli.show(north)["facts"]["language_level"] == "B1"
+
+
+# -- a school leaving the directory ---------------------------------------------------------------
+
+def test_a_school_leaving_hands_over_its_running_groups_and_its_ended_ones_take_no_one(
+    alliance: Alliance,
+) -> None:
+    """A school taken out of the directory would still be told of every case assigned to its
+    groups: the groups that have not ended go to the school that takes over, or it stays."""
+    cli = alliance
+    cli.group("b2-laufend", end="2099-06-30")  # running, whatever the day the test runs
+    cli.group("a2-vorbei", level="A2", end="2026-05-31")
+    ref = cli.case()
+    cli.ok("course", "assign", "b2-laufend", ref, "--by", "koord")
+    before = cli.tables()
+
+    refused = cli("actor", "remove", "sprachschule", "--by", "koord")
+    lacking = cli("actor", "remove", "sprachschule", "--hand-over-to", "wohnbau-nord", "--by", "koord")
+
+    assert refused.code == 1 and "1 running or coming course group(s)" in refused.error, refused.error
+    assert "--hand-over-to OTHER" in refused.error
+    assert lacking.code == 1 and "it lacks the role(s) language_school" in lacking.error, lacking.error
+    assert cli.tables() == before
+
+    removed = cli.ok("actor", "remove", "sprachschule", "--hand-over-to", "sprachschule-sued",
+                     "--by", "koord", "--json").json()
+
+    assert removed["groups"] == ["b2-laufend"]
+    schools = {g["id"]: g["school"] for g in cli.ok("course", "list", "--json").json()}
+    assert schools == {"b2-laufend": "sprachschule-sued", "a2-vorbei": "sprachschule"}  # history stays
+    log = cli.ok("actor", "changes", "sprachschule", "--json").json()
+    assert log[-2]["changes"]["course_groups"] == [[], ["b2-laufend"]]
+    # the new school acts on its participant; nobody is assigned to the group of the school that left
+    cli.exam(ref, "B1", "2026-03-01", by="sprachschule-sued")
+    other = cli.case()
+    before = cli.tables()
+    gone = cli("course", "assign", "a2-vorbei", other, "--by", "koord")
+    assert gone.code == 1 and gone.error == (
+        "error: course group 'a2-vorbei' belongs to sprachschule, which was taken out of the directory; "
+        "nothing was assigned. Add a group of another school (`lotse course add`)")
+    assert cli.tables() == before
