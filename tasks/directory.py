@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from lotse.states import actor_store, limits, records, regions
 from lotse.states.actor import Actor
+from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
 from lotse.tasks.context import Context
@@ -126,6 +127,10 @@ def edit_actor(
         if "employer" in before - roles and (n := open_cases_employed(ctx, session, actor_id)):
             raise Refused(f"actor '{actor_id}' employs {n} open case(s): it stays an employer; hand them "
                           f"over with `lotse actor remove {actor_id} --hand-over-to OTHER`")
+        if LANGUAGE_SCHOOL in before - roles and (n := len(running_groups(ctx, session, actor_id))):
+            raise Refused(f"actor '{actor_id}' runs {n} course group(s) that have not ended: it stays a "
+                          f"language school; hand them over with `lotse actor remove {actor_id} "
+                          "--hand-over-to OTHER`")
         if before - roles:  # services of a role it no longer has go with the role
             kept = {r: t for r, t in (record.services or {}).items() if r in roles}
             wanted.services = {**{r: "" for r in record.services or {} if r not in kept}, **wanted.services}
@@ -186,6 +191,15 @@ def open_cases_employed(ctx: Context, session: Session, actor_id: str) -> int:
     stages = session.execute(select(CaseRecord.process, CaseRecord.process_version, CaseRecord.stage)
                              .where(CaseRecord.employer_id == actor_id)).all()
     return sum(1 for p, v, stage in stages if not ctx.catalog.get(p, v).is_final(stage))
+
+
+def running_groups(ctx: Context, session: Session, school: str) -> list[records.CourseRecord]:
+    """A school's course groups that have not ended: it is told of each case assigned to them."""
+    from lotse.tasks.deadlines import today
+
+    group = records.CourseRecord
+    return list(session.scalars(select(group).where(
+        group.school_id == school, group.end >= today(ctx)).order_by(group.id)))  # type: ignore[operator,arg-type]
 
 
 def log(session: Session, ctx: Context, actor_id: str, action: str, by: str | None,

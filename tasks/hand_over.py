@@ -45,7 +45,7 @@ from lotse.states.records import (
     HistoryRecord,
     ItemRecord,
 )
-from lotse.tasks import deadlines, directory
+from lotse.tasks import directory
 from lotse.tasks.context import VIA, Context
 
 ACTION = "hand-over"
@@ -122,9 +122,7 @@ def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str
     ticked items of each case whose stage asks the actor alone for something, one for the groups."""
     owned = Owned()
     if LANGUAGE_SCHOOL in roles:
-        owned.groups = list(session.scalars(select(CourseRecord).where(
-            CourseRecord.school_id == actor_id, CourseRecord.end >= deadlines.today(ctx))  # type: ignore[operator]
-            .order_by(CourseRecord.id)))  # type: ignore[arg-type]
+        owned.groups = directory.running_groups(ctx, session, actor_id)
     serving_by_role = {role: serving(session, role) for role in roles if role != "employer"}
     alone_in: dict[tuple[str, str], bool] = {}  # (role, region) -> the actor alone is asked
 

@@ -491,6 +491,10 @@ def test_a_school_leaving_hands_over_its_running_groups_and_its_ended_ones_take_
     assert refused.code == 1 and "1 running or coming course group(s)" in refused.error, refused.error
     assert "--hand-over-to OTHER" in refused.error
     assert lacking.code == 1 and "it lacks the role(s) language_school" in lacking.error, lacking.error
+    # nor may it stop being a school while it runs the group
+    stop = cli("actor", "edit", "sprachschule", "--add-role", "counsellor",
+               "--remove-role", "language_school", "--by", "koord")
+    assert stop.code == 1 and "runs 1 course group(s) that have not ended" in stop.error, stop.error
     assert cli.tables() == before
 
     removed = cli.ok("actor", "remove", "sprachschule", "--hand-over-to", "sprachschule-sued",
