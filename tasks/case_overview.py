@@ -182,6 +182,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "passed": "bestanden", "failed": "nicht bestanden",
         "change_employer": "Arbeitgeber gewechselt", "inside_period": "in der Frist des Abwerbeverzichts",
         "outside_period": "nach der Frist des Abwerbeverzichts", "before_arrival": "vor der Einreise",
+        "hand-over": "Übergeben (aus dem Verzeichnis genommen)",
+        "named_in_workbook": "Name in eine Auswertung (Excel) übernommen",
+        "exported": "Auskunft an die Person (Art. 15 DSGVO)",
     },
     "en": {
         "case": "Case", "process": "Process", "version": "version", "stage": "Stage", "since": "since",
@@ -207,6 +210,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "passed": "passed", "failed": "failed",
         "change_employer": "employer changed", "inside_period": "inside the no-poaching period",
         "outside_period": "after the no-poaching period", "before_arrival": "before the arrival",
+        "hand-over": "handed over (taken out of the directory)",
+        "named_in_workbook": "name written into a workbook",
+        "exported": "data access for the person (Art. 15 GDPR)",
     },
 }
 
@@ -423,6 +429,13 @@ class _Writer:
             period = w["outside_period" if not inside else "inside_period" if ends else "before_arrival"]
             return (f"{w['change_employer']}: {self.actor(str(entry.detail.get('from')))} → "
                     f"{self.actor(str(entry.detail.get('to')))} ({period})")
+        # who left and who took over; the items by title (tasks/hand_over.py), never the note
+        if entry.action == "hand-over" and isinstance(entry.detail, dict):
+            items = "; ".join(self.item(str(i)) for i in entry.detail.get("items") or [])
+            return (f"{w['hand-over']}: {self.actor(str(entry.detail.get('from')))} → "
+                    f"{self.actor(str(entry.detail.get('to')))}{f' ({items})' if items else ''}")
+        if entry.action in ("named_in_workbook", "exported"):
+            return w[entry.action]
         if entry.action in ("done", "undone") and isinstance(entry.detail, list):
             verb = w["ticked" if entry.action == "done" else "unticked"]
             return f"{verb}: {'; '.join(self.item(str(i)) for i in entry.detail)}"

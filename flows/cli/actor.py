@@ -102,12 +102,13 @@ def remove(
     """Take an actor out of the directory; refused while it owns open cases or items, unless
     --hand-over-to names who takes them over (and is told, one message per case). What was queued
     for the actor and not sent is cancelled."""
-    from lotse.tasks import delivery, hand_over  # routing and messages: only for a removal
+    from lotse.tasks import delivery, hand_over, overviews  # routing and messages: only for a removal
 
     ctx = context()
     result = hand_over.remove_actor(ctx, actor_id, by=by, hand_over_to=hand_over_to, note=note)
     for ref in result["cases"]:
         delivery.deliver_after_change(ctx, ref, warn)
+    overviews.after_change(ctx, result["cases"], warn)  # the new employer, the hand-over's line
     if as_json:
         emit_json(result)
         return

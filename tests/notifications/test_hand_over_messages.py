@@ -17,6 +17,7 @@ from lotse.tasks.context import Context
 from tests.conftest import Clock
 from tests.notifications.conftest import Inbox, Lotse, Routes, mail_routes
 from tests.notifications.test_answer_links_in_messages import KEY, LINK, a_case_that_arrived, keyed, links
+from tests.tasks.test_overviews import FakePrefect
 
 __all__ = ["keyed"]
 
@@ -104,3 +105,24 @@ def test_the_command_line_says_whom_it_told_and_what_it_cancelled(
     assert "wohnbau-nord" not in [r["to"] for r in export["recipients"]]
     assert "wohnbau-sued" in [r["to"] for r in export["recipients"]]
     assert re.search(r"\bcancelled\b", lotse("outbox", "--help").out)
+
+
+def test_the_overview_posted_to_prefect_shows_the_hand_over_without_the_note(
+    keyed: Context, clock: Clock, inbox: Inbox, routes: Routes, lotse: Lotse,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    add_successors(keyed, inbox, routes)
+    ref = a_case_that_arrived(keyed, clock)
+    prefect = FakePrefect()
+    try:
+        monkeypatch.setenv("PREFECT_API_URL", prefect.api.url)
+        removed = lotse("actor", "remove", "klinik-nord", "--hand-over-to", "klinik-sued", "--by", "koord",
+                        "--note", NOTE)
+    finally:
+        prefect.stop()
+
+    assert removed.code == 0, removed.err
+    (posted,) = prefect.bodies
+    assert posted["key"] == f"case-{ref.lower()}"
+    assert "Übergeben (aus dem Verzeichnis genommen): Klinik Nord → Klinik Süd" in posted["data"]
+    assert NOTE not in posted["data"] and "Dalisay" not in posted["data"]

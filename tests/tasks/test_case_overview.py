@@ -291,3 +291,23 @@ def test_the_timeline_names_how_an_author_proved_who_it_is_by_kind_never_the_use
     assert "| Vermittlung Brücke | Prefect (answer link) |" in english
     for secret in ("m.mueller", "4f2a9c0d1e", "77aa01", "os:"):
         assert secret not in timeline + english
+
+
+def test_the_timeline_names_a_hand_over_by_the_organisations_and_a_workbook_with_the_name(
+    alliance: Context, clock: Clock,
+) -> None:
+    from lotse.tasks import hand_over, workbook
+
+    ref = in_visa(alliance, clock)
+    directory.add_actor(alliance, "klinik-sued", name="Klinik Süd", roles=["employer"], region="SE-Sued")
+    hand_over.remove_actor(alliance, "klinik-nord", hand_over_to="klinik-sued", by="koord", note=NOTE)
+    workbook.names_for(alliance, [ref], "koord")
+
+    timeline = section(overview(alliance, ref), "Verlauf (neueste zuerst)")
+    english = section(overview(alliance, ref, locale="en"), "Timeline (newest first)")
+
+    assert "| Übergeben (aus dem Verzeichnis genommen): Klinik Nord → Klinik Süd | Koordinierungsstelle |" \
+        in timeline
+    assert "| Name in eine Auswertung (Excel) übernommen | Koordinierungsstelle |" in timeline
+    assert "| handed over (taken out of the directory): Klinik Nord → Klinik Süd |" in english
+    assert NOTE not in timeline + english and GIVEN not in timeline + english
