@@ -131,6 +131,8 @@ def edit_actor(
             raise Refused(f"actor '{actor_id}' runs {n} course group(s) that have not ended: it stays a "
                           f"language school; hand them over with `lotse actor remove {actor_id} "
                           "--hand-over-to OTHER`")
+        if dropped := before - roles - {"employer", COORDINATOR}:
+            _check_still_asked(ctx, session, actor_id, frozenset(dropped))
         if before - roles:  # services of a role it no longer has go with the role
             kept = {r: t for r, t in (record.services or {}).items() if r in roles}
             wanted.services = {**{r: "" for r in record.services or {} if r not in kept}, **wanted.services}
@@ -191,6 +193,19 @@ def open_cases_employed(ctx: Context, session: Session, actor_id: str) -> int:
     stages = session.execute(select(CaseRecord.process, CaseRecord.process_version, CaseRecord.stage)
                              .where(CaseRecord.employer_id == actor_id)).all()
     return sum(1 for p, v, stage in stages if not ctx.catalog.get(p, v).is_final(stage))
+
+
+def _check_still_asked(ctx: Context, session: Session, actor_id: str, dropped: frozenset[str]) -> None:
+    """Refuse taking roles from the only actor asked for open items in them: nobody would be."""
+    from lotse.tasks.hand_over import owned_by  # routing: only when a role goes
+
+    owned = owned_by(ctx, session, actor_id, dropped)
+    if owned.items:
+        raise Refused(
+            f"actor '{actor_id}' is the only one asked for {owned.item_count} open item(s) of "
+            f"{len(owned.items)} case(s) as {', '.join(sorted(owned.roles))}: it keeps the role(s); give "
+            f"the role to another actor of its regions first, or hand them over with `lotse actor remove "
+            f"{actor_id} --hand-over-to OTHER`")
 
 
 def running_groups(ctx: Context, session: Session, school: str) -> list[records.CourseRecord]:

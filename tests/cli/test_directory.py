@@ -162,6 +162,12 @@ def test_the_only_housing_company_asked_for_open_items_hands_them_over_with_its_
     assert refused.code == 1 and "is the only one asked for 1 open item(s) of 1 case(s)" in refused.error
     lacking = cli("actor", "remove", "wohnbau-nord", "--hand-over-to", "beratung", "--by", "koord")
     assert lacking.code == 1 and "it lacks the role(s) housing" in lacking.error
+    # nor may it stop being a housing company while nobody else would be asked
+    stop = cli("actor", "edit", "wohnbau-nord", "--add-role", "counsellor", "--remove-role", "housing",
+               "--by", "koord")
+    assert stop.code == 1 and stop.error.startswith(
+        "error: actor 'wohnbau-nord' is the only one asked for 1 open item(s) of 1 case(s) as housing: "
+        "it keeps the role(s)"), stop.error
     assert db.rows() == before
     add_actors(cli, ("wohnbau-sued", "housing", "SE-Sued"))
 
