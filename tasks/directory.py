@@ -131,8 +131,10 @@ def edit_actor(
             raise Refused(f"actor '{actor_id}' runs {n} course group(s) that have not ended: it stays a "
                           f"language school; hand them over with `lotse actor remove {actor_id} "
                           "--hand-over-to OTHER`")
-        if dropped := before - roles - {"employer", COORDINATOR}:
-            _check_still_asked(ctx, session, actor_id, frozenset(dropped))
+        # The open items only this actor is asked for, read before the edit may route them elsewhere.
+        asked = []
+        if before - roles or profile.region is not None or profile.serves is not None:
+            asked = _alone_asked(ctx, session, actor_id, frozenset(before - {"employer", COORDINATOR}))
         if before - roles:  # services of a role it no longer has go with the role
             kept = {r: t for r, t in (record.services or {}).items() if r in roles}
             wanted.services = {**{r: "" for r in record.services or {} if r not in kept}, **wanted.services}
@@ -144,6 +146,9 @@ def edit_actor(
             for role in sorted(roles - before):
                 session.add(records.ActorRoleRecord(actor_id=actor_id, role=role))
             changes["roles"] = [sorted(before), sorted(roles)]
+        if asked and changes:
+            session.flush()
+            _check_still_asked(ctx, session, actor_id, asked)
         if changes:
             log(session, ctx, actor_id, "edit", author, changes, via, now)
         return changes
@@ -195,17 +200,32 @@ def open_cases_employed(ctx: Context, session: Session, actor_id: str) -> int:
     return sum(1 for p, v, stage in stages if not ctx.catalog.get(p, v).is_final(stage))
 
 
-def _check_still_asked(ctx: Context, session: Session, actor_id: str, dropped: frozenset[str]) -> None:
-    """Refuse taking roles from the only actor asked for open items in them: nobody would be."""
-    from lotse.tasks.hand_over import owned_by  # routing: only when a role goes
+def _alone_asked(ctx: Context, session: Session, actor_id: str,
+                 roles: frozenset[str]) -> list[tuple[str, str, str]]:
+    """(region, item, role) of each open item of an open case that only this actor is asked for."""
+    from lotse.tasks.hand_over import owned_by  # routing: only when an edit may move it
 
-    owned = owned_by(ctx, session, actor_id, dropped)
-    if owned.items:
+    owned = owned_by(ctx, session, actor_id, roles)
+    return [(record.region, item, role) for record, found in owned.items.values() for item, role in found]
+
+
+def _check_still_asked(ctx: Context, session: Session, actor_id: str,
+                       asked: list[tuple[str, str, str]]) -> None:
+    """Refuse an edit (flushed, not committed) after which nobody is asked for an open item this
+    actor alone was asked for: a role taken, a region left."""
+    from lotse.notifications.dispatch import nearest, serving
+
+    serving_by_role = {role: serving(session, role) for role in {role for _, _, role in asked}}
+    orphaned = [(region, item, role) for region, item, role in asked
+                if not nearest(serving_by_role[role], ctx.regions.chain(region))]
+    if orphaned:
+        roles = ", ".join(sorted({role for _, _, role in orphaned}))
+        regions = ", ".join(sorted({region for region, _, _ in orphaned}))
         raise Refused(
-            f"actor '{actor_id}' is the only one asked for {owned.item_count} open item(s) of "
-            f"{len(owned.items)} case(s) as {', '.join(sorted(owned.roles))}: it keeps the role(s); give "
-            f"the role to another actor of its regions first, or hand them over with `lotse actor remove "
-            f"{actor_id} --hand-over-to OTHER`")
+            f"after this edit nobody would be asked for {len(orphaned)} open item(s) that only "
+            f"'{actor_id}' is asked for now ({roles} in {regions}); nothing was changed. Give the role "
+            f"there to another actor first, or hand them over with `lotse actor remove {actor_id} "
+            "--hand-over-to OTHER`")
 
 
 def running_groups(ctx: Context, session: Session, school: str) -> list[records.CourseRecord]:

@@ -165,9 +165,11 @@ def test_the_only_housing_company_asked_for_open_items_hands_them_over_with_its_
     # nor may it stop being a housing company while nobody else would be asked
     stop = cli("actor", "edit", "wohnbau-nord", "--add-role", "counsellor", "--remove-role", "housing",
                "--by", "koord")
-    assert stop.code == 1 and stop.error.startswith(
-        "error: actor 'wohnbau-nord' is the only one asked for 1 open item(s) of 1 case(s) as housing: "
-        "it keeps the role(s)"), stop.error
+    moved = cli("actor", "edit", "wohnbau-nord", "--region", "SE-Sued", "--by", "koord")  # nor move away
+    for refused in (stop, moved):
+        assert refused.code == 1 and refused.error.startswith(
+            "error: after this edit nobody would be asked for 1 open item(s) that only 'wohnbau-nord' is "
+            "asked for now (housing in SE-Nord); nothing was changed."), refused.error
     assert db.rows() == before
     add_actors(cli, ("wohnbau-sued", "housing", "SE-Sued"))
 
