@@ -24,7 +24,6 @@ from sqlmodel import Session
 
 from lotse.states import actor_store, limits, records, regions
 from lotse.states.actor import Actor
-from lotse.states.courses import LANGUAGE_SCHOOL
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
 from lotse.tasks.context import Context
@@ -124,6 +123,8 @@ def edit_actor(
             raise BadInput(f"actor '{actor_id}' needs at least one role; to take it out of the directory: "
                            "`lotse actor remove`")
         wanted = _checked(ctx, profile, sorted(roles))
+        from lotse.states.courses import LANGUAGE_SCHOOL  # not at the top: `actor list` starts cold
+
         if "employer" in before - roles and (n := open_cases_employed(ctx, session, actor_id)):
             raise Refused(f"actor '{actor_id}' employs {n} open case(s): it stays an employer; hand them "
                           f"over with `lotse actor remove {actor_id} --hand-over-to OTHER`")
