@@ -1,16 +1,18 @@
 """A database for command-line tests on both backends: a SQLite file under `home`, or a fresh
 PostgreSQL database; `lotse init` sets it up, and `Db.rows()` dumps every row to prove that a
-refused command wrote nothing."""
+refused command wrote nothing. `Alliance` is `lotse` on such a database with named actors, for
+the tests that talk to it as one object (`alliance_on` sets it up)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from lotse.states.records import CaseRecord, OutboxRecord
 from tests.cli.conftest import Lotse, Outcome
@@ -88,3 +90,54 @@ def open_case(lotse: Lotse, employer: str, *args: str) -> str:
     opened = ok(lotse("case", "add", "--given-name", "Maricel", "--family-name", "Dalisay",
                       "--nationality", "PHL", "--employer", employer, "--by", "koord", "--json", *args))
     return str(opened.json()["ref"])
+
+
+Actor = tuple[str, str, str, str | None]  # id, name, role, region
+
+
+class Alliance:
+    """`lotse` on a database set up by `lotse init` and its actors; a test module subclasses it
+    with the steps it needs."""
+
+    def __init__(self, lotse: Lotse, url: str) -> None:
+        self.lotse, self.url = lotse, url
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
+        return self.lotse(*args, env=env)
+
+    def ok(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
+        return ok(self.lotse(*args, env=env))
+
+    def tables(self) -> dict[str, list[tuple[Any, ...]]]:
+        return dump(self.url)
+
+    def rows(self, sql: str, **values: Any) -> list[Any]:
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(text(sql), values))
+        finally:
+            engine.dispose()
+
+
+A = TypeVar("A", bound=Alliance)
+
+
+@contextlib.contextmanager
+def alliance_on(
+    kind: type[A], backend: str, lotse: Lotse, home: Path, monkeypatch: pytest.MonkeyPatch,
+    actors: list[Actor],
+) -> Iterator[A]:
+    """`kind` on a fresh database of `backend` (sqlite or postgresql) with these actors."""
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            url = stack.enter_context(fresh_database())
+            monkeypatch.setenv("LOTSE_DATABASE_URL", url)
+        else:
+            url = f"sqlite:///{home / 'lotse.db'}"
+        alliance = kind(lotse, url)
+        alliance.ok("init")
+        for actor_id, name, role, region in actors:
+            alliance.ok("actor", "add", actor_id, "--name", name, "--role", role,
+                        "--email", f"{actor_id}@example.org", *(["--region", region] if region else []))
+        yield alliance

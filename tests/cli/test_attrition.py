@@ -7,7 +7,6 @@ free note."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -15,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from lotse.states.durations import add_months
+from tests.cli import backends
 from tests.cli.conftest import Lotse, Outcome
-from tests.postgres import fresh_database
-from tests.tables import dump
 
 NOTE = "Frau Dalisay pflegt ihre Mutter in Süd"  # a note: personal free text
 REASON = "Heimweh nach Cebu"  # the free withdraw_reason: personal
@@ -32,31 +29,8 @@ ACTORS = [
 ]
 
 
-class Alliance:
+class Alliance(backends.Alliance):
     """`lotse` on a database set up by `lotse init` and the actors above."""
-
-    def __init__(self, lotse: Lotse, url: str) -> None:
-        self.lotse, self.url = lotse, url
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        return self.lotse(*args, env=env)
-
-    def ok(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        outcome = self.lotse(*args, env=env)
-        assert outcome.code == 0, outcome.err
-        assert "Traceback" not in outcome.err
-        return outcome
-
-    def tables(self) -> dict[str, list[tuple[Any, ...]]]:
-        return dump(self.url)
-
-    def rows(self, sql: str, **values: Any) -> list[Any]:
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                return list(connection.execute(text(sql), values))
-        finally:
-            engine.dispose()
 
     def case(self, employer: str = "klinik-nord", given: str = "Maricel", process: str = "pflege") -> str:
         opened = self.ok("case", "add", "--given-name", given, "--family-name", "Dalisay", "--nationality",
@@ -83,17 +57,7 @@ class Alliance:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def cli(request: pytest.FixtureRequest, lotse: Lotse, home: Path,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Alliance]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "postgresql":
-            url = stack.enter_context(fresh_database())
-            monkeypatch.setenv("LOTSE_DATABASE_URL", url)
-        else:
-            url = f"sqlite:///{home / 'lotse.db'}"
-        alliance = Alliance(lotse, url)
-        alliance.ok("init")
-        for actor_id, name, role, region in ACTORS:
-            alliance.ok("actor", "add", actor_id, "--name", name, "--role", role,
-                        "--email", f"{actor_id}@example.org", *(["--region", region] if region else []))
+    with backends.alliance_on(Alliance, request.param, lotse, home, monkeypatch, ACTORS) as alliance:
         yield alliance
 
 

@@ -7,20 +7,17 @@ only on the cases in its scope or its own groups."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from lotse.config.settings import Settings
 from lotse.states.process import Catalog, Process
+from tests.cli import backends
 from tests.cli.conftest import Lotse, Outcome
-from tests.postgres import fresh_database
 from tests.requirements import meeting_texts, path_to
-from tests.tables import dump
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
 GIVEN = "Maricel"
@@ -36,31 +33,8 @@ ACTORS = [
 ]
 
 
-class Alliance:
+class Alliance(backends.Alliance):
     """`lotse` on a database set up by `lotse init`, the actors above, and its rows."""
-
-    def __init__(self, lotse: Lotse, url: str) -> None:
-        self.lotse, self.url = lotse, url
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        return self.lotse(*args, env=env)
-
-    def ok(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        outcome = self.lotse(*args, env=env)
-        assert outcome.code == 0, outcome.err
-        assert "Traceback" not in outcome.err
-        return outcome
-
-    def tables(self) -> dict[str, list[tuple[Any, ...]]]:
-        return dump(self.url)
-
-    def rows(self, sql: str, **values: Any) -> list[Any]:
-        engine = create_engine(self.url)
-        try:
-            with engine.connect() as connection:
-                return list(connection.execute(text(sql), values))
-        finally:
-            engine.dispose()
 
     def case(self, employer: str = "klinik-nord", given: str = GIVEN) -> str:
         opened = self.ok("case", "add", "--given-name", given, "--family-name", FAMILY,
@@ -84,17 +58,7 @@ class Alliance:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def alliance(request: pytest.FixtureRequest, lotse: Lotse, home: Path,
              monkeypatch: pytest.MonkeyPatch) -> Iterator[Alliance]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "postgresql":
-            url = stack.enter_context(fresh_database())
-            monkeypatch.setenv("LOTSE_DATABASE_URL", url)
-        else:
-            url = f"sqlite:///{home / 'lotse.db'}"
-        cli = Alliance(lotse, url)
-        cli.ok("init")
-        for actor_id, name, role, region in ACTORS:
-            cli.ok("actor", "add", actor_id, "--name", name, "--role", role,
-                   "--email", f"{actor_id}@example.org", *(["--region", region] if region else []))
+    with backends.alliance_on(Alliance, request.param, lotse, home, monkeypatch, ACTORS) as cli:
         yield cli
 
 
