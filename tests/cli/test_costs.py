@@ -23,6 +23,7 @@ import pytest
 from lotse.config.settings import Settings
 from lotse.states.process import load_file
 from lotse.tasks import cost_report
+from tests.cli.backends import ok
 from tests.cli.conftest import Lotse, Outcome
 from tests.postgres import fresh_database
 from tests.requirements import meeting_texts, path_to
@@ -86,12 +87,6 @@ def on_postgres(lotse: Lotse, own: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
             ok(lotse("actor", "add", actor, "--name", actor.title(), "--role", role,
                      *(["--region", region] if region else [])))
         yield use_own(lotse, own, monkeypatch), url
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.code == 0, outcome.err
-    assert "Traceback" not in outcome.err
-    return outcome
 
 
 def open_case(cli: Lotse, employer: str = "klinik-nord") -> str:

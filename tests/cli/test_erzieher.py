@@ -13,6 +13,7 @@ import pytest
 
 from lotse.config.settings import PACKAGED_PROCESS_DIR
 from lotse.tasks.context import Context
+from tests.cli.backends import ok
 from tests.cli.conftest import Lotse
 
 Tables = Callable[[], dict[str, list[tuple[Any, ...]]]]
@@ -26,11 +27,6 @@ def kita(alliance: Context, lotse: Lotse) -> str:
                   "--region", "SE-Nord", "--email", "kita-nord@example.org")
     assert added.code == 0, added.err
     return "kita-nord"
-
-
-def ok(outcome: Any) -> Any:
-    assert outcome.code == 0, outcome.err
-    return outcome
 
 
 def open_erzieher(lotse: Lotse, kita: str, nationality: str = "NGA", by: str = "vermittlung") -> str:

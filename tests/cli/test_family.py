@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from lotse.states.durations import add_months
 from lotse.tasks import directory
 from lotse.tasks.context import Context
+from tests.cli.backends import ok
 from tests.cli.conftest import Lotse, Outcome
 from tests.postgres import fresh_database
 from tests.tables import dump
@@ -29,11 +30,6 @@ ARRIVES = dt.date(TODAY.year + 1, TODAY.month, 1)
 BORN = ARRIVES.year - 2
 KITA_DUE = add_months(ARRIVES, -3)
 KITA = "family_child1_kita_place"
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.code == 0, outcome.err
-    return outcome
 
 
 @pytest.fixture

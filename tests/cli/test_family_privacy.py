@@ -9,16 +9,12 @@ import datetime as dt
 from sqlalchemy import text
 
 from lotse.tasks.context import Context
-from tests.cli.conftest import Lotse, Outcome
+from tests.cli.backends import ok
+from tests.cli.conftest import Lotse
 from tests.tables import dump
 
 CHILD = "<b>Zahra</b>"
 BORN = dt.date.today().year - 3
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.code == 0, outcome.err
-    return outcome
 
 
 def with_child(lotse: Lotse, ref: str) -> None:

@@ -22,6 +22,7 @@ import yaml
 
 from lotse.config.settings import Settings
 from lotse.states.process import load_file
+from tests.cli.backends import ok
 from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import LOTSE
 from tests.postgres import fresh_database
@@ -60,12 +61,6 @@ def cli(alliance: Any, lotse: Lotse, own: Path, monkeypatch: pytest.MonkeyPatch)
     """`lotse` on the alliance's database, with its process folder (LOTSE_PROCESS_DIR)."""
     monkeypatch.setenv("LOTSE_PROCESS_DIR", str(own))
     return lotse
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.code == 0, outcome.err
-    assert "Traceback" not in outcome.err
-    return outcome
 
 
 def open_case(cli: Lotse, *args: str) -> str:

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from lotse.config.settings import Settings
+from tests.cli.backends import ok
 from tests.cli.conftest import Lotse, Outcome
 from tests.conftest import run_lotse
 from tests.postgres import fresh_database
@@ -58,12 +59,6 @@ def cli(alliance: Any, lotse: Lotse, own: Path, monkeypatch: pytest.MonkeyPatch)
     """`lotse` on the alliance's database, with its process folder (LOTSE_PROCESS_DIR)."""
     monkeypatch.setenv("LOTSE_PROCESS_DIR", str(own))
     return lotse
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.code == 0, outcome.err
-    assert "Traceback" not in outcome.err
-    return outcome
 
 
 def warnings(outcome: Outcome) -> list[str]:
