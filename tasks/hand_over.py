@@ -13,10 +13,10 @@ Cases it opened (an agency) are not owned: the history keeps who opened them, an
 organisations act on them. While it owns anything, removal is refused and writes nothing.
 `--hand-over-to OTHER` moves everything in one transaction: the cases it employs get OTHER as
 employer (which must be an employer), OTHER serves the regions it served (`actor_regions`), so
-the items' messages reach OTHER (which must hold their roles), its running groups become OTHER's
-(a language school); one history row per case
-(`hand-over`, with the author and proof), one row per directory change, and one message per case
-to OTHER with the open items it is asked for now (notifications/hand_over.py).
+the items' messages reach OTHER (which must hold their roles), and its running groups become
+OTHER's (a language school). Written with it: one history row per case (`hand-over`, with the
+author and proof), one row per directory change, and one message per case to OTHER with the open
+items it is asked for now (notifications/hand_over.py).
 
 A removed actor keeps its row (closed cases and the history name it) without roles or regions:
 it is told nothing, acts on nothing, its answer links die, and it is no longer listed. What was
@@ -199,7 +199,7 @@ def _hand_over(
         handed.append((record, row, entry["employer"], entry["items"]))
     session.flush()
     told = on_handed_over(session, ctx.settings, [
-        _told(ctx, session, record, row.id or 0, employer, items) for record, row, employer, items in handed
+        _handed(ctx, session, record, row.id or 0, employer, items) for record, row, employer, items in handed
     ], old=actor.id, new=other.id, by=by, now=now)
     groups = [group.id for group in owned.groups]
     directory.log(session, ctx, actor.id, ACTION, by, {
@@ -210,8 +210,8 @@ def _hand_over(
             "employer_cases": len(owned.employed), "items": owned.item_count, "told": told}
 
 
-def _told(ctx: Context, session: Session, record: CaseRecord, history_id: int, employer: bool,
-          items: list[str]) -> Handed:
+def _handed(ctx: Context, session: Session, record: CaseRecord, history_id: int, employer: bool,
+            items: list[str]) -> Handed:
     """What the message of one handed-over case lists: the items only the removed actor was asked
     for and, where the case's employment moved, the employer's open items of its current stage."""
     process = ctx.catalog.get(record.process, record.process_version)
