@@ -17,8 +17,11 @@ from lotse.states.actor import Actor
 from lotse.states.errors import NotFound
 
 
-def get_actor(session: Session, actor_id: str) -> Actor:
-    record = session.get(records.ActorRecord, actor_id)
+def get_actor(session: Session, actor_id: str, *, bind: bool = False) -> Actor:
+    """An actor of the directory. `bind`: the change will name it on a row (a case's employer, a
+    group's school); its row is locked for sharing until the commit, so that its removal, which
+    locks it first (tasks/hand_over.py), either sees that row or refuses this change."""
+    record = session.get(records.ActorRecord, actor_id, with_for_update={"read": True} if bind else None)
     if record is None or record.removed_at is not None:  # a removed actor acts no more
         raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
     roles_, serves_ = tables.actor_roles.c, tables.actor_regions.c

@@ -93,7 +93,7 @@ def open_case(
         with ctx.db.writing() as session:
             if request_id and (earlier := _earlier(session, request_id)) is not None:
                 return earlier[0].ref
-            owner = store.get_actor(session, employer)
+            owner = store.get_actor(session, employer, bind=True)
             actor = store.get_actor(session, by) if by else owner
             case_region = regions.check_region(
                 ((region or "").strip() or owner.region or ctx.settings.default_region).strip(), ctx.regions

@@ -61,7 +61,7 @@ def add_course(
         author = store.get_actor(session, by)
         if not author.is_coordinator:
             raise RoleMissing(author.id, "add a course group", [COORDINATOR])
-        provider = store.get_actor(session, school)
+        provider = store.get_actor(session, school, bind=True)
         if LANGUAGE_SCHOOL not in provider.roles:
             raise Refused(f"actor '{provider.id}' is not a language school (roles: "
                           f"{', '.join(sorted(provider.roles))}); give --school an actor with the role "

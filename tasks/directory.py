@@ -258,8 +258,9 @@ def coordinator(session: Session, by: str | None, action: str) -> str | None:
     return author.id
 
 
-def listed(session: Session, actor_id: str) -> records.ActorRecord:
-    record = session.get(records.ActorRecord, actor_id)
+def listed(session: Session, actor_id: str, *, lock: bool = False) -> records.ActorRecord:
+    """The actor's row, if it is in the directory; `lock`: for the rest of the transaction (a removal)."""
+    record = session.get(records.ActorRecord, actor_id, with_for_update=lock or None)
     if record is None or record.removed_at is not None:
         raise NotFound(f"unknown actor '{actor_id}'; see `lotse actor list`")
     return record

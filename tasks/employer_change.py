@@ -35,8 +35,8 @@ def change_employer(
         limits.check_length("the note", note, limits.NOTE)
     now, today = ctx.clock(), deadlines.today(ctx)
     with ctx.db.writing() as session:
+        target = store.get_actor(session, to, bind=True)  # before the case: a removal locks in that order
         record = store.find_case(session, ref, lock=True)
-        target = store.get_actor(session, to)
         no_poaching.check_target(record.employer_id, target)
         author = store.get_actor(session, by)
         process = ctx.catalog.get(record.process, record.process_version)

@@ -85,10 +85,12 @@ def remove_actor(
     now = ctx.clock()
     with ctx.db.writing() as session:
         author = directory.coordinator(session, by, "remove actors from the directory")
-        record = directory.listed(session, actor_id)
+        # Locked before anything it owns is read: a case opened for it, or a group added for it, at
+        # the same moment either committed before (and is seen below) or waits and then finds it gone.
+        record = directory.listed(session, actor_id, lock=True)
         if author == actor_id:
             raise Refused(f"actor '{actor_id}' cannot remove itself; another coordinator removes it")
-        other = store.get_actor(session, hand_over_to) if hand_over_to is not None else None
+        other = store.get_actor(session, hand_over_to, bind=True) if hand_over_to is not None else None
         if other is not None and other.id == actor_id:
             raise BadInput(f"--hand-over-to {hand_over_to}: hand over to another actor than the one removed")
         actor = store.get_actor(session, actor_id)

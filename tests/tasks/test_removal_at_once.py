@@ -1,0 +1,127 @@
+"""An employer taken out of the directory while a case is opened for it at the same moment, on
+PostgreSQL (SQLite runs one writer at a time, so the two never overlap there). Whichever commits
+second sees the first: a case opened first makes the removal refuse; a removal first makes the
+opening refuse. Never an open case whose employer has left the alliance.
+
+Each test holds one side inside its transaction (a patched step waits for an event), starts the
+other, waits until PostgreSQL shows it waiting for a lock, and lets the first one finish."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from lotse.config.settings import Settings
+from lotse.states.errors import LotseError, NotFound, Refused
+from lotse.tasks import casework, directory, hand_over
+from lotse.tasks.context import Context
+from tests.postgres import postgres_context
+
+WAIT_S = 30
+
+
+@pytest.fixture
+def alliance(ctx: Context, settings: Settings) -> Iterator[Context]:
+    with postgres_context(settings, ctx.clock) as on_postgres:
+        directory.add_actor(on_postgres, "koord", name="Koordination", roles=["coordinator"])
+        directory.add_actor(on_postgres, "klinik-nord", name="Klinik Nord", roles=["employer"],
+                            region="SE-Nord")
+        yield on_postgres
+
+
+class Held:
+    """A function of a module that, once called, waits until `release()` before it goes on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+        self.reached, self.go = threading.Event(), threading.Event()
+        real = getattr(module, name)
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            assert self.go.wait(WAIT_S), "never released"
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, held)
+
+    def release(self) -> None:
+        self.go.set()
+
+
+def in_thread(outcomes: dict[str, Any], name: str, work: Callable[[], Any]) -> threading.Thread:
+    def run() -> None:
+        try:
+            outcomes[name] = work()
+        except LotseError as refusal:
+            outcomes[name] = refusal
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def waits_for_a_lock(ctx: Context) -> bool:
+    """Whether another session of this database is waiting for a row lock, within WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        with ctx.db.engine.connect() as connection:
+            waiting = connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))
+        if waiting:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def remove(ctx: Context) -> dict[str, Any]:
+    return hand_over.remove_actor(ctx, "klinik-nord", by="koord")
+
+
+def open_case(ctx: Context) -> str:
+    return casework.open_case(ctx, given_name="Maricel", family_name="Dalisay", nationality="PHL",
+                              employer="klinik-nord")
+
+
+def test_a_case_opened_while_its_employer_is_removed_makes_the_removal_refuse(
+    alliance: Context, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opening = Held(monkeypatch, casework, "_next_ref")  # inside open_case, after the employer is read
+    outcomes: dict[str, Any] = {}
+    opener = in_thread(outcomes, "open", lambda: open_case(alliance))
+    assert opening.reached.wait(WAIT_S)
+
+    remover = in_thread(outcomes, "remove", lambda: remove(alliance))
+    waiting = waits_for_a_lock(alliance)
+    opening.release()
+    opener.join(WAIT_S)
+    remover.join(WAIT_S)
+
+    assert waiting, "the removal did not wait for the case being opened"
+    assert isinstance(outcomes["open"], str), outcomes["open"]
+    assert isinstance(outcomes["remove"], Refused), outcomes["remove"]
+    assert "owns 1 open case(s) as employer" in str(outcomes["remove"])
+
+
+def test_a_case_opened_while_its_employer_is_being_removed_is_refused(
+    alliance: Context, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    removing = Held(monkeypatch, hand_over, "owned_by")  # inside remove_actor, after the actor is read
+    outcomes: dict[str, Any] = {}
+    remover = in_thread(outcomes, "remove", lambda: remove(alliance))
+    assert removing.reached.wait(WAIT_S)
+
+    opener = in_thread(outcomes, "open", lambda: open_case(alliance))
+    waiting = waits_for_a_lock(alliance)
+    removing.release()
+    remover.join(WAIT_S)
+    opener.join(WAIT_S)
+
+    assert waiting, "the case was opened without waiting for the removal of its employer"
+    assert outcomes["remove"]["removed"] == "klinik-nord"
+    assert isinstance(outcomes["open"], NotFound), outcomes["open"]
+    assert str(outcomes["open"]) == "unknown actor 'klinik-nord'; see `lotse actor list`"
