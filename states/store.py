@@ -37,9 +37,12 @@ from lotse.states.process import Process
 
 
 def find_case(session: Session, ref: str, *, lock: bool = False) -> records.CaseRecord:
+    """The case by reference. `lock`: locked for the rest of the transaction, and read again even
+    if the session holds it already: what another transaction committed while this one waited for
+    the lock is what counts."""
     query = select(records.CaseRecord).where(records.CaseRecord.ref == ref.strip().upper())
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     record = session.scalars(query).first()
     if record is None:
         raise unknown_case(ref)

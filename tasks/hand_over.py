@@ -189,6 +189,10 @@ def _hand_over(
     for ref in sorted(cases):
         entry = cases[ref]
         record = store.find_case(session, ref, lock=True)
+        # Moved to another employer while this removal waited for the case's lock: that stands.
+        entry["employer"] = entry["employer"] and record.employer_id == actor.id
+        if not (entry["employer"] or entry["items"]):
+            continue
         detail = {"from": actor.id, "to": other.id, "employer": entry["employer"], "items": entry["items"]}
         if entry["employer"]:
             record.employer_id = other.id
@@ -204,11 +208,12 @@ def _hand_over(
         _handed(ctx, session, record, row.id or 0, employer, items) for record, row, employer, items in handed
     ], old=actor.id, new=other.id, by=by, now=now)
     groups = [group.id for group in owned.groups]
+    moved = sorted(record.ref for record, *_ in handed)
     directory.log(session, ctx, actor.id, ACTION, by, {
-        "to": [None, other.id], "cases": [[], sorted(cases)], "serves_added_to_other": [[], added],
+        "to": [None, other.id], "cases": [[], moved], "serves_added_to_other": [[], added],
         **({"course_groups": [[], groups]} if groups else {}),
     }, via, now)
-    return {"to": other.id, "cases": sorted(cases), "serves": added, "groups": groups,
+    return {"to": other.id, "cases": moved, "serves": added, "groups": groups,
             "employer_cases": len(owned.employed), "items": owned.item_count, "told": told}
 
 

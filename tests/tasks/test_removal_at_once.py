@@ -1,7 +1,8 @@
 """An employer taken out of the directory while a case is opened for it at the same moment, on
 PostgreSQL (SQLite runs one writer at a time, so the two never overlap there). Whichever commits
 second sees the first: a case opened first makes the removal refuse; a removal first makes the
-opening refuse. Never an open case whose employer has left the alliance.
+opening refuse; a case moved to another employer first stays with it, not handed over. Never an
+open case whose employer has left the alliance.
 
 Each test holds one side inside its transaction (a patched step waits for an event), starts the
 other, waits until PostgreSQL shows it waiting for a lock, and lets the first one finish."""
@@ -17,8 +18,9 @@ import pytest
 from sqlalchemy import text
 
 from lotse.config.settings import Settings
+from lotse.states import no_poaching, store
 from lotse.states.errors import LotseError, NotFound, Refused
-from lotse.tasks import casework, directory, hand_over
+from lotse.tasks import casework, directory, employer_change, hand_over
 from lotse.tasks.context import Context
 from tests.postgres import postgres_context
 
@@ -125,3 +127,31 @@ def test_a_case_opened_while_its_employer_is_being_removed_is_refused(
     assert outcomes["remove"]["removed"] == "klinik-nord"
     assert isinstance(outcomes["open"], NotFound), outcomes["open"]
     assert str(outcomes["open"]) == "unknown actor 'klinik-nord'; see `lotse actor list`"
+
+
+def test_a_case_moved_to_another_employer_while_its_employer_is_removed_stays_moved(
+    alliance: Context, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for actor_id, name in (("klinik-sued", "Klinik Süd"), ("klinik-ost", "Klinik Ost")):
+        directory.add_actor(alliance, actor_id, name=name, roles=["employer"], region="SE-Sued")
+    ref = open_case(alliance)
+    moving = Held(monkeypatch, no_poaching, "check_target")  # inside the change, the case locked
+    outcomes: dict[str, Any] = {}
+    mover = in_thread(outcomes, "move", lambda: employer_change.change_employer(
+        alliance, ref, to="klinik-sued", by="koord", note="Die Einrichtungen sind sich einig"))
+    assert moving.reached.wait(WAIT_S)
+
+    remover = in_thread(outcomes, "remove", lambda: hand_over.remove_actor(
+        alliance, "klinik-nord", hand_over_to="klinik-ost", by="koord"))
+    waiting = waits_for_a_lock(alliance)
+    moving.release()
+    mover.join(WAIT_S)
+    remover.join(WAIT_S)
+
+    assert waiting, "the removal did not wait for the case being moved"
+    assert outcomes["move"]["to"] == "klinik-sued", outcomes["move"]
+    assert outcomes["remove"]["cases"] == [], outcomes["remove"]  # nothing of klinik-nord's was left
+    with alliance.db.reading() as session:
+        record = store.find_case(session, ref)
+        assert record.employer_id == "klinik-sued"
+        assert [h.action for h in store.history(session, record.id or 0)][-1] == "change_employer"
