@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel import Session
 
+from lotse.notifications import outbox
 from lotse.states import store
 from lotse.states.errors import BadInput, Refused, RoleMissing
 from lotse.states.moments import iso
@@ -190,11 +191,16 @@ def _erase_family(session: Session, case_id: int) -> int:
 
 
 def _erase_messages(session: Session, case_id: int) -> int:
+    """Erase the texts of the case's messages; one not sent yet is cancelled: it has nothing left
+    to say."""
     count = 0
     for row in session.scalars(select(OutboxRecord).where(OutboxRecord.case_id == case_id)):
         row.subject = row.body = ERASED
         if row.last_error is not None:  # a refusing server may quote the message
             row.last_error = ERASED
+        if row.status in outbox.UNSENT:
+            row.status, row.claim_token, row.claimed_until = outbox.CANCELLED, None, None
+            row.last_error = "cancelled: the case was erased (Art. 17 GDPR)"
         if row.revivals:
             row.revivals = [{**revival, "error": ERASED if revival.get("error") else None}
                             for revival in row.revivals]
