@@ -47,8 +47,8 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 
 PACKAGED = Path(__file__).parent / "templates"
-KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in", "course_assigned", "course_ended",
-         "course_left", "employer_changed", "handed_over")
+KINDS = ("stage_changed", "reminder", "undeliverable", "test", "sign_in", "family_needs", "course_assigned",
+         "course_ended", "course_left", "employer_changed", "handed_over")
 EMAIL = "email"  # the one channel that gets plain text; every other one (or none yet) gets Markdown
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What Markdown or HTML reads in the middle of a line. `(` and `)` make a link only after `]`,

@@ -109,6 +109,8 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
                                           "role_titles": ["Wohnungsunternehmen"]}},
         "sign_in": {**CONTEXT, "case": None, "link": "https://desk.example/sign-in/x.y", "minutes": 15,
                     "until": "09:15"},
+        "family_needs": {**CONTEXT, "member": {"label": "Kind 1", "relation": "child"},
+                         "at": dt.date(2026, 3, 1)},
         "course_assigned": {**CONTEXT, "course": COURSE},
         "course_left": {**CONTEXT, "course": COURSE},
         "course_ended": {**CONTEXT, "case": None, "course": COURSE, "below": ["SE-2026-0001"]},
