@@ -54,16 +54,30 @@ class Held:
         self.go.set()
 
 
-def in_thread(outcomes: dict[str, Any], name: str, work: Callable[[], Any]) -> threading.Thread:
-    def run() -> None:
-        try:
-            outcomes[name] = work()
-        except LotseError as refusal:
-            outcomes[name] = refusal
+def race(ctx: Context, held: Held, first: Callable[[], Any], second: Callable[[], Any]) -> dict[str, Any]:
+    """Start `first` and let it reach `held`; start `second`, and once PostgreSQL shows it waiting
+    for a lock (`waited`), let `first` finish. What each returned or the refusal it raised."""
+    outcomes: dict[str, Any] = {}
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    def run(name: str, work: Callable[[], Any]) -> threading.Thread:
+        def keep() -> None:
+            try:
+                outcomes[name] = work()
+            except LotseError as refusal:
+                outcomes[name] = refusal
+
+        thread = threading.Thread(target=keep)
+        thread.start()
+        return thread
+
+    threads = [run("first", first)]
+    assert held.reached.wait(WAIT_S), "the first never reached the held step"
+    threads.append(run("second", second))
+    outcomes["waited"] = waits_for_a_lock(ctx)
+    held.release()
+    for thread in threads:
+        thread.join(WAIT_S)
+    return outcomes
 
 
 def waits_for_a_lock(ctx: Context) -> bool:
@@ -93,40 +107,26 @@ def test_a_case_opened_while_its_employer_is_removed_makes_the_removal_refuse(
     alliance: Context, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     opening = Held(monkeypatch, casework, "_next_ref")  # inside open_case, after the employer is read
-    outcomes: dict[str, Any] = {}
-    opener = in_thread(outcomes, "open", lambda: open_case(alliance))
-    assert opening.reached.wait(WAIT_S)
 
-    remover = in_thread(outcomes, "remove", lambda: remove(alliance))
-    waiting = waits_for_a_lock(alliance)
-    opening.release()
-    opener.join(WAIT_S)
-    remover.join(WAIT_S)
+    outcome = race(alliance, opening, lambda: open_case(alliance), lambda: remove(alliance))
 
-    assert waiting, "the removal did not wait for the case being opened"
-    assert isinstance(outcomes["open"], str), outcomes["open"]
-    assert isinstance(outcomes["remove"], Refused), outcomes["remove"]
-    assert "owns 1 open case(s) as employer" in str(outcomes["remove"])
+    assert outcome["waited"], "the removal did not wait for the case being opened"
+    assert isinstance(outcome["first"], str), outcome["first"]  # the case's reference
+    assert isinstance(outcome["second"], Refused), outcome["second"]
+    assert "owns 1 open case(s) as employer" in str(outcome["second"])
 
 
 def test_a_case_opened_while_its_employer_is_being_removed_is_refused(
     alliance: Context, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     removing = Held(monkeypatch, hand_over, "owned_by")  # inside remove_actor, after the actor is read
-    outcomes: dict[str, Any] = {}
-    remover = in_thread(outcomes, "remove", lambda: remove(alliance))
-    assert removing.reached.wait(WAIT_S)
 
-    opener = in_thread(outcomes, "open", lambda: open_case(alliance))
-    waiting = waits_for_a_lock(alliance)
-    removing.release()
-    remover.join(WAIT_S)
-    opener.join(WAIT_S)
+    outcome = race(alliance, removing, lambda: remove(alliance), lambda: open_case(alliance))
 
-    assert waiting, "the case was opened without waiting for the removal of its employer"
-    assert outcomes["remove"]["removed"] == "klinik-nord"
-    assert isinstance(outcomes["open"], NotFound), outcomes["open"]
-    assert str(outcomes["open"]) == "unknown actor 'klinik-nord'; see `lotse actor list`"
+    assert outcome["waited"], "the case was opened without waiting for the removal of its employer"
+    assert outcome["first"]["removed"] == "klinik-nord"
+    assert isinstance(outcome["second"], NotFound), outcome["second"]
+    assert str(outcome["second"]) == "unknown actor 'klinik-nord'; see `lotse actor list`"
 
 
 def test_a_case_moved_to_another_employer_while_its_employer_is_removed_stays_moved(
@@ -136,21 +136,14 @@ def test_a_case_moved_to_another_employer_while_its_employer_is_removed_stays_mo
         directory.add_actor(alliance, actor_id, name=name, roles=["employer"], region="SE-Sued")
     ref = open_case(alliance)
     moving = Held(monkeypatch, no_poaching, "check_target")  # inside the change, the case locked
-    outcomes: dict[str, Any] = {}
-    mover = in_thread(outcomes, "move", lambda: employer_change.change_employer(
-        alliance, ref, to="klinik-sued", by="koord", note="Die Einrichtungen sind sich einig"))
-    assert moving.reached.wait(WAIT_S)
 
-    remover = in_thread(outcomes, "remove", lambda: hand_over.remove_actor(
-        alliance, "klinik-nord", hand_over_to="klinik-ost", by="koord"))
-    waiting = waits_for_a_lock(alliance)
-    moving.release()
-    mover.join(WAIT_S)
-    remover.join(WAIT_S)
+    outcome = race(alliance, moving, lambda: employer_change.change_employer(
+        alliance, ref, to="klinik-sued", by="koord", note="Die Einrichtungen sind sich einig"),
+        lambda: hand_over.remove_actor(alliance, "klinik-nord", hand_over_to="klinik-ost", by="koord"))
 
-    assert waiting, "the removal did not wait for the case being moved"
-    assert outcomes["move"]["to"] == "klinik-sued", outcomes["move"]
-    assert outcomes["remove"]["cases"] == [], outcomes["remove"]  # nothing of klinik-nord's was left
+    assert outcome["waited"], "the removal did not wait for the case being moved"
+    assert outcome["first"]["to"] == "klinik-sued", outcome["first"]
+    assert outcome["second"]["cases"] == [], outcome["second"]  # nothing of klinik-nord's was left
     with alliance.db.reading() as session:
         record = store.find_case(session, ref)
         assert record.employer_id == "klinik-sued"
