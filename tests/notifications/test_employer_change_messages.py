@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 
-from lotse.tasks import directory
+from lotse.tasks import casework, delivery, directory, employer_change
 from lotse.tasks.context import Context
 from tests.notifications.conftest import Inbox, Lotse, Routes, mail_routes, visa_case
+from tests.notifications.test_answer_links_in_messages import keyed, links
+
+__all__ = ["keyed"]
 from tests.tasks.test_overviews import FakePrefect
 
 NOTE = "Frau Dalisay zieht zu ihrer Schwester nach Süd"
@@ -39,6 +42,7 @@ def test_both_employers_receive_the_change_by_e_mail_without_the_note(
         assert "vor der Einreise" in mail.text
         assert NOTE not in mail.text and "Dalisay" not in mail.subject + mail.text
     assert "nicht mehr Arbeitgeber" in old.text and "ab jetzt Arbeitgeber" in new.text
+    assert "erwartet" not in old.text + new.text  # the employer's item of the stage is ticked already
     shown = lotse("case", "show", ref, "--json").json()
     assert {(m["to"], m["status"]) for m in shown["messages"]} >= {("klinik-nord", "sent"),
                                                                   ("klinik-sued", "sent")}
@@ -63,3 +67,24 @@ def test_the_overview_posted_to_prefect_shows_the_change_without_the_note(
         in posted
     assert "- **Zuständig:** Klinik Süd (Arbeitgeber)" in posted
     assert NOTE not in json.dumps(prefect.bodies) and "Maricel" not in json.dumps(prefect.bodies)
+
+
+def test_the_new_employer_is_asked_for_the_open_items_with_answer_links_of_its_own(
+    keyed: Context, inbox: Inbox, routes: Routes,
+) -> None:
+    add_klinik_sued(keyed)
+    routes(*mail_routes(inbox), (inbox.url("klinik-sued@example.org"), "klinik-sued"))
+    ref = casework.open_case(keyed, given_name="Maricel", family_name="Dalisay", nationality="PHL",
+                             employer="klinik-nord")
+    casework.tick(keyed, ref, ["employment_contract", "recognition_documents"], by="koord")
+    casework.advance(keyed, ref, "apply_visa", by="klinik-nord")  # visa_granted: the employer's, open
+
+    employer_change.change_employer(keyed, ref, to="klinik-sued", by="koord", note=NOTE)
+    delivery.deliver(keyed)
+
+    (new,) = inbox.to("klinik-sued@example.org")
+    assert "Offen und ab jetzt von Ihnen erwartet:" in new.text and "- Visum erteilt" in new.text
+    assert [(link.ref, link.name, link.actor) for link in links(new.text)] == [
+        (ref, "visa_granted", "klinik-sued")]
+    (old,) = [m for m in inbox.to("klinik-nord@example.org") if "Arbeitgeberwechsel" in m.subject]
+    assert links(old.text) == [] and "erwartet" not in old.text

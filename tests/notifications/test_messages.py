@@ -116,7 +116,8 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
         "course_ended": {**CONTEXT, "case": None, "course": COURSE, "below": ["SE-2026-0001"]},
         "employer_changed": {**CONTEXT, "old": "Klinik Nord", "new": "Klinik Süd", "by": "Koordination",
                              "at": dt.date(2026, 3, 1), "inside_period": True,
-                             "period_ends": dt.date(2028, 3, 1), "side": "old"},
+                             "period_ends": dt.date(2028, 3, 1), "side": "new",
+                             "expected": CONTEXT["expected"]},
         "handed_over": {**CONTEXT, "old": "Klinik Nord", "by": "Koordination", "at": dt.date(2026, 3, 1),
                         "employer": True, "expected": CONTEXT["expected"]},
     }
