@@ -82,13 +82,17 @@ def load_case(session: Session, record: records.CaseRecord | Row[Any], process: 
     for name, value in connection.execute(_sql().facts, {"case_id": record.id}):
         kind = process.facts[name].type if name in process.facts else "str"
         facts[name] = fact_kinds.from_json(kind, value)
-    done = connection.execute(_sql().done, {"case_id": record.id}).scalars().all()
     family = members_of(connection.execute(_sql().family, {"case_id": record.id}).all())
     return Case(
         ref=record.ref, process=record.process, process_version=record.process_version,
         stage=record.stage, employer=record.employer_id, region=record.region,
-        version=record.version, facts=facts, done=set(done), family=tuple(family),
+        version=record.version, facts=facts, done=ticked(session, record.id), family=tuple(family),
     )
+
+
+def ticked(session: Session, case_id: int) -> set[str]:
+    """The checklist items of a case that are ticked done."""
+    return set(session.connection().execute(_sql().done, {"case_id": case_id}).scalars())
 
 
 def family_rows(session: Session, case_id: int) -> list[records.FamilyMemberRecord]:

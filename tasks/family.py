@@ -133,8 +133,8 @@ def family_of(session: Any, ctx: Context, process: Process, case_id: int) -> lis
     rows = session.execute(select(*f).where(f.case_id == case_id).order_by(f.id)).all()
     if not rows:
         return []
-    items, d = tables.case_items.c, tables.deadlines.c
-    done = set(session.scalars(select(items.item).where(items.case_id == case_id, items.done)))
+    d = tables.deadlines.c
+    done = store.ticked(session, case_id)
     due: dict[str, dt.date] = {}
     for deadline, day in session.execute(
         select(d.deadline, d.due).where(d.case_id == case_id, d.closed_at.is_(None))

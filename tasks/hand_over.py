@@ -43,7 +43,6 @@ from lotse.states.records import (
     CaseRecord,
     CourseRecord,
     HistoryRecord,
-    ItemRecord,
 )
 from lotse.tasks import directory
 from lotse.tasks.context import VIA, Context
@@ -146,7 +145,7 @@ def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str
                  if item.owner in serving_by_role and alone(item.owner, record.region)]
         if not asked:
             continue
-        done = _ticked(session, record)
+        done = store.ticked(session, record.id or 0)
         if found := [(item, role) for item, role in asked if item not in done]:
             owned.items[record.ref] = (record, found)
     return owned
@@ -223,12 +222,7 @@ def _handed(ctx: Context, session: Session, record: CaseRecord, history_id: int,
     for and, where the case's employment moved, the employer's open items of its current stage."""
     process = ctx.catalog.get(record.process, record.process_version)
     if employer:
-        done = _ticked(session, record)
+        done = store.ticked(session, record.id or 0)
         items = [*items, *(item.id for item in process.stages[record.stage].checklist
                            if item.owner == EMPLOYER and item.id not in done)]
     return Handed(record, process, history_id, employer, tuple(dict.fromkeys(items)))
-
-
-def _ticked(session: Session, record: CaseRecord) -> set[str]:
-    return set(session.scalars(select(ItemRecord.item).where(
-        ItemRecord.case_id == record.id, ItemRecord.done)))  # type: ignore[arg-type]
