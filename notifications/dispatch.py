@@ -36,7 +36,7 @@ from lotse.states import regions as region_hierarchy
 from lotse.states.case import Case
 from lotse.states.events import StageChanged
 from lotse.states.moments import local_date
-from lotse.states.process import ANY_STAGE, COORDINATOR, Fact, Process
+from lotse.states.process import ANY_STAGE, COORDINATOR, ChecklistItem, Fact, Process
 from lotse.states.records import ActorRecord, ActorRoleRecord, CaseRecord, OutboxRecord
 from lotse.states.regions import Regions
 from lotse.states.titles import Title, role_title, role_titles
@@ -160,11 +160,9 @@ def _stage_messages(
     }
     asked = asked_facts(process, case)
     for address in batch.addresses(record, roles):
-        expected = [
-            {"id": item.id, "title": item.title.in_(locale), "due": (due_dates or {}).get(item.id),
-             "link": batch.link(record, address, "item", item.id)}
-            for item in stage.checklist if item.owner in address.roles and item.id not in case.done
-        ]
+        expected = batch.expected(record, address, [
+            item for item in stage.checklist if item.owner in address.roles and item.id not in case.done
+        ], due_dates)
         # Coordinators set facts in the desk, signed in: their messages ask for none.
         setters = set(address.roles) - {COORDINATOR}
         asks = [
@@ -335,6 +333,14 @@ class Batch:
                                 self.settings.link_days)
         token = answer_links.token(made, self._signing_key)
         return messages.Verbatim(answer_links.url(self._desk_url, token))
+
+    def expected(self, record: CaseRecord, address: Address, items: Iterable[ChecklistItem],
+                 due_dates: Mapping[str, dt.date] | None = None) -> list[dict[str, Any]]:
+        """What a message asks of its address: each item's title, due date (where known) and
+        answer link bound to the address's actor."""
+        return [{"id": item.id, "title": item.title.in_(self.settings.locale),
+                 "due": (due_dates or {}).get(item.id), "link": self.link(record, address, "item", item.id)}
+                for item in items]
 
     def recipients(self, record: CaseRecord, role: str) -> list[str]:
         """The actors of a case for a role: its employer for `employer`, else the role's actors

@@ -36,9 +36,8 @@ def on_changed(
     above = tuple(batch.regions.chain(record.region)[1:])
     for actor_id, side in ((before, "old"), (after, "new")):
         address = Address((EMPLOYER,), record.region, actor_id, above)
-        expected = [{"id": item, "title": process.item(item).title.in_(settings.locale),
-                     "link": batch.link(record, address, "item", item)}
-                    for item in open_items] if side == "new" else []
+        expected = batch.expected(record, address, [process.item(item) for item in open_items]) \
+            if side == "new" else []
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=KIND, topic=None,
                     context={**context, "side": side, "expected": expected})
     return batch.write()

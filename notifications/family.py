@@ -34,11 +34,8 @@ def on_added(
     batch = Batch(session, settings, now)
     needs = [process.item(item) for item in items]
     for address in batch.addresses(record, list(dict.fromkeys(need.owner for need in needs))):
-        expected = [
-            {"id": need.id, "title": need.title.in_(locale), "due": due_dates.get(need.id),
-             "link": batch.link(record, address, "item", need.id)}
-            for need in needs if need.owner in address.roles
-        ]
+        expected = batch.expected(record, address, [need for need in needs if need.owner in address.roles],
+                                  due_dates)
         batch.queue(record, address, f"h{history_id}:{address.recipient}", kind=KIND, topic=None,
                     context={"member": {"label": member.label(locale), "relation": member.relation},
                              "expected": expected, "at": batch.today})

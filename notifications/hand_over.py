@@ -44,14 +44,12 @@ def on_handed_over(
     """Queue one message per handed-over case to the actor taking it over; returns the rows queued."""
     batch = Batch(session, settings, now)
     context = {"old": batch.actor_name(old), "by": batch.actor_name(by), "at": batch.today}
-    locale = settings.locale
     for case in handed:
         record = case.record
         owners = (case.process.item(item).owner for item in case.items)
         roles = tuple(dict.fromkeys([*([EMPLOYER] if case.employer else []), *owners]))
         address = Address(roles, record.region, new, tuple(batch.regions.chain(record.region)[1:]))
-        expected = [{"id": item, "title": case.process.item(item).title.in_(locale),
-                     "link": batch.link(record, address, "item", item)} for item in case.items]
+        expected = batch.expected(record, address, [case.process.item(item) for item in case.items])
         batch.queue(record, address, f"h{case.history_id}:{new}", kind=KIND, topic=None,
                     context={**context, "employer": case.employer, "expected": expected})
     return batch.write(fresh=True)
