@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -27,6 +27,9 @@ from lotse.states.actor import Actor
 from lotse.states.errors import BadInput, NotFound, Refused, RoleMissing
 from lotse.states.process import COORDINATOR
 from lotse.tasks.context import Context
+
+if TYPE_CHECKING:
+    from lotse.tasks.hand_over import Owned
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -123,19 +126,20 @@ def edit_actor(
             raise BadInput(f"actor '{actor_id}' needs at least one role; to take it out of the directory: "
                            "`lotse actor remove`")
         wanted = _checked(ctx, profile, sorted(roles))
-        from lotse.states.courses import LANGUAGE_SCHOOL  # not at the top: `actor list` starts cold
-
         if "employer" in before - roles and (n := open_cases_employed(ctx, session, actor_id)):
             raise Refused(f"actor '{actor_id}' employs {n} open case(s): it stays an employer; hand them "
                           f"over with `lotse actor remove {actor_id} --hand-over-to OTHER`")
-        if LANGUAGE_SCHOOL in before - roles and (n := len(running_groups(ctx, session, actor_id))):
-            raise Refused(f"actor '{actor_id}' runs {n} course group(s) that have not ended: it stays a "
-                          f"language school; hand them over with `lotse actor remove {actor_id} "
-                          "--hand-over-to OTHER`")
-        # The open items only this actor is asked for, read before the edit may route them elsewhere.
-        asked = []
+        # What only this actor does (items, groups), read before the edit may route it elsewhere.
+        owned = None
         if before - roles or profile.region is not None or profile.serves is not None:
-            asked = _alone_asked(ctx, session, actor_id, frozenset(before - {"employer", COORDINATOR}))
+            from lotse.states.courses import LANGUAGE_SCHOOL  # routing and courses: only for such an edit
+            from lotse.tasks.hand_over import owned_by
+
+            owned = owned_by(ctx, session, actor_id, frozenset(before - {"employer", COORDINATOR}))
+            if owned.groups and LANGUAGE_SCHOOL in before - roles:
+                raise Refused(f"actor '{actor_id}' runs {len(owned.groups)} course group(s) that have not "
+                              f"ended: it stays a language school; hand them over with `lotse actor "
+                              f"remove {actor_id} --hand-over-to OTHER`")
         if before - roles:  # services of a role it no longer has go with the role
             kept = {r: t for r, t in (record.services or {}).items() if r in roles}
             wanted.services = {**{r: "" for r in record.services or {} if r not in kept}, **wanted.services}
@@ -147,9 +151,9 @@ def edit_actor(
             for role in sorted(roles - before):
                 session.add(records.ActorRoleRecord(actor_id=actor_id, role=role))
             changes["roles"] = [sorted(before), sorted(roles)]
-        if asked and changes:
+        if owned is not None and owned.items and changes:
             session.flush()
-            _check_still_asked(ctx, session, actor_id, asked)
+            _check_still_asked(ctx, session, actor_id, owned)
         if changes:
             log(session, ctx, actor_id, "edit", author, changes, via, now)
         return changes
@@ -201,21 +205,12 @@ def open_cases_employed(ctx: Context, session: Session, actor_id: str) -> int:
     return sum(1 for p, v, stage in stages if not ctx.catalog.get(p, v).is_final(stage))
 
 
-def _alone_asked(ctx: Context, session: Session, actor_id: str,
-                 roles: frozenset[str]) -> list[tuple[str, str, str]]:
-    """(region, item, role) of each open item of an open case that only this actor is asked for."""
-    from lotse.tasks.hand_over import owned_by  # routing: only when an edit may move it
-
-    owned = owned_by(ctx, session, actor_id, roles)
-    return [(record.region, item, role) for record, found in owned.items.values() for item, role in found]
-
-
-def _check_still_asked(ctx: Context, session: Session, actor_id: str,
-                       asked: list[tuple[str, str, str]]) -> None:
+def _check_still_asked(ctx: Context, session: Session, actor_id: str, owned: Owned) -> None:
     """Refuse an edit (flushed, not committed) after which nobody is asked for an open item this
-    actor alone was asked for: a role taken, a region left."""
+    actor alone was asked for (`owned`, read before the edit): a role taken, a region left."""
     from lotse.notifications.dispatch import nearest, serving
 
+    asked = [(record.region, item, role) for record, found in owned.items.values() for item, role in found]
     serving_by_role = {role: serving(session, role) for role in {role for _, _, role in asked}}
     orphaned = [(region, item, role) for region, item, role in asked
                 if not nearest(serving_by_role[role], ctx.regions.chain(region))]
@@ -227,15 +222,6 @@ def _check_still_asked(ctx: Context, session: Session, actor_id: str,
             f"'{actor_id}' is asked for now ({roles} in {regions}); nothing was changed. Give the role "
             f"there to another actor first, or hand them over with `lotse actor remove {actor_id} "
             "--hand-over-to OTHER`")
-
-
-def running_groups(ctx: Context, session: Session, school: str) -> list[records.CourseRecord]:
-    """A school's course groups that have not ended: it is told of each case assigned to them."""
-    from lotse.tasks.deadlines import today
-
-    group = records.CourseRecord
-    return list(session.scalars(select(group).where(
-        group.school_id == school, group.end >= today(ctx)).order_by(group.id)))  # type: ignore[operator,arg-type]
 
 
 def log(session: Session, ctx: Context, actor_id: str, action: str, by: str | None,

@@ -123,7 +123,7 @@ def owned_by(ctx: Context, session: Session, actor_id: str, roles: frozenset[str
     ticked items of each case whose stage asks the actor alone for something, one for the groups."""
     owned = Owned()
     if LANGUAGE_SCHOOL in roles:
-        owned.groups = directory.running_groups(ctx, session, actor_id)
+        owned.groups = running_groups(ctx, session, actor_id)
     serving_by_role = {role: serving(session, role) for role in roles if role != "employer"}
     alone_in: dict[tuple[str, str], bool] = {}  # (role, region) -> the actor alone is asked
 
@@ -226,3 +226,12 @@ def _handed(ctx: Context, session: Session, record: CaseRecord, history_id: int,
         items = [*items, *(item.id for item in process.stages[record.stage].checklist
                            if item.owner == EMPLOYER and item.id not in done)]
     return Handed(record, process, history_id, employer, tuple(dict.fromkeys(items)))
+
+
+def running_groups(ctx: Context, session: Session, school: str) -> list[CourseRecord]:
+    """A school's course groups that have not ended: it is told of each case assigned to them."""
+    from lotse.tasks.deadlines import today
+
+    return list(session.scalars(select(CourseRecord).where(
+        CourseRecord.school_id == school, CourseRecord.end >= today(ctx))  # type: ignore[operator]
+        .order_by(CourseRecord.id)))  # type: ignore[arg-type]
