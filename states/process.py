@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections import deque
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,6 +74,10 @@ class Stage(_Strict):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return Duration.parse(value) if isinstance(value, str) else value
+
+    def open_items(self, owner: str, done: Collection[str]) -> list[str]:
+        """The ids of the stage's checklist items that `owner` is asked for and that are not done."""
+        return [item.id for item in self.checklist if item.owner == owner and item.id not in done]
 
 
 class Fact(_Strict):

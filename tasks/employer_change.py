@@ -57,11 +57,10 @@ def change_employer(
                             detail=detail, proof=ctx.proof)
         session.add(row)
         session.flush()
-        open_items = [item.id for item in process.stages[record.stage].checklist
-                      if item.owner == told.EMPLOYER and item.id not in case.done]
+        asked = process.stages[record.stage].open_items(told.EMPLOYER, case.done)
         messages = told.on_changed(session, ctx.settings, record, row.id or 0, before, target.id,
                                    author.id, stand.inside, stand.ends, now, process=process,
-                                   open_items=open_items)
+                                   open_items=asked)
         return {"ref": record.ref, "stage": record.stage, "version": record.version, "action": ACTION,
                 "from": before, "to": target.id, "inside_period": stand.inside,
                 "period_ends": detail["period_ends"], "messages_queued": messages}

@@ -223,8 +223,7 @@ def _handed(ctx: Context, session: Session, record: CaseRecord, history_id: int,
     process = ctx.catalog.get(record.process, record.process_version)
     if employer:
         done = store.ticked(session, record.id or 0)
-        items = [*items, *(item.id for item in process.stages[record.stage].checklist
-                           if item.owner == EMPLOYER and item.id not in done)]
+        items = [*items, *process.stages[record.stage].open_items(EMPLOYER, done)]
     return Handed(record, process, history_id, employer, tuple(dict.fromkeys(items)))
 
 
