@@ -130,15 +130,18 @@ def keep_as_demo(session: Session, after_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def cancel_to(session: Session, actor_id: str, now: dt.datetime) -> int:
-    """Cancel every row to this actor that was not sent (pending, failed or dead), in the open
-    transaction that removes it. A claim on a row is dropped with it: a delivery sending it at this
-    moment writes no outcome, and nobody takes it again. Returns how many."""
+def cancel(
+    session: Session, why: str, now: dt.datetime, *, recipient: str | None = None, case_id: int | None = None,
+) -> int:
+    """Cancel every row not sent (pending, failed or dead) to this recipient, or of this case, in
+    the caller's open transaction, saying why. A claim on a row is dropped with it: a delivery
+    sending it at this moment writes no outcome, and nobody takes it again. Returns how many."""
     o = records.OutboxRecord
+    which = [o.recipient == recipient] if recipient is not None else [o.case_id == case_id]
     result = session.execute(
-        update(o).where(o.recipient == actor_id, o.status.in_(UNSENT))  # type: ignore[attr-defined]
+        update(o).where(*which, o.status.in_(UNSENT))  # type: ignore[attr-defined]
         .values(status=CANCELLED, claimed_until=None, claim_token=None,
-                last_error=f"cancelled {iso(now)}: the recipient was removed from the directory")
+                last_error=f"cancelled {iso(now)}: {why}")
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

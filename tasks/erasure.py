@@ -135,6 +135,8 @@ def erase_case(
     facts = _erase_facts(session, process, record.id)
     notes = _erase_history(session, process, record.id)
     messages = _erase_messages(session, record.id)
+    # what was not sent has nothing left to say: its texts are erased
+    outbox.cancel(session, "the case was erased (Art. 17 GDPR)", ctx.clock(), case_id=record.id)
     family = _erase_family(session, record.id)
     session.add(HistoryRecord(
         case_id=record.id, at=ctx.clock(), action=ACTION, from_stage=record.stage, to_stage=record.stage,
@@ -191,16 +193,11 @@ def _erase_family(session: Session, case_id: int) -> int:
 
 
 def _erase_messages(session: Session, case_id: int) -> int:
-    """Erase the texts of the case's messages; one not sent yet is cancelled: it has nothing left
-    to say."""
     count = 0
     for row in session.scalars(select(OutboxRecord).where(OutboxRecord.case_id == case_id)):
         row.subject = row.body = ERASED
         if row.last_error is not None:  # a refusing server may quote the message
             row.last_error = ERASED
-        if row.status in outbox.UNSENT:
-            row.status, row.claim_token, row.claimed_until = outbox.CANCELLED, None, None
-            row.last_error = "cancelled: the case was erased (Art. 17 GDPR)"
         if row.revivals:
             row.revivals = [{**revival, "error": ERASED if revival.get("error") else None}
                             for revival in row.revivals]

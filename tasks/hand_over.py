@@ -20,7 +20,7 @@ items it is asked for now (notifications/hand_over.py).
 
 A removed actor keeps its row (closed cases and the history name it) without roles or regions:
 it is told nothing, acts on nothing, its answer links die, and it is no longer listed. What was
-queued for it and not sent is cancelled in the same transaction (`outbox.cancel_to`).
+queued for it and not sent is cancelled in the same transaction (`outbox.cancel`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def remove_actor(
                                   "told": 0}
         if other is not None and owned:
             result.update(_hand_over(ctx, session, actor, other, owned, author or by, note, via, now))
-        result["cancelled"] = outbox.cancel_to(session, actor_id, now)
+        result["cancelled"] = outbox.cancel(session, "the recipient was removed from the directory", now,
+                                            recipient=actor_id)
         regions = sorted(actor.serves)
         session.execute(delete(ActorRoleRecord).where(ActorRoleRecord.actor_id == actor_id))  # type: ignore[arg-type]
         session.execute(delete(ActorRegionRecord).where(ActorRegionRecord.actor_id == actor_id))  # type: ignore[arg-type]
